@@ -1,0 +1,40 @@
+package dev.rgemma.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of the {@code rgemma} command line. Only this class calls {@link System#exit}. */
+@Command(
+    name = "rgemma",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "RecurrentGemma (Griffin) inference engine for the JVM.",
+    subcommands = {CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  public static void main(String[] args) {
+    System.exit(newCommandLine().execute(args));
+  }
+
+  /** Builds the command line with rgemma's error handling: user mistakes print one line, no stack trace. */
+  public static CommandLine newCommandLine() {
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler(new CliErrors());
+    return cli;
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"rgemma " + (v == null ? "dev" : v) + " (Java " + Runtime.version() + ")"};
+    }
+  }
+}

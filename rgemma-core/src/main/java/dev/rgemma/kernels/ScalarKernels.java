@@ -7,7 +7,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /** Plain-Java reference kernels: the scalar twins that SIMD kernels are tested against. */
-final class ScalarKernels {
+final class ScalarKernels implements KernelImpl {
+  static final ScalarKernels INSTANCE = new ScalarKernels();
+
   private ScalarKernels() {}
 
   static final ValueLayout.OfFloat F32 =
@@ -15,11 +17,23 @@ final class ScalarKernels {
   static final ValueLayout.OfShort I16 =
       ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+  @Override
+  public String name() {
+    return "scalar";
+  }
+
   static void matmul(WeightMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset) {
+    INSTANCE.matmulRows(w, x, xOffset, tokens, out, outOffset, 0, w.rows());
+  }
+
+  @Override
+  public void matmulRows(
+      WeightMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset,
+      int rowStart, int rowEnd) {
     int rows = w.rows();
     int cols = w.cols();
     float[] row = new float[cols];
-    for (int r = 0; r < rows; r++) {
+    for (int r = rowStart; r < rowEnd; r++) {
       readRow(w, r, row, 0);
       for (int t = 0; t < tokens; t++) {
         int xBase = xOffset + t * cols;
@@ -32,43 +46,53 @@ final class ScalarKernels {
     }
   }
 
-  static void readRow(WeightMatrix w, int row, float[] out, int offset) {
+  @Override
+  public void readRow(WeightMatrix w, int row, float[] out, int offset) {
+    readRow(w, row, 0, w.cols(), out, offset);
+  }
+
+  /**
+   * Widens {@code w[row, colStart .. colEnd)} into {@code out[offset ..]}; for quantized types the
+   * column bounds are multiples of 32.
+   */
+  static void readRow(WeightMatrix w, int row, int colStart, int colEnd, float[] out, int offset) {
     MemorySegment data = w.data();
-    int cols = w.cols();
     long base = row * w.rowBytes();
     switch (w.dtype()) {
       case F32 -> {
-        for (int c = 0; c < cols; c++) {
-          out[offset + c] = data.get(F32, base + 4L * c);
+        for (int c = colStart; c < colEnd; c++) {
+          out[offset + c - colStart] = data.get(F32, base + 4L * c);
         }
       }
       case BF16 -> {
-        for (int c = 0; c < cols; c++) {
-          out[offset + c] = Floats.bf16ToFloat(data.get(I16, base + 2L * c));
+        for (int c = colStart; c < colEnd; c++) {
+          out[offset + c - colStart] = Floats.bf16ToFloat(data.get(I16, base + 2L * c));
         }
       }
       case F16 -> {
-        for (int c = 0; c < cols; c++) {
-          out[offset + c] = Floats.f16ToFloat(data.get(I16, base + 2L * c));
+        for (int c = colStart; c < colEnd; c++) {
+          out[offset + c - colStart] = Floats.f16ToFloat(data.get(I16, base + 2L * c));
         }
       }
       case Q8_0 -> {
-        for (int b = 0; b < cols / 32; b++) {
+        for (int b = colStart / 32; b < colEnd / 32; b++) {
           long block = base + 34L * b;
           float scale = Floats.f16ToFloat(data.get(I16, block));
+          int o = offset + b * 32 - colStart;
           for (int i = 0; i < 32; i++) {
-            out[offset + b * 32 + i] = scale * data.get(ValueLayout.JAVA_BYTE, block + 2 + i);
+            out[o + i] = scale * data.get(ValueLayout.JAVA_BYTE, block + 2 + i);
           }
         }
       }
       case Q4_0 -> {
-        for (int b = 0; b < cols / 32; b++) {
+        for (int b = colStart / 32; b < colEnd / 32; b++) {
           long block = base + 18L * b;
           float scale = Floats.f16ToFloat(data.get(I16, block));
+          int o = offset + b * 32 - colStart;
           for (int i = 0; i < 16; i++) {
             int packed = data.get(ValueLayout.JAVA_BYTE, block + 2 + i) & 0xFF;
-            out[offset + b * 32 + i] = scale * ((packed & 0x0F) - 8);
-            out[offset + b * 32 + i + 16] = scale * ((packed >>> 4) - 8);
+            out[o + i] = scale * ((packed & 0x0F) - 8);
+            out[o + i + 16] = scale * ((packed >>> 4) - 8);
           }
         }
       }

@@ -20,4 +20,15 @@ interface KernelImpl {
 
   /** Writes row {@code row} of {@code w}, widened to float32, into {@code out[offset ..]}. */
   void readRow(WeightMatrix w, int row, float[] out, int offset);
+
+  /** Sum of the float32 values in {@code data[offset, offset + bytes)} (bytes a multiple of 64). */
+  float sumFloats(java.lang.foreign.MemorySegment data, long offset, long bytes);
+
+  /**
+   * Runs independent fused multiply-add chains for {@code iterations} steps and returns a value
+   * that depends on all of them; {@link #fmaFlopsPerIteration()} floating-point operations each.
+   */
+  float fmaChains(long iterations, float seed);
+
+  long fmaFlopsPerIteration();
 }

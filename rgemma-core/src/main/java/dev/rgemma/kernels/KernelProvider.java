@@ -33,6 +33,11 @@ final class KernelProvider {
     }
   }
 
+  /** The implementation {@link Kernels} uses. */
+  static KernelImpl selectedForProbe() {
+    return Kernels.impl();
+  }
+
   /** The Vector API implementation, or null (logged) when this JVM cannot run it. */
   static KernelImpl tryVector() {
     if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {

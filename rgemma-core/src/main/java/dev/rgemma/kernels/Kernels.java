@@ -18,6 +18,10 @@ public final class Kernels {
   private static final KernelImpl IMPL = KernelProvider.select();
   private static volatile WorkerPool pool = new WorkerPool(Runtime.getRuntime().availableProcessors());
 
+  static KernelImpl impl() {
+    return IMPL;
+  }
+
   /** The implementation in use, e.g. {@code "vector 512-bit"} or {@code "scalar"}. */
   public static String implementation() {
     return IMPL.name();

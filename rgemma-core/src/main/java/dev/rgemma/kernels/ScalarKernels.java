@@ -98,4 +98,40 @@ final class ScalarKernels implements KernelImpl {
       }
     }
   }
+
+  @Override
+  public float sumFloats(MemorySegment data, long offset, long bytes) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (long i = offset; i < offset + bytes; i += 16) {
+      s0 += data.get(F32, i);
+      s1 += data.get(F32, i + 4);
+      s2 += data.get(F32, i + 8);
+      s3 += data.get(F32, i + 12);
+    }
+    return s0 + s1 + s2 + s3;
+  }
+
+  @Override
+  public float fmaChains(long iterations, float seed) {
+    float a0 = seed, a1 = seed + 1, a2 = seed + 2, a3 = seed + 3;
+    float a4 = seed + 4, a5 = seed + 5, a6 = seed + 6, a7 = seed + 7;
+    float m = 0.999f;
+    float c = 1e-3f;
+    for (long i = 0; i < iterations; i++) {
+      a0 = Math.fma(a0, m, c);
+      a1 = Math.fma(a1, m, c);
+      a2 = Math.fma(a2, m, c);
+      a3 = Math.fma(a3, m, c);
+      a4 = Math.fma(a4, m, c);
+      a5 = Math.fma(a5, m, c);
+      a6 = Math.fma(a6, m, c);
+      a7 = Math.fma(a7, m, c);
+    }
+    return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+  }
+
+  @Override
+  public long fmaFlopsPerIteration() {
+    return 2 * 8;
+  }
 }

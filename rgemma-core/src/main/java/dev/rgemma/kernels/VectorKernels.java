@@ -254,13 +254,14 @@ final class VectorKernels implements KernelImpl {
   /** Q8_0: per 32-element block, (sum_i q_i x_i) * scale; two blocks per step for ILP. */
   private static float dotQ8(MemorySegment data, long base, float[] x, int xo, int blocks) {
     FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-    int b = 0;
-    for (; b + 2 <= blocks; b += 2) {
-      acc0 = q8Block(data, base + 34L * b, x, xo + 32 * b, acc0);
-      acc1 = q8Block(data, base + 34L * (b + 1), x, xo + 32 * (b + 1), acc1);
+    long end = base + 34L * (blocks - blocks % 2);
+    int xi = xo;
+    for (long block = base; block < end; block += 68, xi += 64) {
+      acc0 = q8Block(data, block, x, xi, acc0);
+      acc1 = q8Block(data, block + 34, x, xi + 32, acc1);
     }
-    if (b < blocks) {
-      acc0 = q8Block(data, base + 34L * b, x, xo + 32 * b, acc0);
+    if (blocks % 2 != 0) {
+      acc0 = q8Block(data, end, x, xi, acc0);
     }
     return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
   }
@@ -279,28 +280,32 @@ final class VectorKernels implements KernelImpl {
   /** Q4_0: byte i of a block holds elements i (low nibble) and i + 16 (high nibble), offset by 8. */
   private static float dotQ4(MemorySegment data, long base, float[] x, int xo, int blocks) {
     FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-    int b = 0;
-    for (; b + 2 <= blocks; b += 2) {
-      acc0 = q4Block(data, base + 18L * b, x, xo + 32 * b, acc0);
-      acc1 = q4Block(data, base + 18L * (b + 1), x, xo + 32 * (b + 1), acc1);
+    long end = base + 18L * (blocks - blocks % 2);
+    int xi = xo;
+    for (long block = base; block < end; block += 36, xi += 64) {
+      acc0 = q4Block(data, block, x, xi, acc0);
+      acc1 = q4Block(data, block + 18, x, xi + 32, acc1);
     }
-    if (b < blocks) {
-      acc0 = q4Block(data, base + 18L * b, x, xo + 32 * b, acc0);
+    if (blocks % 2 != 0) {
+      acc0 = q4Block(data, end, x, xi, acc0);
     }
     return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
   }
 
   private static FloatVector q4Block(MemorySegment data, long block, float[] x, int xo, FloatVector acc) {
-    float scale = Float.float16ToFloat(data.get(ScalarKernels.I16, block));
+    FloatVector scale = FloatVector.broadcast(F, Float.float16ToFloat(data.get(ScalarKernels.I16, block)));
     FloatVector s = FloatVector.zero(F);
     for (int j = 0; j < 16; j += L) {
-      ByteVector packed = ByteVector.fromMemorySegment(B, data, block + 2 + j, LE);
-      ByteVector low = packed.and((byte) 0x0F).sub((byte) 8);
-      ByteVector high = packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-      s = bytesToFloats(low).fma(FloatVector.fromArray(F, x, xo + j), s);
-      s = bytesToFloats(high).fma(FloatVector.fromArray(F, x, xo + 16 + j), s);
+      // Nibbles are split in 32-bit lanes: x86 has no byte shifts, so byte-lane shifts are slow.
+      IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, data, block + 2 + j, LE)
+          .convertShape(VectorOperators.B2I, I, 0);
+      FloatVector low = packed.and(0x0F).sub(8).convert(VectorOperators.I2F, 0).reinterpretAsFloats();
+      FloatVector high = packed.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8)
+          .convert(VectorOperators.I2F, 0).reinterpretAsFloats();
+      s = low.fma(FloatVector.fromArray(F, x, xo + j), s);
+      s = high.fma(FloatVector.fromArray(F, x, xo + 16 + j), s);
     }
-    return s.fma(FloatVector.broadcast(F, scale), acc);
+    return s.fma(scale, acc);
   }
 
   // ---- widening ----
@@ -383,5 +388,57 @@ final class VectorKernels implements KernelImpl {
     VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7C00);
     IntVector bits = finite.blend(shifted.or(0x7F800000), special);
     return bits.or(half.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+  }
+
+  // ---- machine probe loops ----
+
+  @Override
+  public float sumFloats(MemorySegment data, long offset, long bytes) {
+    FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+    long step = 4L * F.vectorByteSize();
+    long end = offset + bytes - bytes % step;
+    long i = offset;
+    for (; i < end; i += step) {
+      s0 = s0.add(FloatVector.fromMemorySegment(F, data, i, LE));
+      s1 = s1.add(FloatVector.fromMemorySegment(F, data, i + F.vectorByteSize(), LE));
+      s2 = s2.add(FloatVector.fromMemorySegment(F, data, i + 2L * F.vectorByteSize(), LE));
+      s3 = s3.add(FloatVector.fromMemorySegment(F, data, i + 3L * F.vectorByteSize(), LE));
+    }
+    float sum = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+    for (; i < offset + bytes; i += 4) {
+      sum += data.get(ScalarKernels.F32, i);
+    }
+    return sum;
+  }
+
+  /** Twelve independent chains: enough to cover FMA latency (4 cycles) on two FMA ports. */
+  @Override
+  public float fmaChains(long iterations, float seed) {
+    FloatVector a0 = FloatVector.broadcast(F, seed), a1 = a0.add(1), a2 = a0.add(2), a3 = a0.add(3);
+    FloatVector a4 = a0.add(4), a5 = a0.add(5), a6 = a0.add(6), a7 = a0.add(7);
+    FloatVector a8 = a0.add(8), a9 = a0.add(9), a10 = a0.add(10), a11 = a0.add(11);
+    FloatVector m = FloatVector.broadcast(F, 0.999f);
+    FloatVector c = FloatVector.broadcast(F, 1e-3f);
+    for (long i = 0; i < iterations; i++) {
+      a0 = a0.fma(m, c);
+      a1 = a1.fma(m, c);
+      a2 = a2.fma(m, c);
+      a3 = a3.fma(m, c);
+      a4 = a4.fma(m, c);
+      a5 = a5.fma(m, c);
+      a6 = a6.fma(m, c);
+      a7 = a7.fma(m, c);
+      a8 = a8.fma(m, c);
+      a9 = a9.fma(m, c);
+      a10 = a10.fma(m, c);
+      a11 = a11.fma(m, c);
+    }
+    return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10)
+        .add(a11).reduceLanes(VectorOperators.ADD);
+  }
+
+  @Override
+  public long fmaFlopsPerIteration() {
+    return 2L * 12 * L;
   }
 }

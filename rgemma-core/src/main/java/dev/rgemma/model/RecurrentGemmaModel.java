@@ -1,0 +1,162 @@
+package dev.rgemma.model;
+
+import dev.rgemma.RgemmaException;
+import dev.rgemma.kernels.Kernels;
+import dev.rgemma.tensor.WeightMatrix;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A loaded RecurrentGemma model: weights (memory-mapped) and the forward pass. Stateless itself;
+ * all per-sequence state lives in a {@link ModelState}, so one model serves many sequences.
+ */
+public final class RecurrentGemmaModel implements AutoCloseable {
+  /** Longest sub-chunk processed at once; bounds scratch memory. Results do not depend on it. */
+  private static final int MAX_CHUNK = 256;
+
+  private final ModelConfig config;
+  private final TensorSource source;
+  private final WeightMatrix embedding; // [vocab, hidden]
+  private final WeightMatrix output; // [vocab, hidden], usually the embedding itself
+  private final List<ResidualBlock> blocks;
+  private final float[] finalNorm; // [hidden]
+  private final float embeddingScale;
+
+  private RecurrentGemmaModel(TensorSource source) {
+    this.source = source;
+    this.config = source.config();
+    int v = config.vocabSize();
+    int d = config.hiddenSize();
+    this.embedding = source.matrix(TensorNames.EMBED_TOKENS, v, d);
+    this.output = source.find(TensorNames.LM_HEAD).isPresent()
+        ? source.matrix(TensorNames.LM_HEAD, v, d) : embedding;
+    List<ResidualBlock> layers = new ArrayList<>();
+    for (int i = 0; i < config.numLayers(); i++) {
+      layers.add(ResidualBlock.load(source, config, i));
+    }
+    this.blocks = List.copyOf(layers);
+    this.finalNorm = source.floats(TensorNames.FINAL_NORM, d);
+    this.embeddingScale = config.embeddingScale();
+  }
+
+  /** Loads a Hugging Face checkpoint directory. */
+  public static RecurrentGemmaModel load(Path path) throws IOException {
+    return fromSource(SafeTensorsCheckpoint.open(path));
+  }
+
+  /** Builds the model over {@code source}, which the model closes when it is closed. */
+  public static RecurrentGemmaModel fromSource(TensorSource source) {
+    try {
+      return new RecurrentGemmaModel(source);
+    } catch (RuntimeException e) {
+      source.close();
+      throw e;
+    }
+  }
+
+  public ModelConfig config() {
+    return config;
+  }
+
+  public TensorSource source() {
+    return source;
+  }
+
+  public ModelState newState() {
+    return ModelState.fresh(config);
+  }
+
+  /** Feeds tokens and returns the logits of the last one ([vocab]). */
+  public float[] forwardLast(ModelState state, int[] tokens) {
+    return forward(state, tokens, 0, tokens.length, false, null);
+  }
+
+  /** Feeds tokens and returns logits for every one of them ([tokens, vocab]). */
+  public float[] forwardAll(ModelState state, int[] tokens) {
+    return forward(state, tokens, 0, tokens.length, true, null);
+  }
+
+  /**
+   * Feeds {@code tokens[offset, offset + length)} at the state's next positions, updating the
+   * state. Returns logits {@code [length, vocab]} if {@code allLogits}, else {@code [vocab]} for
+   * the last token. Any split of a sequence into calls gives the same results.
+   */
+  public float[] forward(ModelState state, int[] tokens, int offset, int length, boolean allLogits,
+      ForwardTrace trace) {
+    Objects.requireNonNull(state);
+    Objects.checkFromIndexSize(offset, length, tokens.length);
+    if (length == 0) {
+      throw new IllegalArgumentException("no tokens to feed");
+    }
+    if (state.layers().size() != blocks.size()) {
+      throw new IllegalArgumentException("state has " + state.layers().size() + " layers, model has " + blocks.size());
+    }
+    for (int i = offset; i < offset + length; i++) {
+      if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) {
+        throw new RgemmaException("token id " + tokens[i] + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+      }
+    }
+    int vocab = config.vocabSize();
+    float[] logits = new float[allLogits ? length * vocab : vocab];
+    for (int done = 0; done < length; ) {
+      int chunk = Math.min(MAX_CHUNK, length - done);
+      boolean last = done + chunk == length;
+      float[] x = hiddenStates(state, tokens, offset + done, chunk, done, trace);
+      if (allLogits) {
+        unembed(x, 0, chunk, logits, done * vocab, done, trace);
+      } else if (last) {
+        unembed(x, chunk - 1, 1, logits, 0, done + chunk - 1, trace);
+      }
+      done += chunk;
+    }
+    return logits;
+  }
+
+  /** Runs every layer on one chunk; returns the final residual stream [tokens, hidden]. */
+  private float[] hiddenStates(ModelState state, int[] tokens, int offset, int count, int firstToken,
+      ForwardTrace trace) {
+    int d = config.hiddenSize();
+    long start = state.position();
+    float[] x = new float[count * d]; // [tokens, hidden]
+    for (int t = 0; t < count; t++) {
+      Kernels.readRow(embedding, tokens[offset + t], x, t * d);
+    }
+    for (int i = 0; i < x.length; i++) {
+      x[i] *= embeddingScale;
+    }
+    if (trace != null) {
+      trace.residual(0, firstToken, x, count);
+    }
+    for (ResidualBlock block : blocks) {
+      block.forward(x, count, start, state.layer(block.index()), config.rmsNormEps());
+      if (trace != null) {
+        trace.residual(block.index() + 1, firstToken, x, count);
+      }
+    }
+    state.advance(count);
+    return x;
+  }
+
+  /** Final norm, tied unembedding and soft-cap for rows [row, row + rows) of x. */
+  private void unembed(float[] x, int row, int rows, float[] logits, int logitsOffset, int firstToken,
+      ForwardTrace trace) {
+    int d = config.hiddenSize();
+    float[] rowsOfX = new float[rows * d];
+    System.arraycopy(x, row * d, rowsOfX, 0, rows * d);
+    float[] normed = new float[rows * d]; // [rows, hidden]
+    Ops.rmsNorm(rowsOfX, finalNorm, config.rmsNormEps(), rows, normed);
+    if (trace != null) {
+      trace.finalNorm(firstToken, normed, rows);
+    }
+    Kernels.matmul(output, normed, 0, rows, logits, logitsOffset);
+    Ops.softCap(logits, logitsOffset, rows * config.vocabSize(), config.logitsSoftCap());
+  }
+
+  @Override
+  public void close() {
+    source.close();
+  }
+}

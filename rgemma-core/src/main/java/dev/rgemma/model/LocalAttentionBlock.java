@@ -30,7 +30,7 @@ public record LocalAttentionBlock(
         source.floats(TensorNames.oProj(layer, "bias"), d));
   }
 
-  void forward(float[] n, int tokens, long startPosition, LayerState.AttentionState state, float[] out) {
+  void forward(float[] n, int tokens, java.util.List<Segment> segments, int layer, float[] out) {
     int heads = config.numHeads();
     int hd = config.headDim();
     int window = config.attentionWindowSize();
@@ -40,9 +40,24 @@ public record LocalAttentionBlock(
     Kernels.matmul(qProj, n, 0, tokens, q, 0);
     Kernels.matmul(kProj, n, 0, tokens, k, 0);
     Kernels.matmul(vProj, n, 0, tokens, v, 0);
+    float[] attended = new float[tokens * heads * hd]; // [tokens, numHeads, headDim]
+    for (Segment segment : segments) {
+      var state = (LayerState.AttentionState) segment.state().layer(layer);
+      attend(q, k, v, segment.firstRow(), segment.rows(), segment.startPosition(), state, attended);
+    }
+    Kernels.matmul(oProj, attended, 0, tokens, out, 0);
+    Ops.addBias(out, oProjBias, tokens);
+  }
+
+  /** Attention for rows [firstRow, firstRow + tokens) of one sequence; then stores their k/v. */
+  private void attend(float[] q, float[] k, float[] v, int firstRow, int tokens, long startPosition,
+      LayerState.AttentionState state, float[] attended) {
+    int heads = config.numHeads();
+    int hd = config.headDim();
+    int window = config.attentionWindowSize();
     Rope rope = new Rope(config.rotaryDim(), config.ropeTheta());
-    for (int t = 0; t < tokens; t++) {
-      long position = startPosition + t;
+    for (int t = firstRow; t < firstRow + tokens; t++) {
+      long position = startPosition + t - firstRow;
       for (int h = 0; h < heads; h++) {
         rope.apply(q, (t * heads + h) * hd, position);
       }
@@ -52,21 +67,20 @@ public record LocalAttentionBlock(
     float scale = (float) (1.0 / Math.sqrt(hd));
     float[] cacheKeys = state.keys();
     float[] cacheValues = state.values();
-    float[] attended = new float[tokens * heads * hd]; // [tokens, numHeads, headDim]
     float[] scores = new float[window + 1];
     for (int t = 0; t < tokens; t++) {
       long position = startPosition + t;
       long first = Math.max(0, position - window); // oldest visible key position
       int keyCount = (int) (position - first + 1);
       for (int h = 0; h < heads; h++) {
-        int qOffset = (t * heads + h) * hd;
+        int qOffset = ((firstRow + t) * heads + h) * hd;
         float max = Float.NEGATIVE_INFINITY;
         for (int u = 0; u < keyCount; u++) {
           long keyPosition = first + u;
           float[] keys = keyPosition < startPosition ? cacheKeys : k;
           int kOffset = keyPosition < startPosition
               ? (int) (keyPosition % window) * hd
-              : (int) (keyPosition - startPosition) * hd;
+              : (int) (keyPosition - startPosition + firstRow) * hd;
           float dot = 0f;
           for (int i = 0; i < hd; i++) {
             dot += q[qOffset + i] * keys[kOffset + i];
@@ -87,7 +101,7 @@ public record LocalAttentionBlock(
           float[] values = keyPosition < startPosition ? cacheValues : v;
           int vOffset = keyPosition < startPosition
               ? (int) (keyPosition % window) * hd
-              : (int) (keyPosition - startPosition) * hd;
+              : (int) (keyPosition - startPosition + firstRow) * hd;
           float p = scores[u] / sum;
           for (int i = 0; i < hd; i++) {
             attended[oOffset + i] += p * values[vOffset + i];
@@ -99,12 +113,9 @@ public record LocalAttentionBlock(
     // The ring buffer keeps the last `window` keys: only those of this chunk that are still visible.
     for (int t = Math.max(0, tokens - window); t < tokens; t++) {
       int slot = (int) ((startPosition + t) % window);
-      System.arraycopy(k, t * hd, cacheKeys, slot * hd, hd);
-      System.arraycopy(v, t * hd, cacheValues, slot * hd, hd);
+      System.arraycopy(k, (firstRow + t) * hd, cacheKeys, slot * hd, hd);
+      System.arraycopy(v, (firstRow + t) * hd, cacheValues, slot * hd, hd);
     }
-
-    Kernels.matmul(oProj, attended, 0, tokens, out, 0);
-    Ops.addBias(out, oProjBias, tokens);
   }
 
   /** Half-split rotary embedding on the first {@code rotaryDim} dims of a head. */

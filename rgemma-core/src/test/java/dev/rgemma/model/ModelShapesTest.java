@@ -121,4 +121,34 @@ class ModelShapesTest {
       assertArrayEquals(expected, last);
     }
   }
+
+  @Test
+  void batchedSequencesMatchRunningEachAlone() {
+    ModelConfig config = config(60, 32, 4, 40, 48, 6, 5, GRIFFIN, 30f);
+    SplittableRandom random = new SplittableRandom(11);
+    try (SyntheticCheckpoint source = new SyntheticCheckpoint(config, 4, DType.F32);
+        RecurrentGemmaModel model = RecurrentGemmaModel.fromSource(source)) {
+      int sequences = 5;
+      List<ModelState> alone = new ArrayList<>();
+      List<ModelState> batched = new ArrayList<>();
+      for (int i = 0; i < sequences; i++) {
+        alone.add(model.newState());
+        batched.add(model.newState());
+      }
+      for (int step = 0; step < 12; step++) {
+        List<int[]> tokens = new ArrayList<>();
+        for (int i = 0; i < sequences; i++) {
+          // A mix of prefill chunks (some longer than the window) and single-token decode steps.
+          int length = step % 4 == i % 4 ? 1 + random.nextInt(9) : 1;
+          tokens.add(random.ints(length, 0, config.vocabSize()).toArray());
+        }
+        List<float[]> got = model.forwardBatch(batched, tokens);
+        for (int i = 0; i < sequences; i++) {
+          float[] expected = model.forwardLast(alone.get(i), tokens.get(i));
+          assertClose("step " + step + " sequence " + i, got.get(i), expected);
+          assertEquals(alone.get(i).position(), batched.get(i).position());
+        }
+      }
+    }
+  }
 }

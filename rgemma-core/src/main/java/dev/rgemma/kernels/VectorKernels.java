@@ -1,5 +1,6 @@
 package dev.rgemma.kernels;
 
+import dev.rgemma.tensor.DType;
 import dev.rgemma.tensor.WeightMatrix;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -54,13 +55,19 @@ final class VectorKernels implements KernelImpl {
     decode(w, row, 0, w.cols(), out, offset);
   }
 
+  /**
+   * Every output is computed the same way whatever the path, the number of tokens or the split of
+   * rows over threads: one vector accumulator per (row, token) fed by {@code fma(w, x, acc)} over
+   * the columns in order (weights widened exactly to float32: q * scale is exact), then {@link
+   * #sum} and a scalar tail. So a token's logits do not depend on how a sequence is chunked.
+   */
   @Override
   public void matmulRows(
       WeightMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset,
       int rowStart, int rowEnd) {
     if (tokens == 1) {
-      for (int r = rowStart; r < rowEnd; r++) {
-        out[outOffset + r] = dot(w, r, x, xOffset);
+      for (int r = rowStart; r < rowEnd; r += 4) {
+        decodeRows(w, r, Math.min(4, rowEnd - r), x, xOffset, out, outOffset);
       }
       return;
     }
@@ -84,37 +91,35 @@ final class VectorKernels implements KernelImpl {
   private static void multiplyPanel(
       float[] panel, int firstRow, int panelRows, int cols, int rows, float[] x, int xOffset,
       int tokens, float[] out, int outOffset) {
-    int t = 0;
-    for (; t + 3 <= tokens; t += 3) {
-      int i = 0;
-      for (; i + 4 <= panelRows; i += 4) {
-        kernel4x3(panel, i * cols, cols, x, xOffset + t * cols, out, outOffset + t * rows + firstRow + i, rows);
-      }
-      for (; i < panelRows; i++) {
-        for (int u = t; u < t + 3; u++) {
-          out[outOffset + u * rows + firstRow + i] = dot(panel, i * cols, x, xOffset + u * cols, cols);
-        }
-      }
-    }
-    for (; t < tokens; t++) {
-      for (int i = 0; i < panelRows; i++) {
-        out[outOffset + t * rows + firstRow + i] = dot(panel, i * cols, x, xOffset + t * cols, cols);
+    for (int t = 0; t < tokens; t += 3) {
+      int validTokens = Math.min(3, tokens - t);
+      for (int i = 0; i < panelRows; i += 4) {
+        kernel4x3(panel, i, Math.min(4, panelRows - i), cols, x, xOffset, t, validTokens, out,
+            outOffset + firstRow, rows);
       }
     }
   }
 
-  /** Four weight rows (stride cols) times three tokens (stride cols); outputs at stride rows. */
+  /**
+   * Rows {@code row0 .. row0 + validRows} of the panel times tokens {@code t0 .. t0 + validTokens}
+   * (at most 4 x 3; missing rows and tokens repeat the last valid one and are not stored).
+   */
   private static void kernel4x3(
-      float[] w, int w0, int cols, float[] x, int x0, float[] out, int o, int rows) {
+      float[] w, int row0, int validRows, int cols, float[] x, int xOffset, int t0,
+      int validTokens, float[] out, int o, int rows) {
+    int w0 = row0 * cols;
+    int w1 = (row0 + Math.min(1, validRows - 1)) * cols;
+    int w2 = (row0 + Math.min(2, validRows - 1)) * cols;
+    int w3 = (row0 + Math.min(3, validRows - 1)) * cols;
+    int x0 = xOffset + t0 * cols;
+    int x1 = xOffset + (t0 + Math.min(1, validTokens - 1)) * cols;
+    int x2 = xOffset + (t0 + Math.min(2, validTokens - 1)) * cols;
     FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00;
     FloatVector a10 = a00, a11 = a00, a12 = a00;
     FloatVector a20 = a00, a21 = a00, a22 = a00;
     FloatVector a30 = a00, a31 = a00, a32 = a00;
-    int w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
-    int x1 = x0 + cols, x2 = x1 + cols;
     int upper = F.loopBound(cols);
-    int c = 0;
-    for (; c < upper; c += L) {
+    for (int c = 0; c < upper; c += L) {
       FloatVector v0 = FloatVector.fromArray(F, w, w0 + c);
       FloatVector v1 = FloatVector.fromArray(F, w, w1 + c);
       FloatVector v2 = FloatVector.fromArray(F, w, w2 + c);
@@ -135,177 +140,239 @@ final class VectorKernels implements KernelImpl {
       a22 = v2.fma(u, a22);
       a32 = v3.fma(u, a32);
     }
-    float[] s = {
-      a00.reduceLanes(VectorOperators.ADD), a01.reduceLanes(VectorOperators.ADD),
-      a02.reduceLanes(VectorOperators.ADD), a10.reduceLanes(VectorOperators.ADD),
-      a11.reduceLanes(VectorOperators.ADD), a12.reduceLanes(VectorOperators.ADD),
-      a20.reduceLanes(VectorOperators.ADD), a21.reduceLanes(VectorOperators.ADD),
-      a22.reduceLanes(VectorOperators.ADD), a30.reduceLanes(VectorOperators.ADD),
-      a31.reduceLanes(VectorOperators.ADD), a32.reduceLanes(VectorOperators.ADD)
+    float[] sums = {
+      sum(a00), sum(a01), sum(a02), sum(a10), sum(a11), sum(a12),
+      sum(a20), sum(a21), sum(a22), sum(a30), sum(a31), sum(a32)
     };
-    for (; c < cols; c++) {
-      for (int i = 0; i < 4; i++) {
-        for (int j = 0; j < 3; j++) {
-          s[i * 3 + j] += w[w0 + i * cols + c] * x[x0 + j * cols + c];
+    int[] wRow = {w0, w1, w2, w3};
+    int[] xRow = {x0, x1, x2};
+    for (int i = 0; i < validRows; i++) {
+      for (int j = 0; j < validTokens; j++) {
+        float s = sums[i * 3 + j];
+        for (int c = upper; c < cols; c++) {
+          s += w[wRow[i] + c] * x[xRow[j] + c];
+        }
+        out[o + (t0 + j) * rows + row0 + i] = s;
+      }
+    }
+  }
+
+  /**
+   * The lanes of {@code v} added as a fixed pairwise tree. Not {@code reduceLanes}: its order may
+   * differ between interpreted and compiled code, and results must not depend on the JIT.
+   */
+  private static float sum(FloatVector v) {
+    float[] lanes = v.toArray();
+    for (int width = L / 2; width >= 1; width /= 2) {
+      for (int i = 0; i < width; i++) {
+        lanes[i] += lanes[i + width];
+      }
+    }
+    return lanes[0];
+  }
+
+  // ---- decode: up to four weight rows times one token, straight from the weight bytes ----
+
+  /** out[r] for rows {@code row0 .. row0 + validRows} (at most 4; missing rows repeat the last). */
+  private static void decodeRows(
+      WeightMatrix w, int row0, int validRows, float[] x, int xo, float[] out, int outOffset) {
+    MemorySegment data = w.data();
+    int cols = w.cols();
+    int r1 = row0 + Math.min(1, validRows - 1);
+    int r2 = row0 + Math.min(2, validRows - 1);
+    int r3 = row0 + Math.min(3, validRows - 1);
+    // Sums are stored inside each kernel: vectors returned from a method would be boxed.
+    float[] sums = new float[4];
+    float[] pair = new float[2];
+    if (w.dtype() == DType.F32 && data.heapBase().orElse(null) instanceof float[] array) {
+      int first = heapFloatIndex(data);
+      rows4F32Array(array, first + row0 * cols, first + r1 * cols, first + r2 * cols,
+          first + r3 * cols, cols, x, xo, sums);
+    } else {
+      long rowBytes = w.rowBytes();
+      long b0 = row0 * rowBytes, b1 = r1 * rowBytes, b2 = r2 * rowBytes, b3 = r3 * rowBytes;
+      switch (w.dtype()) {
+        case F32 -> rows4F32(data, b0, b1, b2, b3, cols, x, xo, sums);
+        case BF16 -> rows4Bf16(data, b0, b1, b2, b3, cols, x, xo, sums);
+        case F16 -> {
+          rows2F16(data, b0, b1, cols, x, xo, sums);
+          if (validRows > 2) {
+            rows2F16(data, b2, b3, cols, x, xo, pair);
+          }
+        }
+        case Q8_0 -> {
+          rows2Q8(data, b0, b1, cols / 32, x, xo, sums);
+          if (validRows > 2) {
+            rows2Q8(data, b2, b3, cols / 32, x, xo, pair);
+          }
+        }
+        case Q4_0 -> {
+          rows2Q4(data, b0, b1, cols / 32, x, xo, sums);
+          if (validRows > 2) {
+            rows2Q4(data, b2, b3, cols / 32, x, xo, pair);
+          }
         }
       }
-    }
-    for (int i = 0; i < 4; i++) {
-      for (int j = 0; j < 3; j++) {
-        out[o + j * rows + i] = s[i * 3 + j];
+      if (validRows > 2 && (w.dtype() == DType.F16 || w.dtype().isQuantized())) {
+        sums[2] = pair[0];
+        sums[3] = pair[1];
       }
     }
+    int upper = F.loopBound(cols);
+    float[] tail = upper < cols ? new float[cols - upper] : null;
+    for (int i = 0; i < validRows; i++) {
+      float s = sums[i];
+      if (tail != null) {
+        ScalarKernels.readRow(w, row0 + i, upper, cols, tail, 0);
+        for (int c = upper; c < cols; c++) {
+          s += tail[c - upper] * x[xo + c];
+        }
+      }
+      out[outOffset + row0 + i] = s;
+    }
   }
 
-  private static float dot(float[] a, int aOffset, float[] b, int bOffset, int n) {
-    FloatVector s0 = FloatVector.zero(F), s1 = s0;
-    int upper2 = n - n % (2 * L);
-    int c = 0;
-    for (; c < upper2; c += 2 * L) {
-      s0 = FloatVector.fromArray(F, a, aOffset + c).fma(FloatVector.fromArray(F, b, bOffset + c), s0);
-      s1 = FloatVector.fromArray(F, a, aOffset + c + L).fma(FloatVector.fromArray(F, b, bOffset + c + L), s1);
+  private static void rows4F32Array(
+      float[] w, int w0, int w1, int w2, int w3, int cols, float[] x, int xo,
+      float[] sums) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    for (int c = 0; c < F.loopBound(cols); c += L) {
+      FloatVector u = FloatVector.fromArray(F, x, xo + c);
+      a0 = FloatVector.fromArray(F, w, w0 + c).fma(u, a0);
+      a1 = FloatVector.fromArray(F, w, w1 + c).fma(u, a1);
+      a2 = FloatVector.fromArray(F, w, w2 + c).fma(u, a2);
+      a3 = FloatVector.fromArray(F, w, w3 + c).fma(u, a3);
     }
-    for (; c < F.loopBound(n); c += L) {
-      s0 = FloatVector.fromArray(F, a, aOffset + c).fma(FloatVector.fromArray(F, b, bOffset + c), s0);
-    }
-    float sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
-    for (; c < n; c++) {
-      sum += a[aOffset + c] * b[bOffset + c];
-    }
-    return sum;
+    sums[0] = sum(a0);
+    sums[1] = sum(a1);
+    sums[2] = sum(a2);
+    sums[3] = sum(a3);
   }
 
-  // ---- decode: one weight row times one token, straight from the weight bytes ----
-
-  private static float dot(WeightMatrix w, int row, float[] x, int xOffset) {
-    MemorySegment data = w.data();
-    long base = row * w.rowBytes();
-    int cols = w.cols();
-    return switch (w.dtype()) {
-      case F32 -> dotF32(data, base, x, xOffset, cols);
-      case BF16 -> dotBf16(data, base, x, xOffset, cols);
-      case F16 -> dotF16(data, base, x, xOffset, cols);
-      case Q8_0 -> dotQ8(data, base, x, xOffset, cols / 32);
-      case Q4_0 -> dotQ4(data, base, x, xOffset, cols / 32);
-    };
-  }
-
-  private static float dotF32(MemorySegment data, long base, float[] x, int xo, int cols) {
-    FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-    int upper4 = cols - cols % (4 * L);
-    int c = 0;
-    for (; c < upper4; c += 4 * L) {
-      long b = base + 4L * c;
-      s0 = FloatVector.fromMemorySegment(F, data, b, LE).fma(FloatVector.fromArray(F, x, xo + c), s0);
-      s1 = FloatVector.fromMemorySegment(F, data, b + 4L * L, LE).fma(FloatVector.fromArray(F, x, xo + c + L), s1);
-      s2 = FloatVector.fromMemorySegment(F, data, b + 8L * L, LE).fma(FloatVector.fromArray(F, x, xo + c + 2 * L), s2);
-      s3 = FloatVector.fromMemorySegment(F, data, b + 12L * L, LE).fma(FloatVector.fromArray(F, x, xo + c + 3 * L), s3);
-    }
-    for (; c < F.loopBound(cols); c += L) {
-      s0 = FloatVector.fromMemorySegment(F, data, base + 4L * c, LE).fma(FloatVector.fromArray(F, x, xo + c), s0);
-    }
-    float sum = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
-    for (; c < cols; c++) {
-      sum += data.get(ScalarKernels.F32, base + 4L * c) * x[xo + c];
-    }
-    return sum;
-  }
-
-  private static float dotBf16(MemorySegment data, long base, float[] x, int xo, int cols) {
-    FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
-    int upper4 = cols - cols % (4 * L);
-    int c = 0;
-    for (; c < upper4; c += 4 * L) {
-      long b = base + 2L * c;
-      s0 = bf16(data, b).fma(FloatVector.fromArray(F, x, xo + c), s0);
-      s1 = bf16(data, b + 2L * L).fma(FloatVector.fromArray(F, x, xo + c + L), s1);
-      s2 = bf16(data, b + 4L * L).fma(FloatVector.fromArray(F, x, xo + c + 2 * L), s2);
-      s3 = bf16(data, b + 6L * L).fma(FloatVector.fromArray(F, x, xo + c + 3 * L), s3);
-    }
-    for (; c < F.loopBound(cols); c += L) {
-      s0 = bf16(data, base + 2L * c).fma(FloatVector.fromArray(F, x, xo + c), s0);
-    }
-    float sum = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
-    for (; c < cols; c++) {
-      sum += Float.intBitsToFloat((data.get(ScalarKernels.I16, base + 2L * c) & 0xFFFF) << 16) * x[xo + c];
-    }
-    return sum;
-  }
-
-  private static float dotF16(MemorySegment data, long base, float[] x, int xo, int cols) {
-    FloatVector s0 = FloatVector.zero(F), s1 = s0;
-    int upper2 = cols - cols % (2 * L);
-    int c = 0;
-    for (; c < upper2; c += 2 * L) {
-      long b = base + 2L * c;
-      s0 = f16(data, b).fma(FloatVector.fromArray(F, x, xo + c), s0);
-      s1 = f16(data, b + 2L * L).fma(FloatVector.fromArray(F, x, xo + c + L), s1);
-    }
-    for (; c < F.loopBound(cols); c += L) {
-      s0 = f16(data, base + 2L * c).fma(FloatVector.fromArray(F, x, xo + c), s0);
-    }
-    float sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
-    for (; c < cols; c++) {
-      sum += Float.float16ToFloat(data.get(ScalarKernels.I16, base + 2L * c)) * x[xo + c];
-    }
-    return sum;
-  }
-
-  /** Q8_0: per 32-element block, (sum_i q_i x_i) * scale; two blocks per step for ILP. */
-  private static float dotQ8(MemorySegment data, long base, float[] x, int xo, int blocks) {
-    FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-    long end = base + 34L * (blocks - blocks % 2);
+  private static void rows4F32(
+      MemorySegment data, long b0, long b1, long b2, long b3, int cols, float[] x, int xo,
+      float[] sums) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    long end = 4L * F.loopBound(cols);
     int xi = xo;
-    for (long block = base; block < end; block += 68, xi += 64) {
-      acc0 = q8Block(data, block, x, xi, acc0);
-      acc1 = q8Block(data, block + 34, x, xi + 32, acc1);
+    for (long c = 0; c < end; c += 4L * L, xi += L) {
+      FloatVector u = FloatVector.fromArray(F, x, xi);
+      a0 = FloatVector.fromMemorySegment(F, data, b0 + c, LE).fma(u, a0);
+      a1 = FloatVector.fromMemorySegment(F, data, b1 + c, LE).fma(u, a1);
+      a2 = FloatVector.fromMemorySegment(F, data, b2 + c, LE).fma(u, a2);
+      a3 = FloatVector.fromMemorySegment(F, data, b3 + c, LE).fma(u, a3);
     }
-    if (blocks % 2 != 0) {
-      acc0 = q8Block(data, end, x, xi, acc0);
-    }
-    return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    sums[0] = sum(a0);
+    sums[1] = sum(a1);
+    sums[2] = sum(a2);
+    sums[3] = sum(a3);
   }
 
-  private static FloatVector q8Block(MemorySegment data, long block, float[] x, int xo, FloatVector acc) {
-    float scale = Float.float16ToFloat(data.get(ScalarKernels.I16, block));
-    FloatVector s = bytesToFloats(ByteVector.fromMemorySegment(B, data, block + 2, LE))
-        .mul(FloatVector.fromArray(F, x, xo));
-    for (int j = L; j < 32; j += L) {
-      s = bytesToFloats(ByteVector.fromMemorySegment(B, data, block + 2 + j, LE))
-          .fma(FloatVector.fromArray(F, x, xo + j), s);
-    }
-    return s.fma(FloatVector.broadcast(F, scale), acc);
-  }
-
-  /** Q4_0: byte i of a block holds elements i (low nibble) and i + 16 (high nibble), offset by 8. */
-  private static float dotQ4(MemorySegment data, long base, float[] x, int xo, int blocks) {
-    FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-    long end = base + 18L * (blocks - blocks % 2);
+  private static void rows4Bf16(
+      MemorySegment data, long b0, long b1, long b2, long b3, int cols, float[] x, int xo,
+      float[] sums) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    long end = 2L * F.loopBound(cols);
     int xi = xo;
-    for (long block = base; block < end; block += 36, xi += 64) {
-      acc0 = q4Block(data, block, x, xi, acc0);
-      acc1 = q4Block(data, block + 18, x, xi + 32, acc1);
+    for (long c = 0; c < end; c += 2L * L, xi += L) {
+      FloatVector u = FloatVector.fromArray(F, x, xi);
+      a0 = bf16(data, b0 + c).fma(u, a0);
+      a1 = bf16(data, b1 + c).fma(u, a1);
+      a2 = bf16(data, b2 + c).fma(u, a2);
+      a3 = bf16(data, b3 + c).fma(u, a3);
     }
-    if (blocks % 2 != 0) {
-      acc0 = q4Block(data, end, x, xi, acc0);
-    }
-    return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    sums[0] = sum(a0);
+    sums[1] = sum(a1);
+    sums[2] = sum(a2);
+    sums[3] = sum(a3);
   }
 
-  private static FloatVector q4Block(MemorySegment data, long block, float[] x, int xo, FloatVector acc) {
-    FloatVector scale = FloatVector.broadcast(F, Float.float16ToFloat(data.get(ScalarKernels.I16, block)));
-    FloatVector s = FloatVector.zero(F);
-    for (int j = 0; j < 16; j += L) {
-      // Nibbles are split in 32-bit lanes: x86 has no byte shifts, so byte-lane shifts are slow.
-      IntVector packed = (IntVector) ByteVector.fromMemorySegment(B, data, block + 2 + j, LE)
-          .convertShape(VectorOperators.B2I, I, 0);
-      FloatVector low = packed.and(0x0F).sub(8).convert(VectorOperators.I2F, 0).reinterpretAsFloats();
-      FloatVector high = packed.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8)
-          .convert(VectorOperators.I2F, 0).reinterpretAsFloats();
-      s = low.fma(FloatVector.fromArray(F, x, xo + j), s);
-      s = high.fma(FloatVector.fromArray(F, x, xo + 16 + j), s);
+
+
+
+  /**
+   * F16, Q8_0 and Q4_0 take two rows at a time: with four, the widening code exceeds C2's inlining
+   * node budget and the vectors get boxed.
+   */
+  private static void rows2F16(
+      MemorySegment data, long b0, long b1, int cols, float[] x, int xo, float[] sums) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    long end = 2L * F.loopBound(cols);
+    int xi = xo;
+    for (long c = 0; c < end; c += 2L * L, xi += L) {
+      FloatVector u = FloatVector.fromArray(F, x, xi);
+      a0 = f16(data, b0 + c).fma(u, a0);
+      a1 = f16(data, b1 + c).fma(u, a1);
     }
-    return s.fma(scale, acc);
+    sums[0] = sum(a0);
+    sums[1] = sum(a1);
+  }
+
+  /** Q8_0: widened weight = q * scale (exact in float32), then the same FMA chain as f32. */
+  private static void rows2Q8(
+      MemorySegment data, long b0, long b1, int blocks, float[] x, int xo, float[] sums) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    long end = 34L * blocks;
+    int xi = xo;
+    for (long o = 0; o < end; o += 34) {
+      FloatVector d0 = scale(data, b0 + o), d1 = scale(data, b1 + o);
+      for (int j = 0; j < 32; j += L, xi += L) {
+        FloatVector u = FloatVector.fromArray(F, x, xi);
+        a0 = q8(data, b0 + o + 2 + j).mul(d0).fma(u, a0);
+        a1 = q8(data, b1 + o + 2 + j).mul(d1).fma(u, a1);
+      }
+    }
+    sums[0] = sum(a0);
+    sums[1] = sum(a1);
+  }
+
+  /**
+   * Q4_0: byte i of a block holds elements i (low nibble) and i + 16 (high nibble), offset by 8;
+   * widened weight = (q - 8) * scale, exact.
+   */
+  private static void rows2Q4(
+      MemorySegment data, long b0, long b1, int blocks, float[] x, int xo, float[] sums) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    long end = 18L * blocks;
+    int xi = xo;
+    for (long o = 0; o < end; o += 18, xi += 32) {
+      FloatVector d0 = scale(data, b0 + o), d1 = scale(data, b1 + o);
+      for (int j = 0; j < 16; j += L) {
+        FloatVector u = FloatVector.fromArray(F, x, xi + j);
+        a0 = low(nibbles(data, b0 + o + 2 + j)).mul(d0).fma(u, a0);
+        a1 = low(nibbles(data, b1 + o + 2 + j)).mul(d1).fma(u, a1);
+      }
+      for (int j = 0; j < 16; j += L) {
+        FloatVector u = FloatVector.fromArray(F, x, xi + 16 + j);
+        a0 = high(nibbles(data, b0 + o + 2 + j)).mul(d0).fma(u, a0);
+        a1 = high(nibbles(data, b1 + o + 2 + j)).mul(d1).fma(u, a1);
+      }
+    }
+    sums[0] = sum(a0);
+    sums[1] = sum(a1);
+  }
+
+  private static FloatVector scale(MemorySegment data, long block) {
+    return FloatVector.broadcast(F, Float.float16ToFloat(data.get(ScalarKernels.I16, block)));
+  }
+
+  private static FloatVector q8(MemorySegment data, long offset) {
+    return bytesToFloats(ByteVector.fromMemorySegment(B, data, offset, LE));
+  }
+
+  /** L packed Q4_0 bytes, sign-extended into int lanes (x86 has no byte shifts: work in ints). */
+  private static IntVector nibbles(MemorySegment data, long offset) {
+    return (IntVector) ByteVector.fromMemorySegment(B, data, offset, LE)
+        .convertShape(VectorOperators.B2I, I, 0);
+  }
+
+  private static FloatVector low(IntVector packed) {
+    return (FloatVector) packed.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+  }
+
+  private static FloatVector high(IntVector packed) {
+    return (FloatVector) packed.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8)
+        .convert(VectorOperators.I2F, 0);
   }
 
   // ---- widening ----
@@ -318,6 +385,10 @@ final class VectorKernels implements KernelImpl {
     int vectorEnd = colStart + F.loopBound(n);
     switch (w.dtype()) {
       case F32 -> {
+        if (data.heapBase().orElse(null) instanceof float[] array) {
+          System.arraycopy(array, heapFloatIndex(data) + row * w.cols() + colStart, out, offset, n);
+          return;
+        }
         for (int c = colStart; c < vectorEnd; c += L) {
           FloatVector.fromMemorySegment(F, data, base + 4L * c, LE).intoArray(out, offset + c - colStart);
         }
@@ -349,9 +420,9 @@ final class VectorKernels implements KernelImpl {
           FloatVector scale = FloatVector.broadcast(F, Float.float16ToFloat(data.get(ScalarKernels.I16, block)));
           int o = offset + 32 * b - colStart;
           for (int j = 0; j < 16; j += L) {
-            ByteVector packed = ByteVector.fromMemorySegment(B, data, block + 2 + j, LE);
-            bytesToFloats(packed.and((byte) 0x0F).sub((byte) 8)).mul(scale).intoArray(out, o + j);
-            bytesToFloats(packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)).mul(scale).intoArray(out, o + 16 + j);
+            IntVector packed = nibbles(data, block + 2 + j);
+            low(packed).mul(scale).intoArray(out, o + j);
+            high(packed).mul(scale).intoArray(out, o + 16 + j);
           }
         }
         return;
@@ -360,6 +431,14 @@ final class VectorKernels implements KernelImpl {
     if (vectorEnd < colEnd) {
       ScalarKernels.readRow(w, row, vectorEnd, colEnd, out, offset + vectorEnd - colStart);
     }
+  }
+
+  /**
+   * Index of a float[]-backed heap segment's first element (the Vector API loads only from native
+   * or byte[]-backed segments, so such segments are read through their array).
+   */
+  private static int heapFloatIndex(MemorySegment data) {
+    return (int) (data.address() / Float.BYTES);
   }
 
   private static FloatVector bytesToFloats(ByteVector bytes) {

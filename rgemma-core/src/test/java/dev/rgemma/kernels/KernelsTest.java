@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.rgemma.tensor.DType;
 import dev.rgemma.tensor.Quantize;
 import dev.rgemma.tensor.WeightMatrix;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -78,6 +79,19 @@ class KernelsTest {
     assertClose(expected, single, dense, x, rows, cols, tokens, "single thread");
     assertClose(expected, pooled, dense, x, rows, cols, tokens, "pool");
     assertEquals(0f, pooled[0], "values before outOffset untouched");
+    for (int i = 0; i < single.length; i++) {
+      assertEquals(Float.floatToIntBits(single[i]), Float.floatToIntBits(pooled[i]),
+          "splitting rows over threads must not change a bit, index " + i);
+    }
+    // A token's outputs must not depend on the other tokens of the call (chunking invariance).
+    float[] alone = new float[rows];
+    for (int t = 0; t < tokens; t++) {
+      vector.matmulRows(w, x, 5 + t * cols, 1, alone, 0, 0, rows);
+      for (int r = 0; r < rows; r++) {
+        assertEquals(Float.floatToIntBits(single[3 + t * rows + r]), Float.floatToIntBits(alone[r]),
+            "token " + t + " row " + r + " alone vs in a chunk of " + tokens);
+      }
+    }
   }
 
   /** Quantized kernels against widening every weight to float32 first, then an f32 matmul. */
@@ -199,9 +213,38 @@ class KernelsTest {
     }
   }
 
+  /** Weights in native memory, like memory-mapped checkpoints. */
   static WeightMatrix randomMatrix(DType type, int rows, int cols, Random random) {
     float[] values = randomFloats(random, rows * cols);
-    return new WeightMatrix("w", type, rows, cols, MemorySegment.ofArray(Quantize.to(type, values)));
+    byte[] bytes = Quantize.to(type, values);
+    MemorySegment data = Arena.ofAuto().allocate(bytes.length, 64);
+    data.copyFrom(MemorySegment.ofArray(bytes));
+    return new WeightMatrix("w", type, rows, cols, data);
+  }
+
+  /** F32 matrices over float[] heap segments (the model's attention uses them), with an offset. */
+  @ParameterizedTest
+  @MethodSource("heapShapes")
+  void floatArrayBackedMatrices(int rows, int cols, int tokens) {
+    Random random = new Random(rows * 1000L + cols);
+    float[] backing = randomFloats(random, 5 + rows * cols);
+    WeightMatrix w = new WeightMatrix("heap", DType.F32, rows, cols,
+        MemorySegment.ofArray(backing).asSlice(4L * 5, 4L * rows * cols));
+    float[] x = randomFloats(random, tokens * cols);
+    float[] expected = new float[tokens * rows];
+    float[] actual = new float[tokens * rows];
+    ScalarKernels.INSTANCE.matmulRows(w, x, 0, tokens, expected, 0, 0, rows);
+    Kernels.matmul(vector, pool, w, x, 0, tokens, actual, 0);
+    float[] dense = java.util.Arrays.copyOfRange(backing, 5, backing.length);
+    assertClose(expected, actual, dense, x, rows, cols, tokens, "float[] segment");
+    float[] row = new float[cols];
+    vector.readRow(w, rows - 1, row, 0);
+    assertEquals(backing[5 + (rows - 1) * cols + cols - 1], row[cols - 1]);
+  }
+
+  static Stream<Arguments> heapShapes() {
+    return Stream.of(Arguments.of(1, 1, 1), Arguments.of(7, 33, 3), Arguments.of(257, 13, 17),
+        Arguments.of(33, 257, 1));
   }
 
   static float[] randomFloats(Random random, int n) {

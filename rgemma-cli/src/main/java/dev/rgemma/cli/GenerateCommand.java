@@ -47,10 +47,10 @@ final class GenerateCommand implements Callable<Integer> {
       description = "The prompt text, as an alternative to --prompt (several words are joined with spaces).")
   List<String> positionalPrompt = new ArrayList<>();
 
-  @Option(names = "--prompt-ids", paramLabel = "IDS", split = ",",
+  @Option(names = "--prompt-ids", paramLabel = "IDS",
       description = "The prompt as raw token ids, comma-separated (for models without a tokenizer); "
           + "fed as given (include BOS yourself).")
-  List<Integer> promptIds;
+  String promptIds;
 
   @Option(names = "--max-tokens", paramLabel = "N",
       description = "Most tokens to generate; 0 only reads the prompt (e.g. into a --session). Default: ${DEFAULT-VALUE}.")
@@ -117,7 +117,7 @@ final class GenerateCommand implements Callable<Integer> {
 
   private int[] promptTokens(Session session, TextCodec codec) throws IOException {
     if (promptIds != null) {
-      return promptIds.stream().mapToInt(Integer::intValue).toArray();
+      return TokenIds.parse("--prompt-ids", promptIds);
     }
     String text = prompt != null ? prompt
         : !positionalPrompt.isEmpty() ? String.join(" ", positionalPrompt)

@@ -39,7 +39,7 @@ import java.util.zip.CRC32;
  *                recurrent: i32 n + n x f32 conv window [convWidth - 1, lruWidth],
  *                           i32 n + n x f32 RG-LRU state h [lruWidth]
  *                attention: i32 n + n x f32 keys [window, headDim],
- *                           i32 n + n x f32 values [window, headDim]
+ *                           i32 n + n x f32 values, transposed [headDim, window]
  * crc32        u32      of every byte before it
  * </pre>
  */
@@ -84,7 +84,7 @@ public final class SessionFile {
         case LayerState.AttentionState a -> {
           out.put(ATTENTION);
           putFloats(out, a.keys());
-          putFloats(out, a.values());
+          putFloats(out, a.valuesTransposed());
         }
       }
     }
@@ -208,7 +208,7 @@ public final class SessionFile {
         case LayerState.AttentionState a -> {
           requireKind(file, i, kind, ATTENTION, type);
           yield new LayerState.AttentionState(
-              floats(file, in, i, "keys", a.keys().length), floats(file, in, i, "values", a.values().length));
+              floats(file, in, i, "keys", a.keys().length), floats(file, in, i, "values", a.valuesTransposed().length));
         }
       });
     }

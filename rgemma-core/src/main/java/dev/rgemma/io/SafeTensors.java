@@ -216,7 +216,9 @@ public final class SafeTensors implements AutoCloseable {
   }
 
   @Override
-  public void close() {
-    arena.close();
+  public synchronized void close() {
+    if (arena.scope().isAlive()) {
+      arena.close();
+    }
   }
 }

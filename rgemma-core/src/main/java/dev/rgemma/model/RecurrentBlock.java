@@ -58,8 +58,8 @@ public record RecurrentBlock(
         source.floats(TensorNames.rgLruRecurrentGate(layer, "bias"), heads, bw));
   }
 
-  /** Runs the block on {@code n} ([tokens, hidden]) at positions start.., writing [tokens, hidden]. */
-  void forward(float[] n, int tokens, long startPosition, LayerState.RecurrentState state, float[] out) {
+  /** Runs the block on {@code n} ([tokens, hidden], rows grouped in segments), writing [tokens, hidden]. */
+  void forward(float[] n, int tokens, java.util.List<Segment> segments, int layer, float[] out) {
     int e = config.lruWidth();
     float[] y = new float[tokens * e]; // [tokens, lruWidth]
     Kernels.matmul(linearY, n, 0, tokens, y, 0);
@@ -71,8 +71,12 @@ public record RecurrentBlock(
     Kernels.matmul(linearX, n, 0, tokens, x, 0);
     Ops.addBias(x, linearXBias, tokens);
 
-    float[] conv = conv1d(x, tokens, state.convWindow()); // [tokens, lruWidth]
-    float[] h = rgLru(conv, tokens, startPosition, state.h()); // [tokens, lruWidth]
+    float[] h = new float[tokens * e]; // [tokens, lruWidth]
+    for (Segment segment : segments) {
+      var state = (LayerState.RecurrentState) segment.state().layer(layer);
+      float[] conv = conv1d(x, segment.firstRow(), segment.rows(), state.convWindow()); // [rows, lruWidth]
+      rgLru(conv, segment.rows(), segment.startPosition(), state.h(), h, segment.firstRow() * e);
+    }
     for (int i = 0; i < h.length; i++) {
       h[i] *= y[i];
     }
@@ -85,13 +89,13 @@ public record RecurrentBlock(
    * is the carried window (oldest first) followed by x. Leaves the last width-1 rows of ext in
    * {@code window}.
    */
-  private float[] conv1d(float[] x, int tokens, float[] window) {
+  private float[] conv1d(float[] x, int firstRow, int tokens, float[] window) {
     int e = config.lruWidth();
     int width = config.conv1dWidth();
     int carried = width - 1;
     float[] ext = new float[(carried + tokens) * e]; // [carried + tokens, lruWidth]
     System.arraycopy(window, 0, ext, 0, carried * e);
-    System.arraycopy(x, 0, ext, carried * e, tokens * e);
+    System.arraycopy(x, firstRow * e, ext, carried * e, tokens * e);
     float[] c = new float[tokens * e];
     for (int t = 0; t < tokens; t++) {
       for (int j = 0; j < e; j++) {
@@ -106,8 +110,11 @@ public record RecurrentBlock(
     return c;
   }
 
-  /** The RG-LRU scan; {@code h} ([lruWidth], float32) is carried in and out. Returns h_t per token. */
-  private float[] rgLru(float[] c, int tokens, long startPosition, float[] h) {
+  /**
+   * The RG-LRU scan; {@code h} ([lruWidth], float32) is carried in and out. Writes h_t of each
+   * token to {@code outputs} from {@code outputOffset}.
+   */
+  private void rgLru(float[] c, int tokens, long startPosition, float[] h, float[] outputs, int outputOffset) {
     int e = config.lruWidth();
     int bw = config.lruBlockWidth();
     float[] softplusA = new float[e];
@@ -116,7 +123,6 @@ public record RecurrentBlock(
     }
     float[] inputGate = new float[e];
     float[] recurrentGate = new float[e];
-    float[] outputs = new float[tokens * e];
     for (int t = 0; t < tokens; t++) {
       int base = t * e;
       blockDiagonal(c, base, inputGateWeight, inputGateBias, inputGate);
@@ -134,10 +140,9 @@ public record RecurrentBlock(
         }
         float normalizedX = c[base + j] * gateX * multiplier;
         h[j] = a * h[j] + normalizedX;
-        outputs[base + j] = h[j];
+        outputs[outputOffset + base + j] = h[j];
       }
     }
-    return outputs;
   }
 
   /** {@code out[h*bw + j] = sum_i x[h*bw + i] W[h, i, j] + b[h*bw + j]}. */

@@ -94,11 +94,7 @@ public final class RecurrentGemmaModel implements AutoCloseable {
     if (state.layers().size() != blocks.size()) {
       throw new IllegalArgumentException("state has " + state.layers().size() + " layers, model has " + blocks.size());
     }
-    for (int i = offset; i < offset + length; i++) {
-      if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) {
-        throw new RgemmaException("token id " + tokens[i] + " is outside the vocabulary [0, " + config.vocabSize() + ")");
-      }
-    }
+    checkTokens(tokens, offset, length);
     int vocab = config.vocabSize();
     float[] logits = new float[allLogits ? length * vocab : vocab];
     for (int done = 0; done < length; ) {
@@ -118,11 +114,65 @@ public final class RecurrentGemmaModel implements AutoCloseable {
   /** Runs every layer on one chunk; returns the final residual stream [tokens, hidden]. */
   private float[] hiddenStates(ModelState state, int[] tokens, int offset, int count, int firstToken,
       ForwardTrace trace) {
+    int[] rows = java.util.Arrays.copyOfRange(tokens, offset, offset + count);
+    return run(rows, List.of(new Segment(state, state.position(), 0, count)), firstToken, trace);
+  }
+
+  /**
+   * One pass over the weights for several sequences: sequence i continues {@code states.get(i)}
+   * with {@code tokens.get(i)} (one token when decoding, more when prefilling). All rows share
+   * every matrix product, so N sequences cost about one weight read. Returns each sequence's
+   * last-token logits ([vocab] each); results equal running each sequence alone.
+   */
+  public List<float[]> forwardBatch(List<ModelState> states, List<int[]> tokens) {
+    if (states.size() != tokens.size() || states.isEmpty()) {
+      throw new IllegalArgumentException("need one token array per state, got " + states.size() + " states and "
+          + tokens.size() + " token arrays");
+    }
+    java.util.Set<ModelState> distinct = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    List<Segment> segments = new ArrayList<>();
+    int total = 0;
+    for (int i = 0; i < states.size(); i++) {
+      ModelState state = states.get(i);
+      int[] sequence = tokens.get(i);
+      if (!distinct.add(state)) {
+        throw new IllegalArgumentException("the same state appears twice in a batch");
+      }
+      if (sequence.length == 0) {
+        throw new IllegalArgumentException("sequence " + i + " has no tokens");
+      }
+      checkTokens(sequence, 0, sequence.length);
+      segments.add(new Segment(state, state.position(), total, sequence.length));
+      total += sequence.length;
+    }
+    int[] rows = new int[total];
+    for (int i = 0; i < tokens.size(); i++) {
+      System.arraycopy(tokens.get(i), 0, rows, segments.get(i).firstRow(), tokens.get(i).length);
+    }
+    float[] x = run(rows, segments, 0, null);
     int d = config.hiddenSize();
-    long start = state.position();
+    int vocab = config.vocabSize();
+    float[] lastRows = new float[segments.size() * d];
+    for (int i = 0; i < segments.size(); i++) {
+      Segment s = segments.get(i);
+      System.arraycopy(x, (s.firstRow() + s.rows() - 1) * d, lastRows, i * d, d);
+    }
+    float[] logits = new float[segments.size() * vocab];
+    unembed(lastRows, 0, segments.size(), logits, 0, 0, null);
+    List<float[]> result = new ArrayList<>();
+    for (int i = 0; i < segments.size(); i++) {
+      result.add(java.util.Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab));
+    }
+    return result;
+  }
+
+  /** Embeds {@code tokens} (the batch rows), runs every layer, advances each segment's state. */
+  private float[] run(int[] tokens, List<Segment> segments, int firstToken, ForwardTrace trace) {
+    int d = config.hiddenSize();
+    int count = tokens.length;
     float[] x = new float[count * d]; // [tokens, hidden]
     for (int t = 0; t < count; t++) {
-      Kernels.readRow(embedding, tokens[offset + t], x, t * d);
+      Kernels.readRow(embedding, tokens[t], x, t * d);
     }
     for (int i = 0; i < x.length; i++) {
       x[i] *= embeddingScale;
@@ -131,13 +181,23 @@ public final class RecurrentGemmaModel implements AutoCloseable {
       trace.residual(0, firstToken, x, count);
     }
     for (ResidualBlock block : blocks) {
-      block.forward(x, count, start, state.layer(block.index()), config.rmsNormEps());
+      block.forward(x, count, segments, config.rmsNormEps());
       if (trace != null) {
         trace.residual(block.index() + 1, firstToken, x, count);
       }
     }
-    state.advance(count);
+    for (Segment segment : segments) {
+      segment.state().advance(segment.rows());
+    }
     return x;
+  }
+
+  private void checkTokens(int[] tokens, int offset, int length) {
+    for (int i = offset; i < offset + length; i++) {
+      if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) {
+        throw new RgemmaException("token id " + tokens[i] + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+      }
+    }
   }
 
   /** Final norm, tied unembedding and soft-cap for rows [row, row + rows) of x. */

@@ -23,15 +23,13 @@ public record ResidualBlock(
   }
 
   /** Updates {@code x} ([tokens, hidden]) in place. */
-  void forward(float[] x, int tokens, long startPosition, LayerState state, float eps) {
+  void forward(float[] x, int tokens, java.util.List<Segment> segments, float eps) {
     float[] normed = new float[x.length]; // [tokens, hidden]
     float[] y = new float[x.length]; // [tokens, hidden]
     Ops.rmsNorm(x, temporalPreNorm, eps, tokens, normed);
     switch (temporal) {
-      case RecurrentBlock recurrent ->
-          recurrent.forward(normed, tokens, startPosition, (LayerState.RecurrentState) state, y);
-      case LocalAttentionBlock attention ->
-          attention.forward(normed, tokens, startPosition, (LayerState.AttentionState) state, y);
+      case RecurrentBlock recurrent -> recurrent.forward(normed, tokens, segments, index, y);
+      case LocalAttentionBlock attention -> attention.forward(normed, tokens, segments, index, y);
     }
     for (int i = 0; i < x.length; i++) {
       x[i] += y[i]; // residual

@@ -13,6 +13,10 @@ import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.StreamSupport;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.util.Map;
+import java.util.stream.Stream;
 
 /** Access to the golden fixtures in test resources (copied from ../shared/fixtures). */
 public final class Fixtures {
@@ -28,10 +32,38 @@ public final class Fixtures {
       throw new IllegalStateException("fixture " + name + " is missing from the test resources");
     }
     try {
-      return Path.of(url.toURI()).getParent();
-    } catch (URISyntaxException e) {
-      throw new IllegalStateException(e);
+      if (url.getProtocol().equals("file")) {
+        return Path.of(url.toURI()).getParent();
+      }
+      return extracted().resolve(name);
+    } catch (URISyntaxException | IOException e) {
+      throw new IllegalStateException("cannot open fixture " + name, e);
     }
+  }
+
+  private static Path extractedRoot;
+
+  /** Fixtures inside a test-jar (other modules' tests): copied once to a temporary directory. */
+  private static synchronized Path extracted() throws IOException, URISyntaxException {
+    if (extractedRoot == null) {
+      URL url = Fixtures.class.getResource("/fixtures/README.md");
+      Path target = Files.createTempDirectory("rgemma-fixtures");
+      try (FileSystem jar = FileSystems.newFileSystem(url.toURI(), Map.of())) {
+        Path root = jar.getPath("/fixtures");
+        try (Stream<Path> paths = Files.walk(root)) {
+          for (Path p : (Iterable<Path>) paths::iterator) {
+            Path destination = target.resolve(root.relativize(p).toString());
+            if (Files.isDirectory(p)) {
+              Files.createDirectories(destination);
+            } else {
+              Files.copy(p, destination);
+            }
+          }
+        }
+      }
+      extractedRoot = target;
+    }
+    return extractedRoot;
   }
 
   public static JsonNode expected(Path dir) {

@@ -82,7 +82,6 @@ final class ChatCommand implements Callable<Integer> {
       description = "Continue the conversation saved in FILE if it exists; save it there on exit.")
   Path sessionFile;
 
-  ModelOptions.CodecLoader codecs = ModelOptions.NO_TOKENIZER;
   InputStream stdin = System.in;
   boolean stdinIsTerminal = System.console() != null && System.console().isTerminal();
 
@@ -98,7 +97,7 @@ final class ChatCommand implements Callable<Integer> {
     err = spec.commandLine().getErr();
     GenerationOptions options = new GenerationOptions(maxTokens, stop, false);
     try (RecurrentGemmaModel model = modelOptions.load()) {
-      TextCodec codec = codecs.load(modelOptions.modelDirectory());
+      TextCodec codec = modelOptions.loadTokenizer(model);
       if (codec == null) {
         throw new IllegalArgumentException(modelOptions.modelDirectory()
             + " has no tokenizer (tokenizer.json): chat needs one");

@@ -79,7 +79,6 @@ final class GenerateCommand implements Callable<Integer> {
       description = "Continue from this session file if it exists, and save the session to it afterwards.")
   Path sessionFile;
 
-  ModelOptions.CodecLoader codecs = ModelOptions.NO_TOKENIZER;
   InputStream stdin = System.in;
   boolean stdinIsTerminal = System.console() != null && System.console().isTerminal();
 
@@ -96,7 +95,7 @@ final class GenerateCommand implements Callable<Integer> {
     }
     GenerationOptions options = new GenerationOptions(maxTokens, stop, ignoreEos);
     try (RecurrentGemmaModel model = modelOptions.load()) {
-      TextCodec codec = codecs.load(modelOptions.modelDirectory());
+      TextCodec codec = modelOptions.loadTokenizer(model);
       Session session = new Session(model, codec, sampling.settings());
       SessionStore.loadIfPresent(session, sessionFile, sampling.seed, err);
       int[] input = promptTokens(session, codec);

@@ -2,6 +2,7 @@ package dev.rgemma.cli;
 
 import dev.rgemma.RgemmaException;
 import dev.rgemma.engine.TextCodec;
+import dev.rgemma.engine.TokenizerCodec;
 import dev.rgemma.model.RecurrentGemmaModel;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -46,11 +47,8 @@ final class ModelOptions {
     return RecurrentGemmaModel.load(modelDirectory());
   }
 
-  /** Loads the tokenizer that sits beside the weights, if any. */
-  interface CodecLoader {
-    TextCodec load(Path modelDirectory) throws IOException;
+  /** The tokenizer beside the weights (tokenizer.json or tokenizer.model); null if there is none. */
+  TextCodec loadTokenizer(RecurrentGemmaModel loaded) throws IOException {
+    return TokenizerCodec.forModel(modelDirectory(), loaded.config().vocabSize()).orElse(null);
   }
-
-  /** Until the tokenizer is in, models run on ids only. */
-  static final CodecLoader NO_TOKENIZER = directory -> null;
 }

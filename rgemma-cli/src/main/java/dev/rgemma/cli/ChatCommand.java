@@ -23,6 +23,7 @@ import org.jline.reader.EndOfFileException;
 import org.jline.reader.LineReader;
 import org.jline.reader.LineReaderBuilder;
 import org.jline.reader.UserInterruptException;
+import org.jline.reader.impl.DefaultParser;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
 import picocli.CommandLine.Command;
@@ -41,15 +42,15 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
-        "Chats with an instruction-tuned model. Each turn continues from the state the previous "
-            + "one left, so earlier turns are never read again.",
+        "Chat with an instruction-tuned model; each turn continues from the carried state.",
+        "Earlier turns are never read again: they live in the model's fixed-size state.",
         "On a terminal: line editing and history; end a line with \\ to continue the message on the "
             + "next line; Ctrl-C stops the current answer, Ctrl-D (or /exit) quits.",
         "With stdin piped: one message per line; a summary of each turn goes to stderr.",
         "Commands: /save FILE, /load FILE, /reset, /stats, /help, /exit."},
     footer = {"", "Examples:",
         "  rgemma chat --system \"Answer in one sentence.\"",
-        "  rgemma chat --session talk.rgsession      (resumes talk.rgsession, saves it on exit)",
+        "  rgemma chat --session talk.rgsession    # resumes the file, saves it on exit",
         "  printf 'Hello\\nTell me more\\n' | rgemma chat --temperature 0"})
 final class ChatCommand implements Callable<Integer> {
   static final String HELP = """
@@ -129,9 +130,14 @@ final class ChatCommand implements Callable<Integer> {
   private void interactive(GenerationOptions options) throws IOException {
     try (Terminal terminal = TerminalBuilder.builder().system(true).build()) {
       terminal.handle(Terminal.Signal.INT, signal -> interrupted.set(true));
+      DefaultParser parser = new DefaultParser(); // messages are prose: no escapes, quotes or ! history
+      parser.setEscapeChars(null);
+      parser.setQuoteChars(new char[0]);
       LineReader reader = LineReaderBuilder.builder()
           .terminal(terminal)
           .appName("rgemma")
+          .parser(parser)
+          .option(LineReader.Option.DISABLE_EVENT_EXPANSION, true)
           .variable(LineReader.HISTORY_FILE, Path.of(System.getProperty("user.home"), ".rgemma", "chat_history"))
           .build();
       out = new PrintWriter(terminal.writer(), true);

@@ -27,14 +27,15 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
-        "Generates a continuation of a prompt and streams it to stdout; a summary (prompt tokens, "
-            + "generated tokens, prefill and decode tok/s, stop reason) goes to stderr.",
-        "The prompt comes from --prompt, the PROMPT arguments, --prompt-ids, or stdin."},
+        "Generate text from a prompt, streamed to stdout.",
+        "The prompt comes from --prompt, the PROMPT arguments, --prompt-ids, or stdin. A summary "
+            + "(prompt tokens, generated tokens, prefill and decode tok/s, stop reason) goes to stderr. "
+            + "Generation stops at the end-of-sequence token, <end_of_turn>, a --stop text or --max-tokens."},
     footer = {"", "Examples:",
         "  rgemma generate \"Call me Ishmael.\"",
-        "  rgemma generate --model DIR --prompt-ids 2,17,42,99,5 --max-tokens 20 --temperature 0 --print-ids",
-        "  rgemma generate --session story.rgsession --prompt \"Once upon a time\" --max-tokens 100",
-        "  rgemma generate --session story.rgsession --max-tokens 100     (continues the story)"})
+        "  rgemma generate --model DIR --prompt-ids 2,17,42,99,5 --temperature 0 --print-ids",
+        "  rgemma generate --session s.rgsession --prompt \"Once upon a time\" --max-tokens 50",
+        "  rgemma generate --session s.rgsession --max-tokens 50    # continues the text"})
 final class GenerateCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 

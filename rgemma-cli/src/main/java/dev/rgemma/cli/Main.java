@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
       GenerateCommand.class,
       ChatCommand.class,
       LogitsCommand.class,
+      TokenizeCommand.class,
+      DetokenizeCommand.class,
     })
 public final class Main implements Runnable {
 

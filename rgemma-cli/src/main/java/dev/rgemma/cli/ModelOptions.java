@@ -20,7 +20,8 @@ final class ModelOptions {
   Path model;
 
   @Option(names = "--threads", paramLabel = "N",
-      description = "Compute threads (default: all processors).")
+      description = "Compute threads, at least 1. Accepted for scripts; the kernels in this build "
+          + "run on one thread, so it has no effect yet.")
   Integer threads;
 
   /** The model directory: --model, or the demo model. */

@@ -65,6 +65,21 @@ class GenerateCommandTest {
     assertEquals(size, Files.size(session), "the session file keeps its size");
   }
 
+  @Test
+  void maxTokensZeroPrimesASessionThatALaterRunGeneratesFrom() {
+    Path model = Fixtures.dir("tiny-a");
+    JsonNode run = Fixtures.expected(model).get("greedy").get(0);
+    Path session = temp.resolve("primed.rgsession");
+    CliRun primed = CliRun.run("", "generate", "--model", model.toString(), "--session", session.toString(),
+        "--prompt-ids", joined(Fixtures.ints(run.get("prompt"))), "--max-tokens", "0");
+    assertEquals(0, primed.exitCode(), primed.toString());
+    assertEquals("", primed.out());
+    CliRun later = CliRun.run("", "generate", "--model", model.toString(), "--session", session.toString(),
+        "--max-tokens", "20", "--temperature", "0", "--print-ids");
+    assertEquals(0, later.exitCode(), later.toString());
+    assertArrayEquals(Fixtures.ints(run.get("generated")), parseIds(later.out()));
+  }
+
   private static int[] concat(int[] a, int[] b) {
     int[] out = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, out, a.length, b.length);

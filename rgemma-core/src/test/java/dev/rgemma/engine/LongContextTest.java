@@ -18,8 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
  * generations alternate, and the state and the session file keep their size throughout.
  */
 class LongContextTest {
-  private static final int PROMPT = 4_001;
-  private static final int ANSWER = 1_000;
+  private static final int PROMPT = 4_501;
+  private static final int ANSWER = 500;
 
   @TempDir Path dir;
 

@@ -131,6 +131,7 @@ final class HuggingFaceTokenizer implements Tokenizer {
       // A rule whose parts or result are not pieces can never produce a known token; skip it.
       if (leftId != null && rightId != null && mergedId != null) {
         merger.addRule(leftId, rightId, rank, mergedId);
+        merger.addMergedToken(left + right);
       }
       rank++;
     }
@@ -246,14 +247,22 @@ final class HuggingFaceTokenizer implements Tokenizer {
       codePoints[n] = codePoint;
       symbols[n++] = idOfCodePoint(codePoint);
     }
+    int[] segment = new int[n];
     int[] origin = new int[n];
-    int count = merger.merge(symbols, n, origin, null);
-    for (int k = 0; k < count; k++) {
-      if (symbols[k] >= 0) {
-        out.add(symbols[k]);
-      } else {
-        addFallback(codePoints[origin[k]], out);
+    int start = 0;
+    for (int i = 1; i <= n; i++) {
+      if (i < n && merger.joinable(codePoints[i - 1], codePoints[i])) continue;
+      int length = i - start;
+      System.arraycopy(symbols, start, segment, 0, length);
+      int count = merger.merge(segment, length, origin, null);
+      for (int k = 0; k < count; k++) {
+        if (segment[k] >= 0) {
+          out.add(segment[k]);
+        } else {
+          addFallback(codePoints[start + origin[k]], out);
+        }
       }
+      start = i;
     }
   }
 

@@ -1,11 +1,8 @@
 package dev.rgemma.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.RgemmaException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -44,9 +41,10 @@ final class HuggingFaceTokenizer implements Tokenizer {
   private final int bosId;
   private final int eosId;
 
-  private HuggingFaceTokenizer(Path source, JsonNode root) {
+  private HuggingFaceTokenizer(Path source, TokenizerJsonReader.Parsed parsed) {
     this.source = source;
-    JsonNode model = root.path("model");
+    JsonNode root = parsed.root();
+    JsonNode model = parsed.model();
     String type = model.path("type").asText("BPE");
     if (!type.equals("BPE")) {
       throw error("model.type is \"" + type + "\"; only \"BPE\" (SentencePiece-style) is supported");
@@ -55,16 +53,10 @@ final class HuggingFaceTokenizer implements Tokenizer {
         || !model.path("end_of_word_suffix").isNull() && !model.path("end_of_word_suffix").isMissingNode()) {
       throw error("model.continuing_subword_prefix / end_of_word_suffix are not supported");
     }
-    JsonNode vocab = model.path("vocab");
-    if (!vocab.isObject()) throw error("model.vocab must be an object of piece -> id");
-    ids = new HashMap<>(vocab.size() * 2);
+    if (parsed.vocab() == null) throw error("model.vocab must be an object of piece -> id");
+    ids = parsed.vocab();
     int maxId = -1;
-    for (var entry : vocab.properties()) {
-      int id = entry.getValue().asInt(-1);
-      if (id < 0) throw error("model.vocab[\"" + entry.getKey() + "\"] is not a non-negative id");
-      ids.put(entry.getKey(), id);
-      maxId = Math.max(maxId, id);
-    }
+    for (int id : ids.values()) maxId = Math.max(maxId, id);
     JsonNode added = root.path("added_tokens");
     for (JsonNode token : added) maxId = Math.max(maxId, token.path("id").asInt(-1));
     pieces = new String[maxId + 1];
@@ -108,23 +100,11 @@ final class HuggingFaceTokenizer implements Tokenizer {
     byteIds = new int[256];
     for (int b = 0; b < 256; b++) byteIds[b] = ids.getOrDefault(String.format("<0x%02X>", b), -1);
 
-    JsonNode merges = model.path("merges");
-    merger = new BpeMerger(Math.max(1, merges.size()));
-    int rank = 0;
-    for (JsonNode merge : merges) {
-      String left;
-      String right;
-      if (merge.isArray() && merge.size() == 2) {
-        left = merge.get(0).asText();
-        right = merge.get(1).asText();
-      } else if (merge.isTextual() && merge.asText().indexOf(' ') > 0) {
-        String text = merge.asText();
-        int space = text.indexOf(' ');
-        left = text.substring(0, space);
-        right = text.substring(space + 1);
-      } else {
-        throw error("model.merges[" + rank + "] is " + merge + "; expected \"left right\" or [left, right]");
-      }
+    int mergeCount = parsed.mergeLeft().size();
+    merger = new BpeMerger(Math.max(1, mergeCount));
+    for (int rank = 0; rank < mergeCount; rank++) {
+      String left = parsed.mergeLeft().get(rank);
+      String right = parsed.mergeRight().get(rank);
       Integer leftId = ids.get(left);
       Integer rightId = ids.get(right);
       Integer mergedId = ids.get(left + right);
@@ -133,7 +113,6 @@ final class HuggingFaceTokenizer implements Tokenizer {
         merger.addRule(leftId, rightId, rank, mergedId);
         merger.addMergedToken(left + right);
       }
-      rank++;
     }
 
     normalizer = JsonNormalizer.of(root.path("normalizer"), this::error);
@@ -150,14 +129,7 @@ final class HuggingFaceTokenizer implements Tokenizer {
   }
 
   static HuggingFaceTokenizer load(Path file) throws IOException {
-    JsonNode root;
-    try (InputStream in = Files.newInputStream(file)) {
-      root = new ObjectMapper().readTree(in);
-    } catch (com.fasterxml.jackson.core.JacksonException e) {
-      throw new RgemmaException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
-    }
-    if (root == null || !root.isObject()) throw new RgemmaException(file + ": expected a JSON object");
-    return new HuggingFaceTokenizer(file, root);
+    return new HuggingFaceTokenizer(file, TokenizerJsonReader.read(file));
   }
 
   private RgemmaException error(String message) {

@@ -174,6 +174,7 @@ final class HuggingFaceTokenizer implements Tokenizer {
     IntList out = new IntList(text.length() / 3 + 8);
     if (addSpecialTokens) out.addAll(prefixIds);
     List<TokenMatcher.Segment> segments = addedTokens.split(text);
+    BpeMerger.Workspace work = new BpeMerger.Workspace();
     String[] texts = new String[segments.size()];
     for (int i = 0; i < texts.length; i++) texts[i] = segments.get(i).text();
     for (int i = 0; i < segments.size(); i++) {
@@ -194,14 +195,14 @@ final class HuggingFaceTokenizer implements Tokenizer {
       if (section.isEmpty()) continue;
       List<String> words = preTokenizer == null ? List.of(section) : preTokenizer.split(section, i);
       int sectionStart = out.size();
-      for (String word : words) encodeWord(word, out);
+      for (String word : words) encodeWord(word, out, work);
       if (fuseUnknown && unknownId >= 0) out.fuseRuns(sectionStart, unknownId);
     }
     if (addSpecialTokens) out.addAll(suffixIds);
     return out.toArray();
   }
 
-  private void encodeWord(String word, IntList out) {
+  private void encodeWord(String word, IntList out, BpeMerger.Workspace work) {
     if (word.isEmpty()) return;
     if (ignoreMerges) {
       Integer whole = ids.get(word);
@@ -226,7 +227,7 @@ final class HuggingFaceTokenizer implements Tokenizer {
       if (i < n && merger.joinable(codePoints[i - 1], codePoints[i])) continue;
       int length = i - start;
       System.arraycopy(symbols, start, segment, 0, length);
-      int count = merger.merge(segment, length, origin, null);
+      int count = merger.merge(segment, length, origin, null, work);
       for (int k = 0; k < count; k++) {
         if (segment[k] >= 0) {
           out.add(segment[k]);

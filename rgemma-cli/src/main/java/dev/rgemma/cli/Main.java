@@ -9,7 +9,14 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "RecurrentGemma (Griffin) inference engine for the JVM.",
-    subcommands = {CommandLine.HelpCommand.class, TokenizeCommand.class, DetokenizeCommand.class})
+    subcommands = {
+      CommandLine.HelpCommand.class,
+      GenerateCommand.class,
+      ChatCommand.class,
+      LogitsCommand.class,
+      TokenizeCommand.class,
+      DetokenizeCommand.class,
+    })
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

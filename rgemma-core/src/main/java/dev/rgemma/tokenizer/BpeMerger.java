@@ -197,7 +197,7 @@ final class BpeMerger {
     if (rule != EMPTY) queue.add((rule & 0xFFFFFFFF00000000L) | left);
   }
 
-  /** A binary min-heap of longs. */
+  /** A 4-ary min-heap of longs: half the depth of a binary heap, children side by side. */
   static final class LongHeap {
     private long[] heap = new long[64];
     private int size;
@@ -213,7 +213,7 @@ final class BpeMerger {
     }
 
     void heapify() {
-      for (int i = (size >>> 1) - 1; i >= 0; i--) siftDown(i, heap[i]);
+      for (int i = (size - 2) >> 2; i >= 0; i--) siftDown(i, heap[i]);
     }
 
     boolean isEmpty() {
@@ -224,7 +224,7 @@ final class BpeMerger {
       if (size == heap.length) heap = Arrays.copyOf(heap, size * 2);
       int i = size++;
       while (i > 0) {
-        int parent = (i - 1) >>> 1;
+        int parent = (i - 1) >>> 2;
         if (heap[parent] <= value) break;
         heap[i] = heap[parent];
         i = parent;
@@ -240,12 +240,20 @@ final class BpeMerger {
     }
 
     private void siftDown(int i, long value) {
-      int half = size >>> 1;
-      while (i < half) {
-        int child = 2 * i + 1;
-        if (child + 1 < size && heap[child + 1] < heap[child]) child++;
-        if (heap[child] >= value) break;
-        heap[i] = heap[child];
+      while (true) {
+        int first = 4 * i + 1;
+        if (first >= size) break;
+        int child = first;
+        long smallest = heap[first];
+        int last = Math.min(first + 4, size);
+        for (int c = first + 1; c < last; c++) {
+          if (heap[c] < smallest) {
+            smallest = heap[c];
+            child = c;
+          }
+        }
+        if (smallest >= value) break;
+        heap[i] = smallest;
         i = child;
       }
       heap[i] = value;

@@ -42,6 +42,11 @@ class RoundTripTest {
   }
 
   @Test
+  void gemmaRoundTripsRandomText() {
+    check(TokenizerFiles.tokenizer(TokenizerFiles.GEMMA), true, 2000);
+  }
+
+  @Test
   void gemma3RoundTripsRandomText() {
     check(TokenizerFiles.tokenizer(TokenizerFiles.GEMMA3), true, 2000);
   }

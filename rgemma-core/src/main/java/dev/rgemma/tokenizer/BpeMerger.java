@@ -40,10 +40,6 @@ final class BpeMerger {
     table[slot + 1] = ((long) priority << 32) | (merged & 0xFFFFFFFFL);
   }
 
-  int ruleCount() {
-    return size;
-  }
-
   // Character pairs that occur inside some rule's result. Where two neighbouring characters are
   // not such a pair, no token can ever span them, so the two sides merge independently and the
   // word can be cut there: long texts without spaces become short runs with small queues.

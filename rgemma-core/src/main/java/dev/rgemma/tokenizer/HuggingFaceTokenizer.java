@@ -68,11 +68,8 @@ final class HuggingFaceTokenizer implements Tokenizer {
       String content = token.path("content").asText();
       int id = token.path("id").asInt(-1);
       if (content.isEmpty() || id < 0) throw error("added_tokens has an entry without content or id: " + token);
-      if (token.path("normalized").asBoolean(false) || token.path("single_word").asBoolean(false)) {
-        // transformers.js matches these on the raw text too; say so rather than differ silently.
-        System.getLogger(HuggingFaceTokenizer.class.getName())
-            .log(System.Logger.Level.DEBUG, "added token " + content + ": normalized/single_word are ignored");
-      }
+      // "normalized" and "single_word" are not honoured: added tokens are matched on the raw text,
+      // as transformers.js does (Gemma's and Llama's files set neither).
       ids.put(content, id);
       pieces[id] = content;
       special[id] = token.path("special").asBoolean(false);

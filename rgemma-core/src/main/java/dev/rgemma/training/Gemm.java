@@ -13,7 +13,26 @@ public final class Gemm {
     FLOAT64
   }
 
-  private static final int ROW_BLOCK = 64;
+  private static final boolean VECTOR = vectorAvailable();
+
+  private static boolean vectorAvailable() {
+    if (Boolean.getBoolean("rgemma.training.scalar")) {
+      return false;
+    }
+    try {
+      VectorGemmKernel.describe();
+      return true;
+    } catch (LinkageError e) {
+      System.getLogger(Gemm.class.getName()).log(System.Logger.Level.INFO,
+          "training GEMM: Vector API unavailable (" + e + "), using plain loops");
+      return false;
+    }
+  }
+
+  /** Which float kernel runs: the Vector API one or the plain-loop fallback. */
+  public static String kernelDescription() {
+    return VECTOR ? VectorGemmKernel.describe() : "plain loops";
+  }
 
   private final WorkerPool pool;
   private final Precision precision;
@@ -106,60 +125,50 @@ public final class Gemm {
     }
     float[] at = packTransposed(true, a, aOff, lda, inner, rows); // [rows, inner]
     float[] bf = packRows(false, b, bOff, ldb, inner, cols); // [inner, cols]
-    pool.parallelFor(
-        rows,
-        (from, to) -> {
-          float[] acc = new float[(to - from) * cols]; // [to - from, cols]
-          for (int k0 = 0; k0 < inner; k0 += ROW_BLOCK) {
-            int k1 = Math.min(inner, k0 + ROW_BLOCK);
-            for (int m = from; m < to; m++) {
-              int accOff = (m - from) * cols;
-              for (int k = k0; k < k1; k++) {
-                float av = at[m * inner + k];
-                if (av != 0f) {
-                  axpy(av, bf, k * cols, acc, accOff, cols);
-                }
-              }
-            }
-          }
-          for (int m = from; m < to; m++) {
-            int ci = cOff + m * ldc;
-            int accOff = (m - from) * cols;
-            for (int n = 0; n < cols; n++) {
-              c[ci + n] += acc[accOff + n];
-            }
-          }
-        });
+    rowTimesMatrix(rows, cols, inner, at, bf, c, cOff, ldc, true);
   }
 
   private void rowTimesMatrix(
       int rows, int cols, int inner, float[] af, float[] bf,
       double[] c, int cOff, int ldc, boolean accumulate) {
-    pool.parallelFor(
-        rows,
-        (from, to) -> {
-          float[] row = new float[cols]; // [cols]
-          for (int m = from; m < to; m++) {
-            java.util.Arrays.fill(row, 0f);
-            int aRow = m * inner;
-            for (int k = 0; k < inner; k++) {
-              float av = af[aRow + k];
-              if (av != 0f) {
-                axpy(av, bf, k * cols, row, 0, cols);
-              }
-            }
-            int ci = cOff + m * ldc;
-            if (accumulate) {
-              for (int n = 0; n < cols; n++) {
-                c[ci + n] += row[n];
-              }
-            } else {
-              for (int n = 0; n < cols; n++) {
-                c[ci + n] = row[n];
-              }
-            }
-          }
-        });
+    // Hand out blocks of 4 rows so that every thread can use the 4-row kernel.
+    int blocks = (rows + 3) / 4;
+    pool.parallelFor(blocks, (from, to) -> {
+      int r0 = from * 4;
+      int r1 = Math.min(rows, to * 4);
+      if (VECTOR) {
+        VectorGemmKernel.multiply(r0, r1, cols, inner, af, bf, c, cOff, ldc, accumulate);
+      } else {
+        scalarRows(r0, r1, 0, cols, cols, inner, af, bf, c, cOff, ldc, accumulate);
+      }
+    });
+  }
+
+  /** Columns {@code [n0, n1)} of rows {@code [from, to)}: plain loops C2 vectorizes. */
+  static void scalarRows(int from, int to, int n0, int n1, int cols, int inner, float[] af,
+      float[] bf, double[] c, int cOff, int ldc, boolean accumulate) {
+    int width = n1 - n0;
+    float[] row = new float[width]; // [n1 - n0]
+    for (int m = from; m < to; m++) {
+      java.util.Arrays.fill(row, 0f);
+      int aRow = m * inner;
+      for (int k = 0; k < inner; k++) {
+        float av = af[aRow + k];
+        if (av != 0f) {
+          axpy(av, bf, k * cols + n0, row, 0, width);
+        }
+      }
+      int ci = cOff + m * ldc + n0;
+      if (accumulate) {
+        for (int n = 0; n < width; n++) {
+          c[ci + n] += row[n];
+        }
+      } else {
+        for (int n = 0; n < width; n++) {
+          c[ci + n] = row[n];
+        }
+      }
+    }
   }
 
   /** {@code y[yOff + j] += alpha * x[xOff + j]}; written so that C2 vectorizes it. */
@@ -189,16 +198,22 @@ public final class Gemm {
   /** Copies the transpose of a strided {@code [rows, cols]} block: result is {@code [cols, rows]}. */
   private float[] packTransposed(boolean first, double[] src, int off, int ld, int rows, int cols) {
     float[] dst = scratch(first, rows * cols);
-    pool.parallelFor(
-        cols,
-        (from, to) -> {
-          for (int r = 0; r < rows; r++) {
-            int s = off + r * ld;
-            for (int j = from; j < to; j++) {
-              dst[j * rows + r] = (float) src[s + j];
+    int tile = 32;
+    int colTiles = (cols + tile - 1) / tile;
+    pool.parallelFor(colTiles, (from, to) -> {
+      for (int j0 = from * tile; j0 < Math.min(cols, to * tile); j0 += tile) {
+        int j1 = Math.min(cols, j0 + tile);
+        for (int r0 = 0; r0 < rows; r0 += tile) {
+          int r1 = Math.min(rows, r0 + tile);
+          for (int j = j0; j < j1; j++) {
+            int d = j * rows;
+            for (int r = r0; r < r1; r++) {
+              dst[d + r] = (float) src[off + r * ld + j];
             }
           }
-        });
+        }
+      }
+    });
     return dst;
   }
 

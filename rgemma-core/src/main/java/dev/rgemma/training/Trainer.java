@@ -99,6 +99,18 @@ public final class Trainer {
 
   /** Runs from {@link #startStep()} to {@code options.steps()}, saving into {@code out}. */
   public void run(Path out, Path tokenizerDir) throws IOException {
+    runUntil(options.steps(), out, tokenizerDir);
+  }
+
+  /**
+   * Runs steps {@link #startStep()} .. {@code stopStep - 1} of the {@code options.steps()}-step
+   * schedule, then saves (when {@code out} is not null) and evaluates.
+   */
+  public void runUntil(int stopStep, Path out, Path tokenizerDir) throws IOException {
+    if (stopStep < startStep || stopStep > options.steps()) {
+      throw new IllegalArgumentException("stop step " + stopStep + " outside [" + startStep + ", "
+          + options.steps() + "]");
+    }
     LearningRateSchedule schedule = new LearningRateSchedule(options.learningRate(),
         options.warmupSteps(), options.steps(), options.minLearningRateRatio());
     long tokensPerStep = (long) options.batchSize() * options.seqLen();
@@ -108,7 +120,7 @@ public final class Trainer {
         tokensPerStep, startStep, options.steps());
     long startNanos = System.nanoTime();
     double smoothed = Double.NaN;
-    for (int step = startStep; step < options.steps(); step++) {
+    for (int step = startStep; step < stopStep; step++) {
       Random random = new Random(options.seed() * 1_000_003L + step);
       int[][][] batch = train.randomBatch(random, options.batchSize(), options.seqLen());
       params.zeroGradients();
@@ -122,6 +134,7 @@ public final class Trainer {
       lastTrainLoss = loss;
       smoothed = Double.isNaN(smoothed) ? loss : 0.9 * smoothed + 0.1 * loss;
       int done = step + 1;
+      boolean last = done == stopStep;
       double seconds = (System.nanoTime() - startNanos) / 1e9;
       double tokensPerSecond = (done - startStep) * tokensPerStep / seconds;
       double eta = (options.steps() - done) * tokensPerStep / tokensPerSecond;
@@ -129,14 +142,13 @@ public final class Trainer {
         log.print("\r" + progressLine(done, smoothed, lr, norm, tokensPerSecond, eta));
         log.flush();
       }
-      if (done % options.logEvery() == 0 || done == options.steps()) {
+      if (done % options.logEvery() == 0 || last) {
         if (interactive) {
           log.println();
         } else {
           log.println(progressLine(done, smoothed, lr, norm, tokensPerSecond, eta));
         }
       }
-      boolean last = done == options.steps();
       if (heldOut != null && options.evalEvery() > 0 && (done % options.evalEvery() == 0 || last)) {
         lastEvaluation = evaluate(heldOut, options.evalWindows());
         for (Evaluation e : lastEvaluation) {

@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
     description = "RecurrentGemma (Griffin) inference engine for the JVM.",
     subcommands = {
       CommandLine.HelpCommand.class,
+      LogitsCommand.class,
       TrainCommand.class,
       TrainTokenizerCommand.class,
       PerplexityCommand.class

@@ -1,0 +1,182 @@
+package dev.rgemma.model;
+
+import dev.rgemma.kernels.Kernels;
+import dev.rgemma.tensor.WeightMatrix;
+
+/**
+ * Local multi-query attention: every query head attends, with one shared key/value head, to the
+ * current token and the previous {@code attentionWindowSize} tokens (window + 1 keys). Keys and
+ * values of earlier calls come from the ring buffer in {@link LayerState.AttentionState}.
+ */
+public record LocalAttentionBlock(
+    ModelConfig config,
+    WeightMatrix qProj, // [numHeads * headDim, hidden]
+    WeightMatrix kProj, // [headDim, hidden]
+    WeightMatrix vProj, // [headDim, hidden]
+    WeightMatrix oProj, // [hidden, numHeads * headDim]
+    float[] oProjBias) // [hidden]
+    implements TemporalBlock {
+
+  static LocalAttentionBlock load(TensorSource source, ModelConfig config, int layer) {
+    int d = config.hiddenSize();
+    int hd = config.headDim();
+    int qWidth = config.numHeads() * hd;
+    return new LocalAttentionBlock(
+        config,
+        source.matrix(TensorNames.qProj(layer), qWidth, d),
+        source.matrix(TensorNames.kProj(layer), hd, d),
+        source.matrix(TensorNames.vProj(layer), hd, d),
+        source.matrix(TensorNames.oProj(layer, "weight"), d, qWidth),
+        source.floats(TensorNames.oProj(layer, "bias"), d));
+  }
+
+  void forward(float[] n, int tokens, java.util.List<Segment> segments, int layer, float[] out) {
+    int heads = config.numHeads();
+    int hd = config.headDim();
+    float[] q = new float[tokens * heads * hd]; // [tokens, numHeads, headDim]
+    float[] k = new float[tokens * hd]; // [tokens, headDim]
+    float[] v = new float[tokens * hd]; // [tokens, headDim]
+    Kernels.matmul(qProj, n, 0, tokens, q, 0);
+    Kernels.matmul(kProj, n, 0, tokens, k, 0);
+    Kernels.matmul(vProj, n, 0, tokens, v, 0);
+    float[] attended = new float[tokens * heads * hd]; // [tokens, numHeads, headDim]
+    for (Segment segment : segments) {
+      var state = (LayerState.AttentionState) segment.state().layer(layer);
+      attend(q, k, v, segment.firstRow(), segment.rows(), segment.startPosition(), state, attended);
+    }
+    Kernels.matmul(oProj, attended, 0, tokens, out, 0);
+    Ops.addBias(out, oProjBias, tokens);
+  }
+
+  /**
+   * Attention for rows [firstRow, firstRow + tokens) of one sequence, then stores their keys and
+   * values in the ring buffer. Scores and weighted values are matrix products (all query heads
+   * share the single key/value head): once against the cache slots, once against the chunk.
+   */
+  private void attend(float[] q, float[] k, float[] v, int firstRow, int tokens, long startPosition,
+      LayerState.AttentionState state, float[] attended) {
+    int heads = config.numHeads();
+    int hd = config.headDim();
+    int window = config.attentionWindowSize();
+    Rope rope = new Rope(config.rotaryDim(), config.ropeTheta());
+    for (int t = firstRow; t < firstRow + tokens; t++) {
+      long position = startPosition + t - firstRow;
+      for (int h = 0; h < heads; h++) {
+        rope.apply(q, (t * heads + h) * hd, position);
+      }
+      rope.apply(k, t * hd, position);
+    }
+    int queries = tokens * heads; // query rows of this sequence: [tokens, numHeads]
+    int qOffset = firstRow * heads * hd;
+    // Chunk keys [tokens, headDim] and values transposed [headDim, tokens].
+    float[] chunkKeys = java.util.Arrays.copyOfRange(k, firstRow * hd, (firstRow + tokens) * hd);
+    float[] chunkValuesT = new float[hd * tokens];
+    for (int t = 0; t < tokens; t++) {
+      for (int i = 0; i < hd; i++) {
+        chunkValuesT[i * tokens + t] = v[(firstRow + t) * hd + i];
+      }
+    }
+    boolean useCache = startPosition > 0;
+    float[] cacheScores = useCache ? new float[queries * window] : null; // [queries, window]
+    float[] chunkScores = new float[queries * tokens]; // [queries, tokens]
+    if (useCache) {
+      Kernels.matmul(matrix("kv-cache keys", window, hd, state.keys()), q, qOffset, queries, cacheScores, 0);
+    }
+    Kernels.matmul(matrix("chunk keys", tokens, hd, chunkKeys), q, qOffset, queries, chunkScores, 0);
+
+    // Mask and softmax (float32): a query at p sees key positions p - window .. p.
+    float scale = (float) (1.0 / Math.sqrt(hd));
+    for (int t = 0; t < tokens; t++) {
+      long position = startPosition + t;
+      for (int h = 0; h < heads; h++) {
+        int row = t * heads + h;
+        float max = Float.NEGATIVE_INFINITY;
+        if (useCache) {
+          for (int slot = 0; slot < window; slot++) {
+            long keyPosition = cachedPosition(slot, startPosition, window);
+            int index = row * window + slot;
+            if (keyPosition >= 0 && position - keyPosition <= window) {
+              cacheScores[index] *= scale;
+              max = Math.max(max, cacheScores[index]);
+            } else {
+              cacheScores[index] = Float.NEGATIVE_INFINITY;
+            }
+          }
+        }
+        for (int u = 0; u < tokens; u++) {
+          int index = row * tokens + u;
+          if (u <= t && t - u <= window) {
+            chunkScores[index] *= scale;
+            max = Math.max(max, chunkScores[index]);
+          } else {
+            chunkScores[index] = Float.NEGATIVE_INFINITY;
+          }
+        }
+        float sum = 0f;
+        if (useCache) {
+          sum += Ops.expInPlace(cacheScores, row * window, window, max);
+        }
+        sum += Ops.expInPlace(chunkScores, row * tokens, tokens, max);
+        float inverse = 1f / sum;
+        if (useCache) {
+          Ops.scale(cacheScores, row * window, window, inverse);
+        }
+        Ops.scale(chunkScores, row * tokens, tokens, inverse);
+      }
+    }
+
+    // attended[query] = p_cache V_cache + p_chunk V_chunk
+    int outOffset = firstRow * heads * hd;
+    Kernels.matmul(matrix("chunk values", hd, tokens, chunkValuesT), chunkScores, 0, queries, attended, outOffset);
+    if (useCache) {
+      float[] fromCache = new float[queries * hd];
+      Kernels.matmul(matrix("kv-cache values", hd, window, state.valuesTransposed()), cacheScores, 0, queries,
+          fromCache, 0);
+      for (int i = 0; i < fromCache.length; i++) {
+        attended[outOffset + i] += fromCache[i];
+      }
+    }
+
+    // The ring buffer keeps the last `window` keys: only those of this chunk that are still visible.
+    float[] cacheKeys = state.keys();
+    float[] cacheValuesT = state.valuesTransposed();
+    for (int t = Math.max(0, tokens - window); t < tokens; t++) {
+      int slot = (int) ((startPosition + t) % window);
+      System.arraycopy(k, (firstRow + t) * hd, cacheKeys, slot * hd, hd);
+      for (int i = 0; i < hd; i++) {
+        cacheValuesT[i * window + slot] = v[(firstRow + t) * hd + i];
+      }
+    }
+  }
+
+  /** Position held by ring-buffer slot {@code slot} before a chunk starting at {@code start}; -1 if never filled. */
+  private static long cachedPosition(int slot, long start, int window) {
+    long newest = start - 1;
+    long position = newest - Math.floorMod(newest - slot, window);
+    return position;
+  }
+
+  private static WeightMatrix matrix(String name, int rows, int cols, float[] data) {
+    return new WeightMatrix(name, dev.rgemma.tensor.DType.F32, rows, cols,
+        java.lang.foreign.MemorySegment.ofArray(data).asSlice(0, 4L * rows * cols));
+  }
+
+  /** Half-split rotary embedding on the first {@code rotaryDim} dims of a head. */
+  record Rope(int rotaryDim, float base) {
+    void apply(float[] x, int offset, long position) {
+      int half = rotaryDim / 2;
+      for (int j = 0; j < half; j++) {
+        // float32 as the reference: timescale = base^(2j/rd), theta = pos / timescale.
+        float exponent = (float) (2 * j) / rotaryDim;
+        float timescale = (float) Math.pow(base, exponent);
+        float theta = (float) position / timescale;
+        float sin = (float) Math.sin(theta);
+        float cos = (float) Math.cos(theta);
+        float first = x[offset + j];
+        float second = x[offset + j + half];
+        x[offset + j] = first * cos - second * sin;
+        x[offset + j + half] = second * cos + first * sin;
+      }
+    }
+  }
+}

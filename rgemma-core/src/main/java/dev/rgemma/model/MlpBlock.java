@@ -1,0 +1,43 @@
+package dev.rgemma.model;
+
+import dev.rgemma.kernels.Kernels;
+import dev.rgemma.tensor.WeightMatrix;
+
+/** GeGLU MLP: {@code (gelu(m Wg + bg) * (m Wu + bu)) Wd + bd}. */
+public record MlpBlock(
+    ModelConfig config,
+    WeightMatrix gateProj, // [mlpWidth, hidden]
+    float[] gateBias, // [mlpWidth]
+    WeightMatrix upProj, // [mlpWidth, hidden]
+    float[] upBias, // [mlpWidth]
+    WeightMatrix downProj, // [hidden, mlpWidth]
+    float[] downBias) { // [hidden]
+
+  static MlpBlock load(TensorSource source, ModelConfig config, int layer) {
+    int d = config.hiddenSize();
+    int mlp = config.mlpWidth();
+    return new MlpBlock(
+        config,
+        source.matrix(TensorNames.gateProj(layer, "weight"), mlp, d),
+        source.floats(TensorNames.gateProj(layer, "bias"), mlp),
+        source.matrix(TensorNames.upProj(layer, "weight"), mlp, d),
+        source.floats(TensorNames.upProj(layer, "bias"), mlp),
+        source.matrix(TensorNames.downProj(layer, "weight"), d, mlp),
+        source.floats(TensorNames.downProj(layer, "bias"), d));
+  }
+
+  void forward(float[] m, int tokens, float[] out) {
+    int mlp = config.mlpWidth();
+    float[] gate = new float[tokens * mlp]; // [tokens, mlpWidth]
+    float[] up = new float[tokens * mlp]; // [tokens, mlpWidth]
+    Kernels.matmul(gateProj, m, 0, tokens, gate, 0);
+    Kernels.matmul(upProj, m, 0, tokens, up, 0);
+    Ops.addBias(gate, gateBias, tokens);
+    Ops.addBias(up, upBias, tokens);
+    for (int i = 0; i < gate.length; i++) {
+      gate[i] = Ops.geluTanh(gate[i]) * up[i];
+    }
+    Kernels.matmul(downProj, gate, 0, tokens, out, 0);
+    Ops.addBias(out, downBias, tokens);
+  }
+}

@@ -1,0 +1,79 @@
+package dev.rgemma.model;
+
+/** Element-wise operations of the forward pass, written as the reference computes them. */
+final class Ops {
+  private Ops() {}
+
+  private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
+
+  /** {@code out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * (1 + weight)} for each row t of width n. */
+  static void rmsNorm(float[] x, float[] weight, float eps, int rows, float[] out) {
+    int n = weight.length;
+    for (int t = 0; t < rows; t++) {
+      int base = t * n;
+      double sumSquares = 0;
+      for (int j = 0; j < n; j++) {
+        float v = x[base + j];
+        sumSquares += v * v;
+      }
+      float inverse = (float) (1.0 / Math.sqrt((float) (sumSquares / n) + eps));
+      for (int j = 0; j < n; j++) {
+        out[base + j] = x[base + j] * inverse * (1f + weight[j]);
+      }
+    }
+  }
+
+  /** GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+  static float geluTanh(float x) {
+    double inner = SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
+    // 1 + tanh(z) = 2 / (1 + exp(-2z)): one exp instead of the much slower Math.tanh.
+    return (float) (x / (1.0 + Math.exp(-2.0 * inner)));
+  }
+
+  static float sigmoid(float x) {
+    return (float) (1.0 / (1.0 + Math.exp(-x)));
+  }
+
+  /** torch softplus (threshold 20: returns x above it). */
+  static float softplus(float x) {
+    return x > 20f ? x : (float) Math.log1p(Math.exp(x));
+  }
+
+  /** Adds {@code bias} to each row of {@code x} ([rows, bias.length]). */
+  static void addBias(float[] x, float[] bias, int rows) {
+    int n = bias.length;
+    for (int t = 0; t < rows; t++) {
+      int base = t * n;
+      for (int j = 0; j < n; j++) {
+        x[base + j] += bias[j];
+      }
+    }
+  }
+
+  /** {@code x = cap * tanh(x / cap)} on {@code [offset, offset + length)}; cap 0 leaves x alone. */
+  static void softCap(float[] x, int offset, int length, float cap) {
+    if (cap <= 0) {
+      return;
+    }
+    for (int i = offset; i < offset + length; i++) {
+      x[i] = (float) (cap * Math.tanh(x[i] / cap));
+    }
+  }
+
+  /** {@code x[i] = exp(x[i] - max)} on a range; returns the sum. exp(-inf) = 0 masks entries. */
+  static float expInPlace(float[] x, int offset, int length, float max) {
+    float sum = 0f;
+    for (int i = offset; i < offset + length; i++) {
+      float e = (float) Math.exp(x[i] - max);
+      x[i] = e;
+      sum += e;
+    }
+    return sum;
+  }
+
+  static void scale(float[] x, int offset, int length, float factor) {
+    for (int i = offset; i < offset + length; i++) {
+      x[i] *= factor;
+    }
+  }
+}

@@ -1,0 +1,164 @@
+package dev.rgemma.model;
+
+import dev.rgemma.kernels.Kernels;
+import dev.rgemma.tensor.WeightMatrix;
+
+/**
+ * Griffin's recurrent block: {@code out = (RG_LRU(Conv1D(n Wx + bx)) * gelu(n Wy + by)) Wout + bout}.
+ * The RG-LRU state is float32; the conv state holds the last {@code convWidth - 1} conv inputs.
+ */
+public record RecurrentBlock(
+    ModelConfig config,
+    WeightMatrix linearY, // [lruWidth, hidden]
+    float[] linearYBias, // [lruWidth]
+    WeightMatrix linearX, // [lruWidth, hidden]
+    float[] linearXBias, // [lruWidth]
+    WeightMatrix linearOut, // [hidden, lruWidth]
+    float[] linearOutBias, // [hidden]
+    float[] convWeight, // [convWidth, lruWidth], convWeight[convWidth - 1] multiplies the current token
+    float[] convBias, // [lruWidth]
+    float[] recurrentParam, // [lruWidth], a_param
+    float[] inputGateWeight, // [numHeads, blockWidth, blockWidth], applied as x W
+    float[] inputGateBias, // [lruWidth]
+    float[] recurrentGateWeight, // [numHeads, blockWidth, blockWidth]
+    float[] recurrentGateBias) // [lruWidth]
+    implements TemporalBlock {
+
+  /** RG-LRU constant c in a_t = sigma(Lambda)^(c r_t). */
+  private static final float C = 8f;
+
+  static RecurrentBlock load(TensorSource source, ModelConfig config, int layer) {
+    int d = config.hiddenSize();
+    int e = config.lruWidth();
+    int heads = config.numHeads();
+    int bw = config.lruBlockWidth();
+    int width = config.conv1dWidth();
+    // HF stores the depthwise conv as [e, 1, width]; we keep the reference's [width, e].
+    float[] hfConv = source.floats(TensorNames.conv1d(layer, "weight"), e, 1, width);
+    float[] convWeight = new float[width * e];
+    for (int j = 0; j < e; j++) {
+      for (int k = 0; k < width; k++) {
+        convWeight[k * e + j] = hfConv[j * width + k];
+      }
+    }
+    return new RecurrentBlock(
+        config,
+        source.matrix(TensorNames.linearY(layer, "weight"), e, d),
+        source.floats(TensorNames.linearY(layer, "bias"), e),
+        source.matrix(TensorNames.linearX(layer, "weight"), e, d),
+        source.floats(TensorNames.linearX(layer, "bias"), e),
+        source.matrix(TensorNames.linearOut(layer, "weight"), d, e),
+        source.floats(TensorNames.linearOut(layer, "bias"), d),
+        convWeight,
+        source.floats(TensorNames.conv1d(layer, "bias"), e),
+        source.floats(TensorNames.rgLruRecurrentParam(layer), e),
+        source.floats(TensorNames.rgLruInputGate(layer, "weight"), heads, bw, bw),
+        source.floats(TensorNames.rgLruInputGate(layer, "bias"), heads, bw),
+        source.floats(TensorNames.rgLruRecurrentGate(layer, "weight"), heads, bw, bw),
+        source.floats(TensorNames.rgLruRecurrentGate(layer, "bias"), heads, bw));
+  }
+
+  /** Runs the block on {@code n} ([tokens, hidden], rows grouped in segments), writing [tokens, hidden]. */
+  void forward(float[] n, int tokens, java.util.List<Segment> segments, int layer, float[] out) {
+    int e = config.lruWidth();
+    float[] y = new float[tokens * e]; // [tokens, lruWidth]
+    Kernels.matmul(linearY, n, 0, tokens, y, 0);
+    Ops.addBias(y, linearYBias, tokens);
+    for (int i = 0; i < y.length; i++) {
+      y[i] = Ops.geluTanh(y[i]);
+    }
+    float[] x = new float[tokens * e]; // [tokens, lruWidth]
+    Kernels.matmul(linearX, n, 0, tokens, x, 0);
+    Ops.addBias(x, linearXBias, tokens);
+
+    float[] h = new float[tokens * e]; // [tokens, lruWidth]
+    for (Segment segment : segments) {
+      var state = (LayerState.RecurrentState) segment.state().layer(layer);
+      float[] conv = conv1d(x, segment.firstRow(), segment.rows(), state.convWindow()); // [rows, lruWidth]
+      rgLru(conv, segment.rows(), segment.startPosition(), state.h(), h, segment.firstRow() * e);
+    }
+    for (int i = 0; i < h.length; i++) {
+      h[i] *= y[i];
+    }
+    Kernels.matmul(linearOut, h, 0, tokens, out, 0);
+    Ops.addBias(out, linearOutBias, tokens);
+  }
+
+  /**
+   * Causal depthwise conv over [window; x]: {@code c[t] = b + sum_k w[k] * ext[t + k]} where ext
+   * is the carried window (oldest first) followed by x. Leaves the last width-1 rows of ext in
+   * {@code window}.
+   */
+  private float[] conv1d(float[] x, int firstRow, int tokens, float[] window) {
+    int e = config.lruWidth();
+    int width = config.conv1dWidth();
+    int carried = width - 1;
+    float[] ext = new float[(carried + tokens) * e]; // [carried + tokens, lruWidth]
+    System.arraycopy(window, 0, ext, 0, carried * e);
+    System.arraycopy(x, firstRow * e, ext, carried * e, tokens * e);
+    float[] c = new float[tokens * e];
+    for (int t = 0; t < tokens; t++) {
+      for (int j = 0; j < e; j++) {
+        float sum = 0f;
+        for (int k = 0; k < width; k++) {
+          sum += ext[(t + k) * e + j] * convWeight[k * e + j];
+        }
+        c[t * e + j] = sum + convBias[j];
+      }
+    }
+    System.arraycopy(ext, tokens * e, window, 0, carried * e);
+    return c;
+  }
+
+  /**
+   * The RG-LRU scan; {@code h} ([lruWidth], float32) is carried in and out. Writes h_t of each
+   * token to {@code outputs} from {@code outputOffset}.
+   */
+  private void rgLru(float[] c, int tokens, long startPosition, float[] h, float[] outputs, int outputOffset) {
+    int e = config.lruWidth();
+    int bw = config.lruBlockWidth();
+    float[] softplusA = new float[e];
+    for (int j = 0; j < e; j++) {
+      softplusA[j] = Ops.softplus(recurrentParam[j]);
+    }
+    float[] inputGate = new float[e];
+    float[] recurrentGate = new float[e];
+    for (int t = 0; t < tokens; t++) {
+      int base = t * e;
+      blockDiagonal(c, base, inputGateWeight, inputGateBias, inputGate);
+      blockDiagonal(c, base, recurrentGateWeight, recurrentGateBias, recurrentGate);
+      boolean reset = startPosition + t == 0;
+      for (int j = 0; j < e; j++) {
+        float gateX = Ops.sigmoid(inputGate[j]);
+        float gateA = Ops.sigmoid(recurrentGate[j]);
+        float logA = -C * gateA * softplusA[j];
+        float a = (float) Math.exp(logA);
+        float multiplier = (float) Math.sqrt(1.0 - (float) Math.exp(2f * logA));
+        if (reset) {
+          a = 0f;
+          multiplier = 1f;
+        }
+        float normalizedX = c[base + j] * gateX * multiplier;
+        h[j] = a * h[j] + normalizedX;
+        outputs[outputOffset + base + j] = h[j];
+      }
+    }
+  }
+
+  /** {@code out[h*bw + j] = sum_i x[h*bw + i] W[h, i, j] + b[h*bw + j]}. */
+  private void blockDiagonal(float[] x, int xOffset, float[] w, float[] b, float[] out) {
+    int bw = config.lruBlockWidth();
+    int heads = config.numHeads();
+    System.arraycopy(b, 0, out, 0, heads * bw);
+    for (int head = 0; head < heads; head++) {
+      int o = head * bw;
+      for (int i = 0; i < bw; i++) {
+        float xi = x[xOffset + o + i];
+        int row = (head * bw + i) * bw;
+        for (int j = 0; j < bw; j++) {
+          out[o + j] += xi * w[row + j];
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,43 @@
+package dev.rgemma.model;
+
+/** One layer: {@code r = temporal(norm(x)) + x; x' = mlp(norm(r)) + r}. */
+public record ResidualBlock(
+    int index,
+    float[] temporalPreNorm, // [hidden]
+    TemporalBlock temporal,
+    float[] channelPreNorm, // [hidden]
+    MlpBlock mlp) {
+
+  static ResidualBlock load(TensorSource source, ModelConfig config, int layer) {
+    int d = config.hiddenSize();
+    TemporalBlock temporal = switch (config.blockTypes().get(layer)) {
+      case RECURRENT -> RecurrentBlock.load(source, config, layer);
+      case ATTENTION -> LocalAttentionBlock.load(source, config, layer);
+    };
+    return new ResidualBlock(
+        layer,
+        source.floats(TensorNames.temporalPreNorm(layer), d),
+        temporal,
+        source.floats(TensorNames.channelPreNorm(layer), d),
+        MlpBlock.load(source, config, layer));
+  }
+
+  /** Updates {@code x} ([tokens, hidden]) in place. */
+  void forward(float[] x, int tokens, java.util.List<Segment> segments, float eps) {
+    float[] normed = new float[x.length]; // [tokens, hidden]
+    float[] y = new float[x.length]; // [tokens, hidden]
+    Ops.rmsNorm(x, temporalPreNorm, eps, tokens, normed);
+    switch (temporal) {
+      case RecurrentBlock recurrent -> recurrent.forward(normed, tokens, segments, index, y);
+      case LocalAttentionBlock attention -> attention.forward(normed, tokens, segments, index, y);
+    }
+    for (int i = 0; i < x.length; i++) {
+      x[i] += y[i]; // residual
+    }
+    Ops.rmsNorm(x, channelPreNorm, eps, tokens, normed);
+    mlp.forward(normed, tokens, y);
+    for (int i = 0; i < x.length; i++) {
+      x[i] += y[i];
+    }
+  }
+}

@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
     subcommands = {
       CommandLine.HelpCommand.class,
       LogitsCommand.class,
+      TokenizeCommand.class,
+      DetokenizeCommand.class,
       TrainCommand.class,
       TrainTokenizerCommand.class,
       PerplexityCommand.class

@@ -2,12 +2,8 @@ package dev.rgemma.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.RgemmaException;
-import dev.rgemma.training.BpeEncoder;
-import dev.rgemma.training.Checkpoint;
-import dev.rgemma.training.Gemm;
-import dev.rgemma.training.ModelParameters;
-import dev.rgemma.training.TrainingModel;
-import dev.rgemma.training.WorkerPool;
+import dev.rgemma.model.RecurrentGemmaModel;
+import dev.rgemma.tokenizer.Tokenizer;
 import java.nio.charset.MalformedInputException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 /** {@code rgemma perplexity}: mean NLL, perplexity and bits per byte of a model on a text file. */
@@ -25,9 +23,12 @@ import picocli.CommandLine.Option;
     description = {
       "Score a UTF-8 text file with a model and print one JSON line: tokens, mean negative",
       "log-likelihood (nats per token), perplexity and bits per byte. The text is cut into",
-      "consecutive windows of --context tokens, each scored after <bos>."
+      "consecutive windows of --context tokens, each scored from a fresh state after <bos>",
+      "(the inference model and the model's tokenizer.json)."
     })
 final class PerplexityCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
   @Option(names = "--model", paramLabel = "DIR",
       description = "Checkpoint directory (config.json, model.safetensors, tokenizer.json). Default: the demo model, models/demo.")
   Path model;
@@ -45,7 +46,7 @@ final class PerplexityCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--context must be >= 1, got " + context);
     }
     Path dir = model != null ? model : DemoModel.locate();
-    Path tokenizerJson = dir.resolve(Checkpoint.TOKENIZER);
+    Path tokenizerJson = dir.resolve("tokenizer.json");
     if (!Files.isRegularFile(tokenizerJson)) {
       throw new RgemmaException(tokenizerJson + ": not found (a model directory needs a tokenizer.json)");
     }
@@ -55,23 +56,27 @@ final class PerplexityCommand implements Callable<Integer> {
     } catch (MalformedInputException e) {
       throw new RgemmaException(file + ": not valid UTF-8 text", e);
     }
-    BpeEncoder encoder = BpeEncoder.load(tokenizerJson);
-    int[] tokens = encoder.encode(text);
+    Tokenizer tokenizer = Tokenizer.load(tokenizerJson);
+    int[] tokens = tokenizer.encode(text, false);
     if (tokens.length == 0) {
       throw new RgemmaException(file + ": no text to score");
     }
-    ModelParameters params = Checkpoint.load(dir);
+    int bos = tokenizer.bosId();
+    if (bos < 0) {
+      throw new RgemmaException(tokenizerJson + ": the tokenizer has no <bos> token");
+    }
     double nll = 0;
-    try (WorkerPool pool = new WorkerPool(Runtime.getRuntime().availableProcessors())) {
-      TrainingModel m = new TrainingModel(params, new Gemm(pool, Gemm.Precision.FLOAT32));
+    try (RecurrentGemmaModel m = RecurrentGemmaModel.load(dir)) {
+      int vocab = m.config().vocabSize();
       for (int start = 0; start < tokens.length; start += context) {
         int n = Math.min(context, tokens.length - start);
         int[] inputs = new int[n];
-        int[] targets = new int[n];
-        inputs[0] = 2; // <bos>
+        inputs[0] = bos;
         System.arraycopy(tokens, start, inputs, 1, n - 1);
-        System.arraycopy(tokens, start, targets, 0, n);
-        nll += m.loss(new int[][] {inputs}, new int[][] {targets}) * n;
+        float[] logits = m.forwardAll(m.newState(), inputs); // [n, vocab]
+        for (int t = 0; t < n; t++) {
+          nll += negativeLogLikelihood(logits, t * vocab, vocab, tokens[start + t]);
+        }
       }
     }
     long bytes = text.getBytes(StandardCharsets.UTF_8).length;
@@ -83,7 +88,20 @@ final class PerplexityCommand implements Callable<Integer> {
     result.put("mean_nll", nll / tokens.length);
     result.put("perplexity", Math.exp(nll / tokens.length));
     result.put("bits_per_byte", nll / Math.log(2) / bytes);
-    System.out.println(new ObjectMapper().writeValueAsString(result));
+    spec.commandLine().getOut().println(new ObjectMapper().writeValueAsString(result));
     return 0;
+  }
+
+  /** {@code -log softmax(logits[off .. off + vocab))[target]}, in double. */
+  static double negativeLogLikelihood(float[] logits, int off, int vocab, int target) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (int v = 0; v < vocab; v++) {
+      max = Math.max(max, logits[off + v]);
+    }
+    double sum = 0;
+    for (int v = 0; v < vocab; v++) {
+      sum += Math.exp(logits[off + v] - max);
+    }
+    return max + Math.log(sum) - logits[off + target];
   }
 }

@@ -15,6 +15,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 /** {@code rgemma train}: trains a RecurrentGemma-architecture model on text files, on the CPU. */
@@ -28,6 +30,8 @@ import picocli.CommandLine.Option;
       "tokenizer.json) plus optimizer.safetensors and trainer_state.json for --resume."
     })
 final class TrainCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
   @Option(names = "--input", required = true, split = ",", paramLabel = "FILE",
       description = "Training text files (UTF-8). Each batch row picks a file uniformly, then a random window.")
   List<Path> inputs;
@@ -156,13 +160,13 @@ final class TrainCommand implements Callable<Integer> {
     int threadCount = threads != null ? threads : Runtime.getRuntime().availableProcessors();
     try (WorkerPool pool = new WorkerPool(threadCount)) {
       Trainer trainer = new Trainer(params, new Gemm(pool, Gemm.Precision.FLOAT32), options,
-          trainCorpus, heldOut, encoder, System.err, System.console() != null);
+          trainCorpus, heldOut, encoder, spec.commandLine().getErr(), System.console() != null);
       if (resume != null) {
         trainer.resume(resume);
       }
       trainer.run(out, tokenizerDir);
     }
-    System.out.println("wrote " + out);
+    spec.commandLine().getOut().println("wrote " + out);
     return 0;
   }
 }

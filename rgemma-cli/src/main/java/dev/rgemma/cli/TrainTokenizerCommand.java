@@ -5,6 +5,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 /** {@code rgemma train-tokenizer}: learns a Gemma-style BPE tokenizer from text files. */
@@ -17,6 +19,8 @@ import picocli.CommandLine.Option;
       "and write it as a Hugging Face tokenizer.json plus tokenizer_config.json."
     })
 final class TrainTokenizerCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
   @Option(names = "--input", required = true, split = ",", paramLabel = "FILE",
       description = "UTF-8 text files to learn from (repeat the option or separate with commas).")
   List<Path> inputs;
@@ -34,7 +38,7 @@ final class TrainTokenizerCommand implements Callable<Integer> {
     long start = System.nanoTime();
     TokenizerTrainer.Vocabulary vocabulary = TokenizerTrainer.train(inputs, vocabSize);
     TokenizerTrainer.write(vocabulary, out);
-    System.out.printf("wrote %s (%d pieces, %d merges) in %.1f s%n", out.resolve("tokenizer.json"),
+    spec.commandLine().getOut().printf("wrote %s (%d pieces, %d merges) in %.1f s%n", out.resolve("tokenizer.json"),
         vocabulary.pieces().size(), vocabulary.merges().size(), (System.nanoTime() - start) / 1e9);
     return 0;
   }

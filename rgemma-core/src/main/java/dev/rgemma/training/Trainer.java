@@ -7,7 +7,7 @@ import dev.rgemma.RgemmaException;
 import dev.rgemma.io.SafeTensorsWriter;
 import dev.rgemma.tensor.DType;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -62,14 +62,14 @@ public final class Trainer {
   private final TokenCorpus train;
   private final TokenCorpus heldOut;
   private final BpeEncoder encoder;
-  private final PrintStream log;
+  private final PrintWriter log;
   private final boolean interactive;
   private int startStep;
   private double lastTrainLoss = Double.NaN;
   private List<Evaluation> lastEvaluation = List.of();
 
   public Trainer(ModelParameters params, Gemm gemm, Options options, TokenCorpus train,
-      TokenCorpus heldOut, BpeEncoder encoder, PrintStream log, boolean interactive) {
+      TokenCorpus heldOut, BpeEncoder encoder, PrintWriter log, boolean interactive) {
     this.params = params;
     this.model = new TrainingModel(params, gemm);
     this.optimizer = new AdamW(params.all(), 0.9, 0.95, 1e-8, options.weightDecay());

@@ -72,4 +72,21 @@ class TokenizerTrainerTest {
     BpeEncoder fromJson = BpeEncoder.load(dir.resolve("tokenizer.json"));
     assertArrayEquals(new BpeEncoder(v).encode(TEXT), fromJson.encode(TEXT));
   }
+
+  @Test
+  void theProjectTokenizerEncodesLikeTheTrainersEncoder(@TempDir Path dir) throws Exception {
+    Path input = dir.resolve("in.txt");
+    Files.writeString(input, TEXT);
+    TokenizerTrainer.Vocabulary v = TokenizerTrainer.train(List.of(input), 320);
+    TokenizerTrainer.write(v, dir);
+    dev.rgemma.tokenizer.Tokenizer tokenizer = dev.rgemma.tokenizer.Tokenizer.load(dir);
+    BpeEncoder encoder = new BpeEncoder(v);
+    for (String s : List.of(TEXT, "  two  spaces\n\nand 1851 — naïve 日本 whale’s", "x")) {
+      assertArrayEquals(encoder.encode(s), tokenizer.encode(s, false), s);
+      assertEquals(s, tokenizer.decode(tokenizer.encode(s, true), true));
+    }
+    assertEquals(2, tokenizer.encode("Call me", true)[0]);
+    assertEquals(2, tokenizer.bosId());
+    assertEquals(1, tokenizer.eosId());
+  }
 }

@@ -4,9 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rgemma.tensor.DType;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -58,8 +57,7 @@ class TrainerTest {
 
   private static Trainer trainer(ModelParameters params, Trainer.Options options, Setup s) {
     return new Trainer(params, new Gemm(pool, Gemm.Precision.FLOAT32), options, s.corpus(),
-        s.corpus(), s.encoder(), new PrintStream(new ByteArrayOutputStream(), true,
-            StandardCharsets.UTF_8), false);
+        s.corpus(), s.encoder(), new PrintWriter(new StringWriter()), false);
   }
 
   @Test
@@ -94,14 +92,14 @@ class TrainerTest {
     Trainer.Options six = new Trainer.Options(6, 4, 16, 1e-2, 2, 0.1, 0.01, 1.0, 7, 0, 0, 3, 1000,
         DType.F32);
     Trainer interrupted = new Trainer(partial, new Gemm(pool, Gemm.Precision.FLOAT32), six,
-        s.corpus(), null, s.encoder(), new PrintStream(new ByteArrayOutputStream()), false);
+        s.corpus(), null, s.encoder(), new PrintWriter(new StringWriter()), false);
     interrupted.runUntil(3, out, s.tokenizerDir());
     assertEquals(3, new com.fasterxml.jackson.databind.ObjectMapper()
         .readTree(out.resolve(Trainer.TRAINER_STATE).toFile()).get("step").asInt());
 
     ModelParameters resumed = Checkpoint.load(out);
     Trainer continued = new Trainer(resumed, new Gemm(pool, Gemm.Precision.FLOAT32), six,
-        s.corpus(), null, s.encoder(), new PrintStream(new ByteArrayOutputStream()), false);
+        s.corpus(), null, s.encoder(), new PrintWriter(new StringWriter()), false);
     continued.resume(out);
     assertEquals(3, continued.startStep());
     continued.run(null, null);

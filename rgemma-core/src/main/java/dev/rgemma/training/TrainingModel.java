@@ -499,7 +499,7 @@ public final class TrainingModel {
   private void rmsNormBackward(double[] dOut, double[] x, Parameter weight, double[] inv,
       double[] dx, int d) {
     double[] w = weight.value;
-    double[] dwTotal = weight.grad;
+    double[][] partial = new double[rows][]; // [chunk start] -> its d loss / dw; summed in order
     pool.parallelFor(rows, (from, to) -> {
       double[] dw = new double[d];
       for (int r = from; r < to; r++) {
@@ -516,12 +516,15 @@ public final class TrainingModel {
           dx[off + j] += s * dOut[off + j] * (1 + w[j]) - x[off + j] * coef;
         }
       }
-      synchronized (dwTotal) {
+      partial[from] = dw;
+    });
+    for (double[] dw : partial) {
+      if (dw != null) {
         for (int j = 0; j < d; j++) {
-          dwTotal[j] += dw[j];
+          weight.grad[j] += dw[j];
         }
       }
-    });
+    }
   }
 
   /**

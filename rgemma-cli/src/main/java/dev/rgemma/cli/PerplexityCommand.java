@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
@@ -29,9 +30,7 @@ import picocli.CommandLine.Option;
 final class PerplexityCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", paramLabel = "DIR",
-      description = "Checkpoint directory (config.json, model.safetensors, tokenizer.json). Default: the demo model, models/demo.")
-  Path model;
+  @Mixin ModelOptions modelOptions;
 
   @Option(names = "--file", required = true, paramLabel = "TEXT", description = "UTF-8 text file to score.")
   Path file;
@@ -45,7 +44,7 @@ final class PerplexityCommand implements Callable<Integer> {
     if (context < 1) {
       throw new IllegalArgumentException("--context must be >= 1, got " + context);
     }
-    Path dir = model != null ? model : DemoModel.locate();
+    Path dir = modelOptions.modelDirectory();
     Path tokenizerJson = dir.resolve("tokenizer.json");
     if (!Files.isRegularFile(tokenizerJson)) {
       throw new RgemmaException(tokenizerJson + ": not found (a model directory needs a tokenizer.json)");
@@ -66,7 +65,7 @@ final class PerplexityCommand implements Callable<Integer> {
       throw new RgemmaException(tokenizerJson + ": the tokenizer has no <bos> token");
     }
     double nll = 0;
-    try (RecurrentGemmaModel m = RecurrentGemmaModel.load(dir)) {
+    try (RecurrentGemmaModel m = modelOptions.load()) {
       int vocab = m.config().vocabSize();
       for (int start = 0; start < tokens.length; start += context) {
         int n = Math.min(context, tokens.length - start);

@@ -86,7 +86,8 @@ public final class SafeTensorsWriter {
     Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
     Path parent = file.toAbsolutePath().getParent();
     Files.createDirectories(parent);
-    Path temp = Files.createTempFile(parent, file.getFileName().toString(), ".partial");
+    // A sibling with the default permissions (createTempFile would make it owner-only).
+    Path temp = parent.resolve(file.getFileName() + "." + ProcessHandle.current().pid() + ".partial");
     try {
       try (OutputStream out = Files.newOutputStream(temp)) {
         ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);

@@ -21,12 +21,11 @@ import picocli.CommandLine.Option;
 @Command(
     name = "perplexity",
     mixinStandardHelpOptions = true,
-    description = {
-      "Score a UTF-8 text file with a model and print one JSON line: tokens, mean negative",
-      "log-likelihood (nats per token), perplexity and bits per byte. The text is cut into",
-      "consecutive windows of --context tokens, each scored from a fresh state after <bos>",
-      "(the inference model and the model's tokenizer.json)."
-    })
+    description =
+        "Score a UTF-8 text file with a model and print one JSON line: tokens, mean negative "
+        + "log-likelihood (nats per token), perplexity and bits per byte. The text is cut into "
+        + "consecutive windows of --context tokens, each scored from a fresh state after <bos> "
+        + "(the inference model and the model's tokenizer.json).")
 final class PerplexityCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

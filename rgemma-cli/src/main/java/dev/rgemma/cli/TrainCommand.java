@@ -24,11 +24,11 @@ import picocli.CommandLine.Option;
     name = "train",
     mixinStandardHelpOptions = true,
     sortOptions = false,
-    description = {
-      "Train a RecurrentGemma (Griffin) model from scratch, or continue from a checkpoint, on text",
-      "files. Writes a Hugging Face-layout checkpoint (config.json, model.safetensors,",
-      "tokenizer.json) plus optimizer.safetensors and trainer_state.json for --resume."
-    })
+    description =
+        "Train a RecurrentGemma (Griffin) model from scratch, or continue from a checkpoint, "
+        + "on text files. Writes a Hugging Face-layout checkpoint (config.json, "
+        + "model.safetensors, tokenizer.json) plus optimizer.safetensors and trainer_state.json "
+        + "for --resume.")
 final class TrainCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -13,11 +13,11 @@ import picocli.CommandLine.Option;
 @Command(
     name = "train-tokenizer",
     mixinStandardHelpOptions = true,
-    description = {
-      "Learn a SentencePiece-style BPE tokenizer with byte fallback and Gemma's special tokens",
-      "(<pad> 0, <eos> 1, <bos> 2, <unk> 3, <start_of_turn> 4, <end_of_turn> 5, <0x00>..<0xFF>)",
-      "and write it as a Hugging Face tokenizer.json plus tokenizer_config.json."
-    })
+    description =
+        "Learn a SentencePiece-style BPE tokenizer with byte fallback and Gemma's special "
+        + "tokens (<pad> 0, <eos> 1, <bos> 2, <unk> 3, <start_of_turn> 4, <end_of_turn> 5, "
+        + "<0x00>..<0xFF>) and write it as a Hugging Face tokenizer.json plus "
+        + "tokenizer_config.json.")
 final class TrainTokenizerCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -52,10 +52,12 @@ public final class TokenizerCodec implements TextCodec {
   @Override
   public TextStream newTextStream() {
     StreamingDecoder decoder = tokenizer.newStreamingDecoder(true);
+    int known = tokenizer.vocabSize();
     return new TextStream() {
       @Override
       public String accept(int tokenId) {
-        return decoder.accept(tokenId);
+        // a model's vocabulary may be padded beyond the tokenizer's: those ids have no text
+        return tokenId >= known ? "" : decoder.accept(tokenId);
       }
 
       @Override

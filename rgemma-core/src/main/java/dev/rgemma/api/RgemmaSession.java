@@ -43,7 +43,7 @@ import java.util.stream.Stream;
  */
 public final class RgemmaSession {
   /** Stands for the previous answer when the template is asked what follows an answer. */
-  private static final String ANSWER_MARK = "RGEMMA_PREVIOUS_ANSWER_MARK";
+  private static final String ANSWER_MARK = "RGEMMA_PREVIOUS_ANSWER_MARK_";
 
   private final RgemmaModel model;
   private final Session session;
@@ -233,17 +233,28 @@ public final class RgemmaSession {
     transcript = null;
     if (previous != null && chat.size() > previous.size()
         && chat.subList(0, previous.size()).equals(previous)) {
+      String mark = markNotIn(chat);
       List<ChatMessage> marked = new ArrayList<>(chat);
-      marked.set(previous.size() - 1, ChatMessage.assistant(ANSWER_MARK));
+      marked.set(previous.size() - 1, ChatMessage.assistant(mark));
       String rendered = codec.renderChat(RgemmaModel.toTemplate(marked), true);
-      int at = rendered.lastIndexOf(ANSWER_MARK);
+      int at = rendered.indexOf(mark);
       if (at >= 0) {
-        return codec.encode(rendered.substring(at + ANSWER_MARK.length()), false);
+        return codec.encode(rendered.substring(at + mark.length()), false);
       }
     }
     int[] whole = model.chatPrompt(chat); // renders (and checks) before the state is dropped
     session.reset();
     return whole;
+  }
+
+  /** A mark that no message contains, so that it is found exactly where the answer goes. */
+  private static String markNotIn(List<ChatMessage> chat) {
+    for (int n = 0; ; n++) {
+      String mark = ANSWER_MARK + n;
+      if (chat.stream().noneMatch(m -> m.content().contains(mark))) {
+        return mark;
+      }
+    }
   }
 
   private Completion run(Supplier<int[]> prompt, GenerateOptions options, Consumer<String> onText,

@@ -232,6 +232,14 @@ class PublicApiTest {
         second.promptTokens() + " tokens fed, the whole chat has " + model.countTokens(chat));
     assertEquals(first.position() + second.promptTokens() + second.generatedTokens() - 1, second.position());
 
+    // a message may contain anything, even the placeholder the delta is computed with
+    chat.add(ChatMessage.assistant(second.text()));
+    chat.add(ChatMessage.user("RGEMMA_PREVIOUS_ANSWER_MARK_0 the"));
+    Completion third = session.chat(chat, options);
+    int[] delta = model.encode("<end_of_turn>\n<start_of_turn>user\nRGEMMA_PREVIOUS_ANSWER_MARK_0 the<end_of_turn>\n"
+        + "<start_of_turn>model\n");
+    assertEquals(delta.length + (second.finishReason() == FinishReason.MAX_TOKENS ? 1 : 0), third.promptTokens());
+
     // an edited history does not continue: the session starts over
     List<ChatMessage> edited = new ArrayList<>(chat);
     edited.set(1, ChatMessage.user("THE THIN"));

@@ -49,7 +49,8 @@ public final class RgemmaModel implements AutoCloseable {
   /**
    * Loads a model: a Hugging Face checkpoint directory ({@code config.json}, {@code
    * model.safetensors} or its shards, and {@code tokenizer.json} or {@code tokenizer.model}), or a
-   * GGUF file where this build reads GGUF. Without a tokenizer the model still runs on token ids.
+   * GGUF file written by {@code rgemma quantize} (F32, BF16, F16, Q8_0 or Q4_0 weights, the
+   * tokenizer in its metadata). Without a tokenizer the model still runs on token ids.
    *
    * @throws IOException if a file cannot be read
    * @throws RgemmaException if a file is not what it should be; the message names the file, the
@@ -63,9 +64,7 @@ public final class RgemmaModel implements AutoCloseable {
     }
     RecurrentGemmaModel model = RecurrentGemmaModel.load(path);
     try {
-      TextCodec codec = Files.isDirectory(path)
-          ? TokenizerCodec.forModel(path, model.config().vocabSize()).orElse(null)
-          : null;
+      TextCodec codec = TokenizerCodec.forModel(path, model.config().vocabSize()).orElse(null);
       return new RgemmaModel(path, model, codec);
     } catch (IOException | RuntimeException e) {
       model.close();

@@ -16,6 +16,10 @@ import dev.rgemma.api.GenerateOptions;
 import dev.rgemma.api.RgemmaModel;
 import dev.rgemma.api.RgemmaSession;
 import dev.rgemma.api.TextStream;
+import dev.rgemma.model.Checkpoints;
+import dev.rgemma.model.ModelQuantizer;
+import dev.rgemma.model.TensorSource;
+import dev.rgemma.tensor.DType;
 import dev.rgemma.testing.Fixtures;
 import dev.rgemma.testing.TinyTokenizer;
 import java.nio.file.Files;
@@ -109,6 +113,22 @@ class PublicApiTest {
     System.arraycopy(part1.tokens(), 0, joined, 0, 12);
     System.arraycopy(part2.tokens(), 0, joined, 12, 18);
     assertArrayEquals(whole.tokens(), joined);
+  }
+
+  @Test
+  void aGgufFileLoadsWithTheTokenizerInItsMetadata() throws Exception {
+    Path gguf = temp.resolve("tiny-f32.gguf");
+    Path checkpoint = temp.resolve("tiny");
+    try (TensorSource source = Checkpoints.open(checkpoint)) { // setup only: the converter is not API
+      ModelQuantizer.quantize(source, DType.F32, gguf, checkpoint, "tiny", null);
+    }
+    try (RgemmaModel quantized = RgemmaModel.load(gguf)) {
+      assertTrue(quantized.hasTokenizer());
+      assertEquals(model.countTokens(" the thin"), quantized.countTokens(" the thin"));
+      Completion c = quantized.newSession().generate(referencePrompt, GenerateOptions.greedy(20));
+      assertArrayEquals(referenceGreedy, c.tokens());
+      assertEquals(model.decode(referenceGreedy), c.text());
+    }
   }
 
   @Test

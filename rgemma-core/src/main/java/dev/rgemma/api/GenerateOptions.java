@@ -82,7 +82,7 @@ public final class GenerateOptions {
   }
 
   public double temperature() {
-    return sampling.temperature();
+    return decimal(sampling.temperature());
   }
 
   public int topK() {
@@ -90,23 +90,23 @@ public final class GenerateOptions {
   }
 
   public double topP() {
-    return sampling.topP();
+    return decimal(sampling.topP());
   }
 
   public double minP() {
-    return sampling.minP();
+    return decimal(sampling.minP());
   }
 
   public double repeatPenalty() {
-    return sampling.repeatPenalty();
+    return decimal(sampling.repeatPenalty());
   }
 
   public double frequencyPenalty() {
-    return sampling.frequencyPenalty();
+    return decimal(sampling.frequencyPenalty());
   }
 
   public double presencePenalty() {
-    return sampling.presencePenalty();
+    return decimal(sampling.presencePenalty());
   }
 
   public int penaltyWindow() {
@@ -124,6 +124,11 @@ public final class GenerateOptions {
 
   public boolean ignoreEndOfSequence() {
     return ignoreEndOfSequence;
+  }
+
+  /** The float the sampler uses, as the decimal it was written as (0.95f reads 0.95, not 0.9499...). */
+  private static double decimal(float value) {
+    return Double.parseDouble(Float.toString(value));
   }
 
   SamplerSettings samplerSettings() {

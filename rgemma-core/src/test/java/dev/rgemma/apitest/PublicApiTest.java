@@ -188,7 +188,9 @@ class PublicApiTest {
   @Test
   void aSessionIsUsedByOneGenerationAtATime() {
     RgemmaSession session = model.newSession();
-    try (TextStream open = session.stream("the", GenerateOptions.greedy(5))) {
+    // unread, the stream stops generating once it is a few pieces ahead: it cannot finish early
+    GenerateOptions endless = GenerateOptions.builder().maxTokens(100_000).ignoreEndOfSequence(true).build();
+    try (TextStream open = session.stream("the", endless)) {
       IllegalStateException e = assertThrows(IllegalStateException.class,
           () -> session.generate("the", GenerateOptions.greedy(1)));
       assertTrue(e.getMessage().contains("already generating"), e.getMessage());
@@ -298,6 +300,10 @@ class PublicApiTest {
     assertThrows(IllegalArgumentException.class, () -> GenerateOptions.builder().stopSequences("").build());
     GenerateOptions options = GenerateOptions.builder().topK(7).seed(9).stopSequences("x").build();
     assertEquals(options, options.toBuilder().build());
+    assertEquals(0.95, GenerateOptions.defaults().topP());
+    assertEquals(0.8, GenerateOptions.defaults().temperature());
+    assertEquals(7, options.topK());
+    assertEquals(9, options.seed().orElseThrow());
     assertNotEquals(options, options.toBuilder().noSeed().build());
   }
 

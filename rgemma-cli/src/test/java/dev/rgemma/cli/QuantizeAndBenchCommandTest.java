@@ -57,6 +57,22 @@ class QuantizeAndBenchCommandTest {
     }
   }
 
+  /** The tokenizer travels inside the GGUF file: generate from the .gguf equals generate from the directory. */
+  @Test
+  void ggufModelGeneratesTextWithItsEmbeddedTokenizer() {
+    Path model = dev.rgemma.testing.TinyTokenizer.fixtureModelWithTokenizer(temp.resolve("model"));
+    Path gguf = temp.resolve("model.gguf");
+    CliRun quantize = CliRun.run("", "quantize", "--model", model.toString(), "--type", "f32", "--out", gguf.toString());
+    assertEquals(0, quantize.exitCode(), quantize.toString());
+    CliRun fromDirectory = CliRun.run("", "generate", "--model", model.toString(), "--prompt", "the", "--no-chat",
+        "--max-tokens", "4", "--temperature", "0");
+    CliRun fromGguf = CliRun.run("", "generate", "--model", gguf.toString(), "--prompt", "the", "--no-chat",
+        "--max-tokens", "4", "--temperature", "0");
+    assertEquals(0, fromGguf.exitCode(), fromGguf.toString());
+    assertEquals(fromDirectory.out(), fromGguf.out());
+    assertFalse(fromGguf.out().isBlank(), fromGguf.toString());
+  }
+
   @Test
   void quantizeRejectsBadArguments() {
     StringWriter err = new StringWriter();

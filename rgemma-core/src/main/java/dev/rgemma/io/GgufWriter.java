@@ -28,7 +28,10 @@ import java.util.Objects;
  * complete, so a failed write never leaves a truncated model behind.
  */
 public final class GgufWriter {
-  /** Fills {@code target} (exactly the tensor's byte size) with the tensor's data. */
+  /**
+   * Fills {@code target} (exactly the tensor's byte size) with the tensor's data; it may do so
+   * from several threads.
+   */
   @FunctionalInterface
   public interface TensorData {
     void write(MemorySegment target) throws IOException;
@@ -123,7 +126,7 @@ public final class GgufWriter {
     Path temporary = Files.createTempFile(directory, "." + out.getFileName() + ".", ".partial");
     try {
       try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.READ, StandardOpenOption.WRITE);
-          Arena arena = Arena.ofConfined()) {
+          Arena arena = Arena.ofShared()) {
         channel.truncate(0);
         ByteBuffer headerBuffer = ByteBuffer.wrap(headerBytes);
         while (headerBuffer.hasRemaining()) {

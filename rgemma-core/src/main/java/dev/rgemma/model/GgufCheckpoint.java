@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.RgemmaException;
 import dev.rgemma.io.GgufFile;
+import dev.rgemma.io.GgufValue;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -17,6 +18,10 @@ public final class GgufCheckpoint implements TensorSource {
   public static final String ARCHITECTURE = "recurrentgemma";
   /** The model's config.json, verbatim as {@link ModelConfig#toJson()} writes it. */
   public static final String CONFIG_KEY = "rgemma.config_json";
+  /** tokenizer.json, verbatim. */
+  public static final String TOKENIZER_JSON_KEY = "tokenizer.huggingface.json";
+  /** tokenizer.model (SentencePiece protobuf), as a UINT8 array. */
+  public static final String SENTENCEPIECE_KEY = "rgemma.tokenizer.sentencepiece_model";
 
   private final GgufFile file;
   private final ModelConfig config;
@@ -52,6 +57,31 @@ public final class GgufCheckpoint implements TensorSource {
 
   public GgufFile file() {
     return file;
+  }
+
+  /**
+   * Writes the tokenizer stored in the metadata ({@code tokenizer.huggingface.json} as {@code
+   * tokenizer.json}, {@code rgemma.tokenizer.sentencepiece_model} as {@code tokenizer.model}) into
+   * {@code directory}; returns whether there was one.
+   */
+  public boolean extractTokenizer(Path directory) throws IOException {
+    boolean found = false;
+    GgufValue json = file.metadata().get(TOKENIZER_JSON_KEY);
+    if (json != null && json.type() == GgufValue.Type.STRING) {
+      java.nio.file.Files.writeString(directory.resolve("tokenizer.json"), json.asString());
+      found = true;
+    }
+    GgufValue model = file.metadata().get(SENTENCEPIECE_KEY);
+    if (model != null && model.type() == GgufValue.Type.ARRAY) {
+      java.util.List<?> values = model.asList();
+      byte[] bytes = new byte[values.size()];
+      for (int i = 0; i < bytes.length; i++) {
+        bytes[i] = (byte) (long) (Long) values.get(i);
+      }
+      java.nio.file.Files.write(directory.resolve("tokenizer.model"), bytes);
+      found = true;
+    }
+    return found;
   }
 
   @Override

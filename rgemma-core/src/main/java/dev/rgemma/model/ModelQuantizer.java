@@ -87,6 +87,13 @@ public final class ModelQuantizer {
     putModelMetadata(writer, config, target, name);
     if (tokenizerDirectory != null) {
       putTokenizer(writer, tokenizerDirectory, config);
+    } else if (source instanceof GgufCheckpoint gguf) {
+      // Re-quantizing a GGUF model keeps its tokenizer.
+      gguf.file().metadata().forEach((key, value) -> {
+        if (key.startsWith("tokenizer.") || key.equals(GgufCheckpoint.SENTENCEPIECE_KEY)) {
+          writer.put(key, value);
+        }
+      });
     }
     write(writer, entries, out, progress);
   }
@@ -216,7 +223,7 @@ public final class ModelQuantizer {
       for (byte b : bytes) {
         values.add((long) (b & 0xFF));
       }
-      w.put("rgemma.tokenizer.sentencepiece_model", GgufValue.ofArray(GgufValue.Type.UINT8, values));
+      w.put(GgufCheckpoint.SENTENCEPIECE_KEY, GgufValue.ofArray(GgufValue.Type.UINT8, values));
     }
     if (!Files.isRegularFile(json)) {
       return;
@@ -228,7 +235,7 @@ public final class ModelQuantizer {
     } catch (IOException e) {
       throw new RgemmaException(json + ": invalid JSON: " + e.getMessage());
     }
-    w.put("tokenizer.huggingface.json", GgufValue.ofString(text));
+    w.put(GgufCheckpoint.TOKENIZER_JSON_KEY, GgufValue.ofString(text));
     JsonNode m = root.path("model");
     JsonNode vocab = m.path("vocab");
     Map<Integer, String> pieces = new TreeMap<>();

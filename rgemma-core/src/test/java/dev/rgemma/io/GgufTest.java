@@ -199,6 +199,22 @@ class GgufTest {
     }
   }
 
+  @Test
+  void tensorDataMayBeWrittenFromOtherThreads() throws Exception {
+    Path out = dir.resolve("threads.gguf");
+    new GgufWriter().addTensor("t", DType.F32, new long[] {1024}, target -> {
+      Thread worker = Thread.ofPlatform().start(() -> target.fill((byte) 0x3F));
+      try {
+        worker.join();
+      } catch (InterruptedException e) {
+        throw new IOException(e);
+      }
+    }).write(out, null);
+    try (GgufFile gguf = GgufFile.open(out)) {
+      assertEquals((byte) 0x3F, gguf.tensors().get("t").data().get(ValueLayout.JAVA_BYTE, 4095));
+    }
+  }
+
   // ---- damaged files: every failure is a RgemmaException naming the file and the field ----
 
   private void assertDamaged(byte[] bytes, String... fragments) throws IOException {

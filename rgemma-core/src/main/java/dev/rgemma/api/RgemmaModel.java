@@ -64,7 +64,7 @@ public final class RgemmaModel implements AutoCloseable {
     }
     RecurrentGemmaModel model = RecurrentGemmaModel.load(path);
     try {
-      TextCodec codec = TokenizerCodec.forModel(path, model.config().vocabSize()).orElse(null);
+      TextCodec codec = TokenizerCodec.forModel(model, path).orElse(null);
       return new RgemmaModel(path, model, codec);
     } catch (IOException | RuntimeException e) {
       model.close();

@@ -1,8 +1,8 @@
 package dev.rgemma.engine;
 
 import dev.rgemma.RgemmaException;
-import dev.rgemma.io.GgufFile;
-import dev.rgemma.io.GgufValue;
+import dev.rgemma.model.GgufCheckpoint;
+import dev.rgemma.model.RecurrentGemmaModel;
 import dev.rgemma.tokenizer.ChatTemplate;
 import dev.rgemma.tokenizer.StreamingDecoder;
 import dev.rgemma.tokenizer.Tokenizer;
@@ -25,14 +25,36 @@ public final class TokenizerCodec implements TextCodec {
   }
 
   /**
-   * The tokenizer of a model: beside a checkpoint directory ({@code tokenizer.json} or {@code
-   * tokenizer.model}), or inside a GGUF file (written by {@code rgemma quantize}); empty if there
-   * is none. Fails if its vocabulary does not fit the model's.
+   * The tokenizer of a loaded model: inside its GGUF file (written by {@code rgemma quantize}), or
+   * beside its checkpoint directory; empty if there is none. Fails if its vocabulary does not fit
+   * the model's.
+   *
+   * @param path the directory or GGUF file the model was loaded from
+   */
+  public static Optional<TextCodec> forModel(RecurrentGemmaModel model, Path path) throws IOException {
+    int vocabSize = model.config().vocabSize();
+    if (!(model.source() instanceof GgufCheckpoint gguf)) {
+      return forModel(path, vocabSize);
+    }
+    // the metadata holds the tokenizer files: unpack them for the tokenizer loader
+    Path directory = Files.createTempDirectory("rgemma-tokenizer");
+    try {
+      return gguf.extractTokenizer(directory) ? forModel(directory, vocabSize) : Optional.empty();
+    } finally {
+      try (var files = Files.list(directory)) {
+        for (Path file : files.toList()) {
+          Files.deleteIfExists(file);
+        }
+      }
+      Files.deleteIfExists(directory);
+    }
+  }
+
+  /**
+   * The tokenizer beside a checkpoint ({@code tokenizer.json} or {@code tokenizer.model}), empty if
+   * there is none. Fails if its vocabulary does not fit the model's.
    */
   public static Optional<TextCodec> forModel(Path modelDirectory, int modelVocabSize) throws IOException {
-    if (Files.isRegularFile(modelDirectory)) {
-      return fromGguf(modelDirectory, modelVocabSize);
-    }
     if (!Files.isRegularFile(modelDirectory.resolve("tokenizer.json"))
         && !Files.isRegularFile(modelDirectory.resolve("tokenizer.model"))) {
       return Optional.empty();
@@ -43,41 +65,6 @@ public final class TokenizerCodec implements TextCodec {
           + " tokens, more than the model's vocab_size " + modelVocabSize);
     }
     return Optional.of(new TokenizerCodec(tokenizer));
-  }
-
-  /** The tokenizer files a GGUF file carries in its metadata, loaded through a temporary copy. */
-  private static Optional<TextCodec> fromGguf(Path file, int modelVocabSize) throws IOException {
-    Path copy;
-    try (GgufFile gguf = GgufFile.open(file)) {
-      GgufValue json = gguf.metadata().get("tokenizer.huggingface.json");
-      GgufValue sentencePiece = gguf.metadata().get("rgemma.tokenizer.sentencepiece_model");
-      if (json != null && json.type() == GgufValue.Type.STRING) {
-        copy = Files.createTempFile("rgemma-tokenizer", ".json");
-        Files.writeString(copy, json.asString());
-      } else if (sentencePiece != null && sentencePiece.type() == GgufValue.Type.ARRAY) {
-        List<?> values = sentencePiece.asList();
-        byte[] bytes = new byte[values.size()];
-        for (int i = 0; i < bytes.length; i++) {
-          bytes[i] = (byte) ((Number) values.get(i)).longValue();
-        }
-        copy = Files.createTempFile("rgemma-tokenizer", ".model");
-        Files.write(copy, bytes);
-      } else {
-        return Optional.empty();
-      }
-    }
-    try {
-      Tokenizer tokenizer = Tokenizer.load(copy);
-      if (tokenizer.vocabSize() > modelVocabSize) {
-        throw new RgemmaException(file + ": the tokenizer has " + tokenizer.vocabSize()
-            + " tokens, more than the model's vocab_size " + modelVocabSize);
-      }
-      return Optional.of(new TokenizerCodec(tokenizer));
-    } catch (RgemmaException e) {
-      throw new RgemmaException(file + ": the tokenizer in its metadata: " + e.getMessage(), e);
-    } finally {
-      Files.deleteIfExists(copy);
-    }
   }
 
   public Tokenizer tokenizer() {

@@ -29,7 +29,7 @@ import java.util.stream.Stream;
  * <p>Text in, text out: {@link #generate(String, GenerateOptions)} continues the text as is (the
  * first prompt of a session gets the beginning-of-sequence token); {@link #chat(List,
  * GenerateOptions)} applies the model's chat template. Each comes blocking, with a callback for
- * the text as it is produced, or as a {@link TextStream} ({@link Iterator}, {@link Stream}).
+ * the text as it is produced, or as a {@link TextStream} ({@link java.util.Iterator}, {@link Stream}).
  *
  * <p><b>Thread safety.</b> A session is one conversation and is used by one thread at a time; a
  * call while another generation of the same session is running (on another thread, or an unclosed
@@ -38,8 +38,6 @@ import java.util.stream.Stream;
  *
  * <p><b>Cancelling.</b> Blocking calls stop with {@link FinishReason#CANCELLED} when their thread is
  * interrupted (the interrupt flag stays set); a {@link TextStream} stops when closed.
- *
- * @see java.util.Iterator
  */
 public final class RgemmaSession {
   /** Stands for the previous answer when the template is asked what follows an answer. */

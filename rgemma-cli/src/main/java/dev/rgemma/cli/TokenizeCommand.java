@@ -76,16 +76,18 @@ public final class TokenizeCommand implements Callable<Integer> {
     if (jsonl && text != null) throw new IllegalArgumentException("--text and --jsonl cannot be combined");
     if (repeat < 1) throw new IllegalArgumentException("--repeat must be at least 1, got " + repeat);
     if (jsonl && repeat > 1) throw new IllegalArgumentException("--repeat and --jsonl cannot be combined");
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     long start = System.nanoTime();
+    long loadCpuStart = threads.getCurrentThreadCpuTime();
     Tokenizer loaded = Tokenizer.load(tokenizer);
     if (stats) {
-      spec.commandLine().getErr().printf("loaded %s in %.0f ms%n", loaded, (System.nanoTime() - start) / 1e6);
+      spec.commandLine().getErr().printf("loaded %s in %.0f ms (%.0f ms CPU)%n", loaded,
+          (System.nanoTime() - start) / 1e6, (threads.getCurrentThreadCpuTime() - loadCpuStart) / 1e6);
     }
     PrintWriter out = spec.commandLine().getOut();
     if (!jsonl) {
       String input = text != null ? text : new String(stdin.readAllBytes(), StandardCharsets.UTF_8);
       int[] ids = null;
-      ThreadMXBean threads = ManagementFactory.getThreadMXBean();
       for (int run = 1; run <= repeat; run++) {
         long encodeStart = System.nanoTime();
         long cpuStart = threads.getCurrentThreadCpuTime();

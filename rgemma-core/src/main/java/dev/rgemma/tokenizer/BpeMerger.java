@@ -40,10 +40,6 @@ final class BpeMerger {
     table[slot + 1] = ((long) priority << 32) | (merged & 0xFFFFFFFFL);
   }
 
-  int ruleCount() {
-    return size;
-  }
-
   // Character pairs that occur inside some rule's result. Where two neighbouring characters are
   // not such a pair, no token can ever span them, so the two sides merge independently and the
   // word can be cut there: long texts without spaces become short runs with small queues.
@@ -121,30 +117,31 @@ final class BpeMerger {
    * left, which occupy the first slots of {@code ids} in order. {@code originalIndex}, when not
    * null, receives for each surviving symbol its first position in the input.
    */
-  int merge(int[] ids, int length, int[] originalIndex, MergeListener listener) {
+  int merge(int[] ids, int length, int[] originalIndex, MergeListener listener, Workspace work) {
     if (length < 2) {
       if (originalIndex != null && length == 1) originalIndex[0] = 0;
       return length;
     }
-    int[] next = new int[length];
-    int[] prev = new int[length];
+    work.ensure(length);
+    int[] next = work.next;
+    int[] prev = work.prev;
     // The rule of the pair that starts at each live position (-1: none), so that a queue entry
     // is checked without another table lookup.
-    long[] pairRule = new long[length];
-    long[] initial = new long[length - 1];
-    int queued = 0;
+    long[] pairRule = work.pairRule;
+    LongHeap queue = work.queue;
+    queue.clear();
     for (int i = 0; i < length; i++) {
       next[i] = i + 1 < length ? i + 1 : -1;
       prev[i] = i - 1;
       if (i + 1 < length) {
         long rule = rule(ids[i], ids[i + 1]);
         pairRule[i] = rule;
-        if (rule != EMPTY) initial[queued++] = (rule & 0xFFFFFFFF00000000L) | i;
+        if (rule != EMPTY) queue.append((rule & 0xFFFFFFFF00000000L) | i);
       } else {
         pairRule[i] = EMPTY;
       }
     }
-    LongHeap queue = new LongHeap(initial, queued);
+    queue.heapify();
     while (!queue.isEmpty()) {
       long entry = queue.poll();
       int left = (int) entry;
@@ -173,22 +170,46 @@ final class BpeMerger {
     return count;
   }
 
+  /** Scratch arrays for {@link #merge}, reused across the words of one encode call. */
+  static final class Workspace {
+    int[] next = new int[0];
+    int[] prev = new int[0];
+    long[] pairRule = new long[0];
+    final LongHeap queue = new LongHeap();
+
+    void ensure(int length) {
+      if (next.length < length) {
+        int capacity = Math.max(length, next.length * 2);
+        next = new int[capacity];
+        prev = new int[capacity];
+        pairRule = new long[capacity];
+      }
+    }
+  }
+
   private void offer(LongHeap queue, int[] ids, long[] pairRule, int left, int right) {
     long rule = rule(ids[left], ids[right]);
     pairRule[left] = rule;
     if (rule != EMPTY) queue.add((rule & 0xFFFFFFFF00000000L) | left);
   }
 
-  /** A binary min-heap of longs. */
-  private static final class LongHeap {
-    private long[] heap;
+  /** A 4-ary min-heap of longs: half the depth of a binary heap, children side by side. */
+  static final class LongHeap {
+    private long[] heap = new long[64];
     private int size;
 
-    /** A heap of the first {@code size} values of {@code values} (taken over, not copied). */
-    LongHeap(long[] values, int size) {
-      this.heap = values.length >= 4 ? values : java.util.Arrays.copyOf(values, 4);
-      this.size = size;
-      for (int i = (size >>> 1) - 1; i >= 0; i--) siftDown(i, heap[i]);
+    void clear() {
+      size = 0;
+    }
+
+    /** Adds without keeping heap order; call {@link #heapify} before polling. */
+    void append(long value) {
+      if (size == heap.length) heap = Arrays.copyOf(heap, size * 2);
+      heap[size++] = value;
+    }
+
+    void heapify() {
+      for (int i = (size - 2) >> 2; i >= 0; i--) siftDown(i, heap[i]);
     }
 
     boolean isEmpty() {
@@ -199,7 +220,7 @@ final class BpeMerger {
       if (size == heap.length) heap = Arrays.copyOf(heap, size * 2);
       int i = size++;
       while (i > 0) {
-        int parent = (i - 1) >>> 1;
+        int parent = (i - 1) >>> 2;
         if (heap[parent] <= value) break;
         heap[i] = heap[parent];
         i = parent;
@@ -215,12 +236,20 @@ final class BpeMerger {
     }
 
     private void siftDown(int i, long value) {
-      int half = size >>> 1;
-      while (i < half) {
-        int child = 2 * i + 1;
-        if (child + 1 < size && heap[child + 1] < heap[child]) child++;
-        if (heap[child] >= value) break;
-        heap[i] = heap[child];
+      while (true) {
+        int first = 4 * i + 1;
+        if (first >= size) break;
+        int child = first;
+        long smallest = heap[first];
+        int last = Math.min(first + 4, size);
+        for (int c = first + 1; c < last; c++) {
+          if (heap[c] < smallest) {
+            smallest = heap[c];
+            child = c;
+          }
+        }
+        if (smallest >= value) break;
+        heap[i] = smallest;
         i = child;
       }
       heap[i] = value;

@@ -150,14 +150,15 @@ final class SentencePieceTokenizer implements Tokenizer {
   public int[] encode(String text, boolean addSpecialTokens) {
     IntList out = new IntList(text.length() / 3 + 8);
     if (addSpecialTokens && bosId >= 0) out.add(bosId);
+    BpeMerger.Workspace work = new BpeMerger.Workspace();
     for (TokenMatcher.Segment segment : controlSymbols.split(text)) {
       if (segment.isToken()) out.add(segment.tokenId());
-      else encodeText(Utf8.encode(segment.text()), out);
+      else encodeText(Utf8.encode(segment.text()), out, work);
     }
     return out.toArray();
   }
 
-  private void encodeText(byte[] input, IntList out) {
+  private void encodeText(byte[] input, IntList out, BpeMerger.Workspace work) {
     PrecompiledCharsMap.ByteSink normalized = normalize(input);
     byte[] text = normalized.bytes;
     int length = normalized.size;
@@ -199,7 +200,7 @@ final class SentencePieceTokenizer implements Tokenizer {
       }
       int segmentLength = i - start;
       System.arraycopy(ids, start, segment, 0, segmentLength);
-      int left = merger.merge(segment, segmentLength, origin, listener);
+      int left = merger.merge(segment, segmentLength, origin, listener, work);
       for (int k = 0; k < left; k++) {
         int id = segment[k];
         if (id <= -2) {

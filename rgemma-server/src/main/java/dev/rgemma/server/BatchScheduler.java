@@ -1,0 +1,327 @@
+package dev.rgemma.server;
+
+import dev.rgemma.model.ModelState;
+import dev.rgemma.model.RecurrentGemmaModel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Continuous batching: up to {@code parallel} sequences advance together, one
+ * {@link RecurrentGemmaModel#forwardBatch} (one pass over the weights) per step. In each step a
+ * decoding sequence feeds its last sampled token and a prefilling one feeds its next chunk of at
+ * most {@code prefillChunk} prompt tokens, so a long prompt does not stall the others. New
+ * requests take free slots between steps; cancelled ones leave at the next step boundary.
+ */
+public final class BatchScheduler implements AutoCloseable {
+  private final RecurrentGemmaModel model;
+  private final TextCodec codec;
+  private final StateCache cache;
+  private final Metrics metrics;
+  private final int parallel;
+  private final int queueCapacity;
+  private final int prefillChunk;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition workArrived = lock.newCondition();
+  private final ArrayDeque<Generation> waiting = new ArrayDeque<>(); // guarded by lock
+  private final List<Generation> active = new ArrayList<>(); // scheduler thread only
+  private final AtomicLong ids = new AtomicLong();
+  private final Thread thread;
+  private volatile int activeCount;
+  private volatile boolean closed;
+
+  /**
+   * @param parallel most sequences in one batch
+   * @param queueCapacity most requests waiting for a slot; more are refused
+   * @param prefillChunk most prompt tokens a sequence feeds in one step
+   */
+  public BatchScheduler(RecurrentGemmaModel model, TextCodec codec, StateCache cache, Metrics metrics,
+      int parallel, int queueCapacity, int prefillChunk) {
+    if (parallel < 1) {
+      throw new IllegalArgumentException("--parallel must be >= 1, got " + parallel);
+    }
+    if (queueCapacity < 0) {
+      throw new IllegalArgumentException("--queue must be >= 0, got " + queueCapacity);
+    }
+    if (prefillChunk < 1) {
+      throw new IllegalArgumentException("prefill chunk must be >= 1, got " + prefillChunk);
+    }
+    this.model = model;
+    this.codec = codec;
+    this.cache = cache;
+    this.metrics = metrics;
+    this.parallel = parallel;
+    this.queueCapacity = queueCapacity;
+    this.prefillChunk = prefillChunk;
+    this.thread = Thread.ofPlatform().name("rgemma-scheduler").daemon().unstarted(this::loop);
+    thread.start();
+  }
+
+  /**
+   * Queues a generation; its output goes to {@code listener}.
+   *
+   * @throws QueueFullException when {@code queueCapacity} requests are already waiting
+   */
+  public Generation submit(GenerationRequest request, GenerationListener listener) throws QueueFullException {
+    for (int token : request.prompt()) {
+      if (token < 0 || token >= model.config().vocabSize()) {
+        throw new IllegalArgumentException("token id " + token + " is outside the vocabulary [0, "
+            + model.config().vocabSize() + ")");
+      }
+    }
+    Generation generation = new Generation(ids.incrementAndGet(), request, listener);
+    lock.lock();
+    try {
+      if (closed) {
+        throw new IllegalStateException("the scheduler is closed");
+      }
+      if (waiting.size() >= queueCapacity && activeCount + waiting.size() >= parallel) {
+        throw new QueueFullException(waiting.size());
+      }
+      waiting.add(generation);
+      workArrived.signal();
+    } finally {
+      lock.unlock();
+    }
+    return generation;
+  }
+
+  /** Requests waiting for a slot. */
+  public int queued() {
+    lock.lock();
+    try {
+      return waiting.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Sequences holding a slot. */
+  public int active() {
+    return activeCount;
+  }
+
+  public int parallel() {
+    return parallel;
+  }
+
+  private void loop() {
+    while (!closed) {
+      if (!admit()) {
+        continue;
+      }
+      step();
+    }
+  }
+
+  /** Drops cancelled sequences and fills free slots; false if there is nothing to run. */
+  private boolean admit() {
+    lock.lock();
+    try {
+      active.removeIf(Generation::cancelled);
+      waiting.removeIf(Generation::cancelled);
+      while (active.isEmpty() && waiting.isEmpty() && !closed) {
+        activeCount = 0;
+        workArrived.awaitUninterruptibly();
+      }
+      if (closed) {
+        return false;
+      }
+      while (active.size() < parallel && !waiting.isEmpty()) {
+        Generation generation = waiting.poll();
+        generation.start();
+        active.add(generation);
+      }
+      activeCount = active.size();
+      return !active.isEmpty();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void step() {
+    List<ModelState> states = new ArrayList<>(active.size());
+    List<int[]> inputs = new ArrayList<>(active.size());
+    int rows = 0;
+    for (Generation generation : active) {
+      states.add(generation.state);
+      int[] input = generation.nextInput();
+      inputs.add(input);
+      rows += input.length;
+    }
+    long start = System.nanoTime();
+    List<float[]> logits;
+    try {
+      logits = model.forwardBatch(states, inputs);
+    } catch (RuntimeException e) {
+      for (Generation generation : active) {
+        generation.listener.onError(e);
+      }
+      active.clear();
+      activeCount = 0;
+      return;
+    }
+    long end = System.nanoTime();
+    int sampled = 0;
+    List<Generation> finished = new ArrayList<>();
+    for (int i = 0; i < active.size(); i++) {
+      Generation generation = active.get(i);
+      boolean sampledOne = generation.afterStep(logits.get(i), end);
+      sampled += sampledOne ? 1 : 0;
+      if (generation.done) {
+        finished.add(generation);
+      }
+    }
+    active.removeAll(finished);
+    activeCount = active.size();
+    metrics.step(states.size(), rows, sampled, end - start);
+  }
+
+  @Override
+  public void close() {
+    lock.lock();
+    try {
+      closed = true;
+      workArrived.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    try {
+      thread.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    RuntimeException shutdown = new IllegalStateException("the server is shutting down");
+    for (Generation generation : active) {
+      generation.listener.onError(shutdown);
+    }
+    for (Generation generation : waiting) {
+      generation.listener.onError(shutdown);
+    }
+    active.clear();
+    waiting.clear();
+  }
+
+  /** One request's sequence: its state, where its prompt stands, what it has generated. */
+  public final class Generation {
+    private final long id;
+    private final GenerationRequest request;
+    private final GenerationListener listener;
+    private final int[] prompt;
+    private final long submittedAt = System.nanoTime();
+    private volatile boolean cancelled;
+    // Below: scheduler thread only.
+    private ModelState state;
+    private int cachedTokens;
+    private int promptFed; // prompt tokens in the state
+    private int lastPromptChunk; // prompt tokens fed in the current step; 0 when decoding
+    private int[] generated = new int[16];
+    private int generatedCount;
+    private int generatedFed; // generated tokens in the state (all but the last one)
+    private TokenSampler sampler;
+    private TextCodec.Decoder decoder;
+    private StopStrings stops;
+    private long startedAt;
+    private long firstTokenAt;
+    private boolean done;
+
+    private Generation(long id, GenerationRequest request, GenerationListener listener) {
+      this.id = id;
+      this.request = request;
+      this.listener = listener;
+      this.prompt = request.prompt().clone();
+    }
+
+    public long id() {
+      return id;
+    }
+
+    /** Stops the generation; its slot is freed at the next step boundary. Idempotent. */
+    public void cancel() {
+      cancelled = true;
+    }
+
+    public boolean cancelled() {
+      return cancelled;
+    }
+
+    private void start() {
+      startedAt = System.nanoTime();
+      StateCache.Hit hit = cache.lookup(prompt);
+      state = hit == null ? model.newState() : hit.state();
+      cachedTokens = hit == null ? 0 : hit.tokens();
+      promptFed = cachedTokens;
+      sampler = new TokenSampler(request.sampling());
+      decoder = codec.newDecoder();
+      stops = new StopStrings(request.stop());
+    }
+
+    private int[] nextInput() {
+      if (promptFed < prompt.length) {
+        lastPromptChunk = Math.min(prefillChunk, prompt.length - promptFed);
+        return Arrays.copyOfRange(prompt, promptFed, promptFed + lastPromptChunk);
+      }
+      lastPromptChunk = 0;
+      return new int[] {generated[generatedCount - 1]};
+    }
+
+    /** Takes this step's logits; returns whether a token was sampled. */
+    private boolean afterStep(float[] logits, long now) {
+      if (lastPromptChunk > 0) {
+        promptFed += lastPromptChunk;
+        if (promptFed < prompt.length) {
+          return false;
+        }
+      } else {
+        generatedFed++;
+      }
+      int token = sampler.sample(logits);
+      sampler.accept(token);
+      if (generatedCount == generated.length) {
+        generated = Arrays.copyOf(generated, generated.length * 2);
+      }
+      generated[generatedCount++] = token;
+      if (generatedCount == 1) {
+        firstTokenAt = now;
+      }
+      if (codec.endsGeneration(token)) {
+        emit(stops.accept(decoder.flush()));
+        finish("stop", now);
+        return true;
+      }
+      emit(stops.accept(decoder.accept(token)));
+      if (stops.stopped()) {
+        finish("stop", now);
+      } else if (generatedCount == request.maxTokens()) {
+        emit(stops.accept(decoder.flush()));
+        emit(stops.flush());
+        finish(stops.stopped() ? "stop" : "length", now);
+      }
+      return true;
+    }
+
+    private void emit(String text) {
+      if (!text.isEmpty() && !cancelled) {
+        listener.onText(text);
+      }
+    }
+
+    private void finish(String reason, long now) {
+      emit(stops.flush());
+      done = true;
+      int[] processed = new int[prompt.length + generatedFed];
+      System.arraycopy(prompt, 0, processed, 0, prompt.length);
+      System.arraycopy(generated, 0, processed, prompt.length, generatedFed);
+      cache.put(processed, state);
+      state = null;
+      if (!cancelled) {
+        listener.onFinish(new GenerationResult(reason, prompt.length, cachedTokens, generatedCount,
+            startedAt - submittedAt, firstTokenAt - startedAt, now - firstTokenAt));
+      }
+    }
+  }
+}

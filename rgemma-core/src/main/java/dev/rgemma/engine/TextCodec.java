@@ -1,0 +1,43 @@
+package dev.rgemma.engine;
+
+import java.util.List;
+import java.util.OptionalInt;
+
+/**
+ * What the engine needs from a tokenizer: text to ids, streamed ids to text, special pieces and
+ * the chat template. A model without a tokenizer runs on ids alone (no codec).
+ */
+public interface TextCodec {
+
+  /** One chat message; role is "system", "user" or "assistant". */
+  record Message(String role, String content) {}
+
+  /** Turns ids into text as they come, holding back incomplete UTF-8 sequences. */
+  interface TextStream {
+    /** Text completed by this token ("" while a character is still incomplete). */
+    String accept(int tokenId);
+
+    /** What is still held back, decoded as well as possible. */
+    String flush();
+  }
+
+  /**
+   * Encodes text; special pieces written in it (such as {@code <start_of_turn>}) become their
+   * ids. With {@code addBos}, BOS is prepended unless the text already starts with it.
+   */
+  int[] encode(String text, boolean addBos);
+
+  /** A decoder for one stream of generated ids; special tokens decode to nothing. */
+  TextStream newTextStream();
+
+  /** The id of a special piece such as {@code <end_of_turn>}, if the vocabulary has it. */
+  OptionalInt specialToken(String piece);
+
+  /** The chat template applied to {@code messages}, ending with the model's turn if asked. */
+  String renderChat(List<Message> messages, boolean addGenerationPrompt);
+
+  /** Instruction-tuned Gemma vocabularies have turn markers; base models' prompts are plain. */
+  default boolean isChatModel() {
+    return specialToken("<start_of_turn>").isPresent();
+  }
+}

@@ -1,0 +1,96 @@
+package dev.rgemma.sampling;
+
+/**
+ * How the next token is chosen from the logits. Immutable; every field is validated.
+ *
+ * <p>Order of application: penalties (repetition, frequency, presence) on the logits, then either
+ * greedy argmax (temperature 0) or temperature, top-k, softmax, top-p, min-p and a seeded draw.
+ *
+ * @param temperature 0 means greedy (argmax); otherwise logits are divided by it
+ * @param topK keep the k most likely tokens; 0 disables
+ * @param topP keep the smallest set of most likely tokens whose probability reaches p; 1 disables
+ * @param minP drop tokens less likely than minP times the most likely one; 0 disables
+ * @param repeatPenalty divide positive (multiply negative) logits of recent tokens; 1 disables
+ * @param frequencyPenalty subtract this times the count of each recent token; 0 disables
+ * @param presencePenalty subtract this once from each recent token; 0 disables
+ * @param penaltyWindow how many of the most recent tokens the penalties look at
+ * @param seed seed of the random numbers (a session file keeps the generator's state instead)
+ */
+public record SamplerSettings(
+    float temperature,
+    int topK,
+    float topP,
+    float minP,
+    float repeatPenalty,
+    float frequencyPenalty,
+    float presencePenalty,
+    int penaltyWindow,
+    long seed) {
+
+  public static final float DEFAULT_TEMPERATURE = 0.8f;
+  public static final int DEFAULT_TOP_K = 40;
+  public static final float DEFAULT_TOP_P = 0.95f;
+  public static final float DEFAULT_MIN_P = 0.05f;
+  public static final int DEFAULT_PENALTY_WINDOW = 64;
+
+  public SamplerSettings {
+    if (!(temperature >= 0) || Float.isInfinite(temperature)) {
+      throw invalid("temperature", temperature, "a finite number >= 0");
+    }
+    if (topK < 0) {
+      throw invalid("top-k", topK, "an integer >= 0 (0 disables it)");
+    }
+    if (!(topP > 0 && topP <= 1)) {
+      throw invalid("top-p", topP, "a number in (0, 1] (1 disables it)");
+    }
+    if (!(minP >= 0 && minP <= 1)) {
+      throw invalid("min-p", minP, "a number in [0, 1] (0 disables it)");
+    }
+    if (!(repeatPenalty > 0) || Float.isInfinite(repeatPenalty)) {
+      throw invalid("repeat-penalty", repeatPenalty, "a finite number > 0 (1 disables it)");
+    }
+    if (!Float.isFinite(frequencyPenalty)) {
+      throw invalid("frequency-penalty", frequencyPenalty, "a finite number (0 disables it)");
+    }
+    if (!Float.isFinite(presencePenalty)) {
+      throw invalid("presence-penalty", presencePenalty, "a finite number (0 disables it)");
+    }
+    if (penaltyWindow < 0) {
+      throw invalid("repeat-last-n", penaltyWindow, "an integer >= 0");
+    }
+  }
+
+  /** The defaults: temperature 0.8, top-k 40, top-p 0.95, min-p 0.05, no penalties, seed 0. */
+  public static SamplerSettings defaults() {
+    return new SamplerSettings(DEFAULT_TEMPERATURE, DEFAULT_TOP_K, DEFAULT_TOP_P, DEFAULT_MIN_P,
+        1f, 0f, 0f, DEFAULT_PENALTY_WINDOW, 0L);
+  }
+
+  /** Argmax, no penalties. */
+  public static SamplerSettings greedy() {
+    return defaults().withTemperature(0f);
+  }
+
+  public SamplerSettings withTemperature(float value) {
+    return new SamplerSettings(value, topK, topP, minP, repeatPenalty, frequencyPenalty,
+        presencePenalty, penaltyWindow, seed);
+  }
+
+  public SamplerSettings withSeed(long value) {
+    return new SamplerSettings(temperature, topK, topP, minP, repeatPenalty, frequencyPenalty,
+        presencePenalty, penaltyWindow, value);
+  }
+
+  public boolean greedyDecoding() {
+    return temperature == 0f;
+  }
+
+  public boolean hasPenalties() {
+    return penaltyWindow > 0
+        && (repeatPenalty != 1f || frequencyPenalty != 0f || presencePenalty != 0f);
+  }
+
+  private static IllegalArgumentException invalid(String name, Object value, String expected) {
+    return new IllegalArgumentException(name + " is " + value + ", expected " + expected);
+  }
+}

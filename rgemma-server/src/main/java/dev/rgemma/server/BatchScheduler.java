@@ -1,11 +1,17 @@
 package dev.rgemma.server;
 
+import dev.rgemma.engine.StopStringFilter;
+import dev.rgemma.engine.TextCodec;
 import dev.rgemma.model.ModelState;
 import dev.rgemma.model.RecurrentGemmaModel;
+import dev.rgemma.sampling.Sampler;
+import dev.rgemma.sampling.TokenHistory;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -21,6 +27,7 @@ public final class BatchScheduler implements AutoCloseable {
   private final RecurrentGemmaModel model;
   private final TextCodec codec;
   private final StateCache cache;
+  private final Set<Integer> stopTokens = new HashSet<>(); // end of sequence, end of turn
   private final Metrics metrics;
   private final int parallel;
   private final int queueCapacity;
@@ -57,6 +64,10 @@ public final class BatchScheduler implements AutoCloseable {
     this.parallel = parallel;
     this.queueCapacity = queueCapacity;
     this.prefillChunk = prefillChunk;
+    if (model.config().eosTokenId() >= 0) {
+      stopTokens.add(model.config().eosTokenId());
+    }
+    codec.specialToken("<end_of_turn>").ifPresent(stopTokens::add);
     this.thread = Thread.ofPlatform().name("rgemma-scheduler").daemon().unstarted(this::loop);
     thread.start();
   }
@@ -222,9 +233,10 @@ public final class BatchScheduler implements AutoCloseable {
     private int[] generated = new int[16];
     private int generatedCount;
     private int generatedFed; // generated tokens in the state (all but the last one)
-    private TokenSampler sampler;
-    private TextCodec.Decoder decoder;
-    private StopStrings stops;
+    private Sampler sampler;
+    private TokenHistory history;
+    private TextCodec.TextStream decoder;
+    private StopStringFilter stops;
     private long startedAt;
     private long firstTokenAt;
     private boolean done;
@@ -255,9 +267,11 @@ public final class BatchScheduler implements AutoCloseable {
       state = hit == null ? model.newState() : hit.state();
       cachedTokens = hit == null ? 0 : hit.tokens();
       promptFed = cachedTokens;
-      sampler = new TokenSampler(request.sampling());
-      decoder = codec.newDecoder();
-      stops = new StopStrings(request.stop());
+      sampler = new Sampler(request.sampling());
+      history = new TokenHistory(request.sampling().penaltyWindow());
+      history.addAll(prompt);
+      decoder = codec.newTextStream();
+      stops = new StopStringFilter(request.stop());
     }
 
     private int[] nextInput() {
@@ -279,27 +293,24 @@ public final class BatchScheduler implements AutoCloseable {
       } else {
         generatedFed++;
       }
-      int token = sampler.sample(logits);
-      sampler.accept(token);
+      int token = sampler.sample(logits, history);
+      if (firstTokenAt == 0) {
+        firstTokenAt = now;
+      }
+      if (stopTokens.contains(token)) {
+        finish("stop", now);
+        return true;
+      }
+      history.add(token);
       if (generatedCount == generated.length) {
         generated = Arrays.copyOf(generated, generated.length * 2);
       }
       generated[generatedCount++] = token;
-      if (generatedCount == 1) {
-        firstTokenAt = now;
-      }
-      if (codec.endsGeneration(token)) {
-        emit(stops.accept(decoder.flush()));
-        finish("stop", now);
-        return true;
-      }
       emit(stops.accept(decoder.accept(token)));
-      if (stops.stopped()) {
+      if (stops.matched()) {
         finish("stop", now);
       } else if (generatedCount == request.maxTokens()) {
-        emit(stops.accept(decoder.flush()));
-        emit(stops.flush());
-        finish(stops.stopped() ? "stop" : "length", now);
+        finish("length", now);
       }
       return true;
     }
@@ -311,7 +322,13 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     private void finish(String reason, long now) {
-      emit(stops.flush());
+      if (!stops.matched()) {
+        emit(stops.accept(decoder.flush()));
+        emit(stops.finish());
+        if (stops.matched()) {
+          reason = "stop";
+        }
+      }
       done = true;
       int[] processed = new int[prompt.length + generatedFed];
       System.arraycopy(prompt, 0, processed, 0, prompt.length);

@@ -1,5 +1,6 @@
 package dev.rgemma.server;
 
+import dev.rgemma.sampling.SamplerSettings;
 import java.util.List;
 
 /**
@@ -10,7 +11,7 @@ import java.util.List;
  * @param sampling how to pick tokens
  * @param stop strings that end the generation; they are not part of the text
  */
-public record GenerationRequest(int[] prompt, int maxTokens, SamplingParams sampling, List<String> stop) {
+public record GenerationRequest(int[] prompt, int maxTokens, SamplerSettings sampling, List<String> stop) {
   public GenerationRequest {
     if (prompt.length == 0) {
       throw new IllegalArgumentException("the prompt has no tokens");

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.rgemma.engine.TextCodec;
 import dev.rgemma.model.RecurrentGemmaModel;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -15,6 +16,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -216,9 +218,19 @@ public final class OpenAiServer implements AutoCloseable {
     JsonNode body = readJson(exchange);
     requireModel(RequestParser.model(body));
     RequestParser.Options opts = RequestParser.options(body, options.defaultMaxTokens(), chat);
-    int[] prompt = chat
-        ? codec.encodeChat(RequestParser.messages(body))
-        : codec.encodePrompt(RequestParser.prompt(body));
+    int[] prompt;
+    if (chat) {
+      List<TextCodec.Message> messages = RequestParser.messages(body);
+      String rendered;
+      try {
+        rendered = codec.renderChat(messages, true);
+      } catch (IllegalArgumentException e) {
+        throw ApiException.invalid("messages", e.getMessage());
+      }
+      prompt = codec.encode(rendered, true);
+    } else {
+      prompt = codec.encode(RequestParser.prompt(body), true);
+    }
     call.stream = opts.stream();
     Events events = new Events();
     BatchScheduler.Generation generation;

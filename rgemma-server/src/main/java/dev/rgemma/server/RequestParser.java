@@ -1,6 +1,8 @@
 package dev.rgemma.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.rgemma.engine.TextCodec;
+import dev.rgemma.sampling.SamplerSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -13,14 +15,16 @@ import java.util.Set;
 final class RequestParser {
   private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");
   private static final int MAX_STOP_STRINGS = 4;
+  /** Frequency and presence penalties look at this many of the latest prompt and generated tokens. */
+  static final int PENALTY_WINDOW = 256;
 
   private RequestParser() {}
 
   /** The generation options common to both endpoints. */
-  record Options(int maxTokens, SamplingParams sampling, List<String> stop, boolean stream,
+  record Options(int maxTokens, SamplerSettings sampling, List<String> stop, boolean stream,
       boolean includeUsage) {}
 
-  static List<ChatMessage> messages(JsonNode body) {
+  static List<TextCodec.Message> messages(JsonNode body) {
     JsonNode messages = body.get("messages");
     if (messages == null || messages.isNull()) {
       throw ApiException.invalid("messages", "'messages' is required");
@@ -28,7 +32,7 @@ final class RequestParser {
     if (!messages.isArray() || messages.isEmpty()) {
       throw ApiException.invalid("messages", "'messages' must be a non-empty array of messages");
     }
-    List<ChatMessage> out = new ArrayList<>();
+    List<TextCodec.Message> out = new ArrayList<>();
     for (int i = 0; i < messages.size(); i++) {
       JsonNode message = messages.get(i);
       String param = "messages[" + i + "]";
@@ -41,7 +45,7 @@ final class RequestParser {
             + (role == null ? "nothing" : role.toString()));
       }
       String roleName = role.asText().equals("developer") ? "system" : role.asText();
-      out.add(new ChatMessage(roleName, content(message.get("content"), param + ".content")));
+      out.add(new TextCodec.Message(roleName, content(message.get("content"), param + ".content")));
     }
     return out;
   }
@@ -123,7 +127,8 @@ final class RequestParser {
       includeUsage = bool(streamOptions, "include_usage", false);
     }
     return new Options(maxTokens == null ? defaultMaxTokens : maxTokens,
-        new SamplingParams(temperature, topP, frequencyPenalty, presencePenalty, seed == null ? 0 : seed),
+        new SamplerSettings((float) temperature, 0, (float) topP, 0f, 1f, (float) frequencyPenalty,
+            (float) presencePenalty, PENALTY_WINDOW, seed == null ? 0 : seed),
         stop(body), stream, includeUsage);
   }
 

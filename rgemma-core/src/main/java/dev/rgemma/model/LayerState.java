@@ -30,20 +30,21 @@ public sealed interface LayerState permits LayerState.RecurrentState, LayerState
 
   /**
    * Attention layer: a ring buffer of {@code attentionWindowSize} slots; the key/value of the
-   * token at position p live in slot p mod window. Keys are stored after RoPE.
+   * token at position p live in slot p mod window. Keys are stored after RoPE; values are stored
+   * transposed so that weighting them by attention probabilities is one matrix product.
    *
    * @param keys [window, headDim]
-   * @param values [window, headDim]
+   * @param valuesTransposed [headDim, window]
    */
-  record AttentionState(float[] keys, float[] values) implements LayerState {
+  record AttentionState(float[] keys, float[] valuesTransposed) implements LayerState {
     @Override
     public AttentionState copy() {
-      return new AttentionState(keys.clone(), values.clone());
+      return new AttentionState(keys.clone(), valuesTransposed.clone());
     }
 
     @Override
     public long sizeBytes() {
-      return 4L * (keys.length + values.length);
+      return 4L * (keys.length + valuesTransposed.length);
     }
   }
 }

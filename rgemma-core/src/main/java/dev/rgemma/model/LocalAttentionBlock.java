@@ -33,7 +33,6 @@ public record LocalAttentionBlock(
   void forward(float[] n, int tokens, java.util.List<Segment> segments, int layer, float[] out) {
     int heads = config.numHeads();
     int hd = config.headDim();
-    int window = config.attentionWindowSize();
     float[] q = new float[tokens * heads * hd]; // [tokens, numHeads, headDim]
     float[] k = new float[tokens * hd]; // [tokens, headDim]
     float[] v = new float[tokens * hd]; // [tokens, headDim]
@@ -49,7 +48,11 @@ public record LocalAttentionBlock(
     Ops.addBias(out, oProjBias, tokens);
   }
 
-  /** Attention for rows [firstRow, firstRow + tokens) of one sequence; then stores their k/v. */
+  /**
+   * Attention for rows [firstRow, firstRow + tokens) of one sequence, then stores their keys and
+   * values in the ring buffer. Scores and weighted values are matrix products (all query heads
+   * share the single key/value head): once against the cache slots, once against the chunk.
+   */
   private void attend(float[] q, float[] k, float[] v, int firstRow, int tokens, long startPosition,
       LayerState.AttentionState state, float[] attended) {
     int heads = config.numHeads();
@@ -63,59 +66,99 @@ public record LocalAttentionBlock(
       }
       rope.apply(k, t * hd, position);
     }
+    int queries = tokens * heads; // query rows of this sequence: [tokens, numHeads]
+    int qOffset = firstRow * heads * hd;
+    // Chunk keys [tokens, headDim] and values transposed [headDim, tokens].
+    float[] chunkKeys = java.util.Arrays.copyOfRange(k, firstRow * hd, (firstRow + tokens) * hd);
+    float[] chunkValuesT = new float[hd * tokens];
+    for (int t = 0; t < tokens; t++) {
+      for (int i = 0; i < hd; i++) {
+        chunkValuesT[i * tokens + t] = v[(firstRow + t) * hd + i];
+      }
+    }
+    boolean useCache = startPosition > 0;
+    float[] cacheScores = useCache ? new float[queries * window] : null; // [queries, window]
+    float[] chunkScores = new float[queries * tokens]; // [queries, tokens]
+    if (useCache) {
+      Kernels.matmul(matrix("kv-cache keys", window, hd, state.keys()), q, qOffset, queries, cacheScores, 0);
+    }
+    Kernels.matmul(matrix("chunk keys", tokens, hd, chunkKeys), q, qOffset, queries, chunkScores, 0);
 
+    // Mask and softmax (float32): a query at p sees key positions p - window .. p.
     float scale = (float) (1.0 / Math.sqrt(hd));
-    float[] cacheKeys = state.keys();
-    float[] cacheValues = state.values();
-    float[] scores = new float[window + 1];
     for (int t = 0; t < tokens; t++) {
       long position = startPosition + t;
-      long first = Math.max(0, position - window); // oldest visible key position
-      int keyCount = (int) (position - first + 1);
       for (int h = 0; h < heads; h++) {
-        int qOffset = ((firstRow + t) * heads + h) * hd;
+        int row = t * heads + h;
         float max = Float.NEGATIVE_INFINITY;
-        for (int u = 0; u < keyCount; u++) {
-          long keyPosition = first + u;
-          float[] keys = keyPosition < startPosition ? cacheKeys : k;
-          int kOffset = keyPosition < startPosition
-              ? (int) (keyPosition % window) * hd
-              : (int) (keyPosition - startPosition + firstRow) * hd;
-          float dot = 0f;
-          for (int i = 0; i < hd; i++) {
-            dot += q[qOffset + i] * keys[kOffset + i];
+        if (useCache) {
+          for (int slot = 0; slot < window; slot++) {
+            long keyPosition = cachedPosition(slot, startPosition, window);
+            int index = row * window + slot;
+            if (keyPosition >= 0 && position - keyPosition <= window) {
+              cacheScores[index] *= scale;
+              max = Math.max(max, cacheScores[index]);
+            } else {
+              cacheScores[index] = Float.NEGATIVE_INFINITY;
+            }
           }
-          float s = dot * scale;
-          scores[u] = s;
-          max = Math.max(max, s);
+        }
+        for (int u = 0; u < tokens; u++) {
+          int index = row * tokens + u;
+          if (u <= t && t - u <= window) {
+            chunkScores[index] *= scale;
+            max = Math.max(max, chunkScores[index]);
+          } else {
+            chunkScores[index] = Float.NEGATIVE_INFINITY;
+          }
         }
         float sum = 0f;
-        for (int u = 0; u < keyCount; u++) {
-          float p = (float) Math.exp(scores[u] - max);
-          scores[u] = p;
-          sum += p;
+        if (useCache) {
+          sum += Ops.expInPlace(cacheScores, row * window, window, max);
         }
-        int oOffset = qOffset;
-        for (int u = 0; u < keyCount; u++) {
-          long keyPosition = first + u;
-          float[] values = keyPosition < startPosition ? cacheValues : v;
-          int vOffset = keyPosition < startPosition
-              ? (int) (keyPosition % window) * hd
-              : (int) (keyPosition - startPosition + firstRow) * hd;
-          float p = scores[u] / sum;
-          for (int i = 0; i < hd; i++) {
-            attended[oOffset + i] += p * values[vOffset + i];
-          }
+        sum += Ops.expInPlace(chunkScores, row * tokens, tokens, max);
+        float inverse = 1f / sum;
+        if (useCache) {
+          Ops.scale(cacheScores, row * window, window, inverse);
         }
+        Ops.scale(chunkScores, row * tokens, tokens, inverse);
+      }
+    }
+
+    // attended[query] = p_cache V_cache + p_chunk V_chunk
+    int outOffset = firstRow * heads * hd;
+    Kernels.matmul(matrix("chunk values", hd, tokens, chunkValuesT), chunkScores, 0, queries, attended, outOffset);
+    if (useCache) {
+      float[] fromCache = new float[queries * hd];
+      Kernels.matmul(matrix("kv-cache values", hd, window, state.valuesTransposed()), cacheScores, 0, queries,
+          fromCache, 0);
+      for (int i = 0; i < fromCache.length; i++) {
+        attended[outOffset + i] += fromCache[i];
       }
     }
 
     // The ring buffer keeps the last `window` keys: only those of this chunk that are still visible.
+    float[] cacheKeys = state.keys();
+    float[] cacheValuesT = state.valuesTransposed();
     for (int t = Math.max(0, tokens - window); t < tokens; t++) {
       int slot = (int) ((startPosition + t) % window);
       System.arraycopy(k, (firstRow + t) * hd, cacheKeys, slot * hd, hd);
-      System.arraycopy(v, (firstRow + t) * hd, cacheValues, slot * hd, hd);
+      for (int i = 0; i < hd; i++) {
+        cacheValuesT[i * window + slot] = v[(firstRow + t) * hd + i];
+      }
     }
+  }
+
+  /** Position held by ring-buffer slot {@code slot} before a chunk starting at {@code start}; -1 if never filled. */
+  private static long cachedPosition(int slot, long start, int window) {
+    long newest = start - 1;
+    long position = newest - Math.floorMod(newest - slot, window);
+    return position;
+  }
+
+  private static WeightMatrix matrix(String name, int rows, int cols, float[] data) {
+    return new WeightMatrix(name, dev.rgemma.tensor.DType.F32, rows, cols,
+        java.lang.foreign.MemorySegment.ofArray(data).asSlice(0, 4L * rows * cols));
   }
 
   /** Half-split rotary embedding on the first {@code rotaryDim} dims of a head. */

@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
     subcommands = {
       CommandLine.HelpCommand.class,
       LogitsCommand.class,
+      ServeCommand.class,
+      BenchCommand.class,
     })
 public final class Main implements Runnable {
 

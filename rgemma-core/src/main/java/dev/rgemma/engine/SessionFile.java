@@ -84,7 +84,7 @@ public final class SessionFile {
         case LayerState.AttentionState a -> {
           out.put(ATTENTION);
           putFloats(out, a.keys());
-          putFloats(out, a.values());
+          putFloats(out, a.valuesTransposed());
         }
       }
     }
@@ -208,7 +208,7 @@ public final class SessionFile {
         case LayerState.AttentionState a -> {
           requireKind(file, i, kind, ATTENTION, type);
           yield new LayerState.AttentionState(
-              floats(file, in, i, "keys", a.keys().length), floats(file, in, i, "values", a.values().length));
+              floats(file, in, i, "keys", a.keys().length), floats(file, in, i, "values", a.valuesTransposed().length));
         }
       });
     }

@@ -22,6 +22,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -45,6 +46,7 @@ public final class OpenAiServer implements AutoCloseable {
   private final HttpServer http;
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
   private final AtomicLong requestIds = new AtomicLong();
+  private final AtomicBoolean closed = new AtomicBoolean();
   private final long startedAt = System.currentTimeMillis() / 1000;
 
   private OpenAiServer(ServerOptions options, RecurrentGemmaModel model, TextCodec codec) throws IOException {
@@ -96,6 +98,9 @@ public final class OpenAiServer implements AutoCloseable {
 
   @Override
   public void close() {
+    if (closed.getAndSet(true)) {
+      return;
+    }
     http.stop(0);
     scheduler.close();
     executor.close();

@@ -5,16 +5,18 @@ import dev.rgemma.model.ModelState;
 import dev.rgemma.model.RecurrentGemmaModel;
 import dev.rgemma.model.SyntheticCheckpoint;
 import dev.rgemma.tensor.DType;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code rgemma bench}: aggregate decode speed of N sequences batched together. */
 @Command(
@@ -40,6 +42,8 @@ final class BenchCommand implements Callable<Integer> {
 
   @ArgGroup(exclusive = true, multiplicity = "1")
   Source source;
+
+  @Spec CommandSpec spec;
 
   @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "BF16",
       description = "Matrix dtype of random weights with --config: F32, BF16 or F16 (default: ${DEFAULT-VALUE}).")
@@ -71,15 +75,16 @@ final class BenchCommand implements Callable<Integer> {
         throw new IllegalArgumentException("--parallel: batch sizes must be >= 1, got " + n);
       }
     }
+    PrintWriter out = spec.commandLine().getOut();
     long loadStart = System.nanoTime();
     try (RecurrentGemmaModel model = source.model != null
         ? RecurrentGemmaModel.load(source.model)
         : RecurrentGemmaModel.fromSource(new SyntheticCheckpoint(ModelConfig.load(source.config), seed, dtype))) {
-      System.out.printf(Locale.ROOT, "model: %s (%s), loaded in %.1f s; %d CPUs; Java %s%n",
+      out.printf(Locale.ROOT, "model: %s (%s), loaded in %.1f s; %d CPUs; Java %s%n",
           source.model != null ? source.model : source.config + " with random " + dtype + " weights",
           describe(model.config()), (System.nanoTime() - loadStart) / 1e9,
           Runtime.getRuntime().availableProcessors(), Runtime.version());
-      System.out.println("parallel  steps  ms/step  aggregate tok/s  tok/s per sequence");
+      out.println("parallel  steps  ms/step  aggregate tok/s  tok/s per sequence");
       SplittableRandom random = new SplittableRandom(seed);
       for (int n : parallel) {
         List<ModelState> states = new ArrayList<>();
@@ -95,8 +100,9 @@ final class BenchCommand implements Callable<Integer> {
           logits = model.forwardBatch(states, next(logits));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf(Locale.ROOT, "%8d  %5d  %7.1f  %15.2f  %18.2f%n", n, tokens, seconds * 1e3 / tokens,
+        out.printf(Locale.ROOT, "%8d  %5d  %7.1f  %15.2f  %18.2f%n", n, tokens, seconds * 1e3 / tokens,
             n * tokens / seconds, tokens / seconds);
+        out.flush();
       }
     }
     return 0;
@@ -118,7 +124,6 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   private static String describe(ModelConfig config) {
-    return config.numLayers() + " layers, hidden " + config.hiddenSize() + ", vocab " + config.vocabSize()
-        + ", blocks " + Arrays.toString(config.blockTypes().toArray());
+    return config.numLayers() + " layers, hidden " + config.hiddenSize() + ", vocab " + config.vocabSize();
   }
 }

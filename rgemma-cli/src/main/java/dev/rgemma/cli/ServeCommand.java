@@ -1,5 +1,6 @@
 package dev.rgemma.cli;
 
+import dev.rgemma.RgemmaException;
 import dev.rgemma.model.RecurrentGemmaModel;
 import dev.rgemma.server.OpenAiServer;
 import dev.rgemma.server.ServerOptions;
@@ -82,8 +83,20 @@ final class ServeCommand implements Callable<Integer> {
     ServerOptions options = new ServerOptions(host, port, name, parallel, queue, prefillChunk, maxBodyBytes,
         cacheMib << 20, maxTokens, System.err::println);
     Tokenizer tokenizer = Tokenizer.load(dir);
-    try (RecurrentGemmaModel loaded = RecurrentGemmaModel.load(dir);
-        OpenAiServer server = OpenAiServer.start(options, loaded, new TokenizerTextCodec(tokenizer))) {
+    try (RecurrentGemmaModel loaded = RecurrentGemmaModel.load(dir)) {
+      if (tokenizer.vocabSize() > loaded.config().vocabSize()) {
+        throw new RgemmaException(dir + ": the tokenizer has " + tokenizer.vocabSize()
+            + " tokens but the model's vocab_size is " + loaded.config().vocabSize());
+      }
+      serve(options, loaded, new TokenizerTextCodec(tokenizer));
+    }
+    return 0;
+  }
+
+  private void serve(ServerOptions options, RecurrentGemmaModel loaded, TokenizerTextCodec codec)
+      throws Exception {
+    String name = options.modelId();
+    try (OpenAiServer server = OpenAiServer.start(options, loaded, codec)) {
       System.err.printf("rgemma: serving %s on %s/v1 (parallel %d, queue %d); Ctrl-C stops%n",
           name, server.baseUri(), parallel, queue);
       CountDownLatch stopped = new CountDownLatch(1);
@@ -94,7 +107,6 @@ final class ServeCommand implements Callable<Integer> {
       Runtime.getRuntime().addShutdownHook(hook);
       stopped.await();
     }
-    return 0;
   }
 
   /** {@code models/demo} in the rgemma directory (set by the launcher), else in the working directory. */

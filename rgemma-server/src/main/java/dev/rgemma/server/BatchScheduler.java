@@ -77,7 +77,7 @@ public final class BatchScheduler implements AutoCloseable {
    *
    * @throws QueueFullException when {@code queueCapacity} requests are already waiting
    */
-  public Generation submit(GenerationRequest request, GenerationListener listener) throws QueueFullException {
+  public Generation submit(GenerationRequest request, SequenceListener listener) throws QueueFullException {
     for (int token : request.prompt()) {
       if (token < 0 || token >= model.config().vocabSize()) {
         throw new IllegalArgumentException("token id " + token + " is outside the vocabulary [0, "
@@ -90,7 +90,7 @@ public final class BatchScheduler implements AutoCloseable {
       if (closed) {
         throw new IllegalStateException("the scheduler is closed");
       }
-      if (waiting.size() >= queueCapacity && activeCount + waiting.size() >= parallel) {
+      if (activeCount + waiting.size() >= parallel + queueCapacity) {
         throw new QueueFullException(waiting.size());
       }
       waiting.add(generation);
@@ -125,8 +125,24 @@ public final class BatchScheduler implements AutoCloseable {
       if (!admit()) {
         continue;
       }
-      step();
+      try {
+        step();
+      } catch (RuntimeException e) {
+        failActive(e);
+      }
     }
+  }
+
+  /** A step failed (a bug, or the model ran out of memory): its sequences end with the error. */
+  private void failActive(RuntimeException e) {
+    for (Generation generation : active) {
+      if (!generation.done) {
+        generation.done = true;
+        generation.listener.onError(e);
+      }
+    }
+    active.clear();
+    activeCount = 0;
   }
 
   /** Drops cancelled sequences and fills free slots; false if there is nothing to run. */
@@ -165,17 +181,7 @@ public final class BatchScheduler implements AutoCloseable {
       rows += input.length;
     }
     long start = System.nanoTime();
-    List<float[]> logits;
-    try {
-      logits = model.forwardBatch(states, inputs);
-    } catch (RuntimeException e) {
-      for (Generation generation : active) {
-        generation.listener.onError(e);
-      }
-      active.clear();
-      activeCount = 0;
-      return;
-    }
+    List<float[]> logits = model.forwardBatch(states, inputs);
     long end = System.nanoTime();
     int sampled = 0;
     List<Generation> finished = new ArrayList<>();
@@ -221,7 +227,7 @@ public final class BatchScheduler implements AutoCloseable {
   public final class Generation {
     private final long id;
     private final GenerationRequest request;
-    private final GenerationListener listener;
+    private final SequenceListener listener;
     private final int[] prompt;
     private final long submittedAt = System.nanoTime();
     private volatile boolean cancelled;
@@ -241,7 +247,7 @@ public final class BatchScheduler implements AutoCloseable {
     private long firstTokenAt;
     private boolean done;
 
-    private Generation(long id, GenerationRequest request, GenerationListener listener) {
+    private Generation(long id, GenerationRequest request, SequenceListener listener) {
       this.id = id;
       this.request = request;
       this.listener = listener;
@@ -336,7 +342,7 @@ public final class BatchScheduler implements AutoCloseable {
       cache.put(processed, state);
       state = null;
       if (!cancelled) {
-        listener.onFinish(new GenerationResult(reason, prompt.length, cachedTokens, generatedCount,
+        listener.onFinish(new SequenceResult(reason, prompt.length, cachedTokens, generatedCount,
             startedAt - submittedAt, firstTokenAt - startedAt, now - firstTokenAt));
       }
     }

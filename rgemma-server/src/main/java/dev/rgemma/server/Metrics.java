@@ -42,7 +42,7 @@ public final class Metrics {
   }
 
   /** Token counts of one finished generation. */
-  public void usage(GenerationResult result) {
+  public void usage(SequenceResult result) {
     promptTokens.add(result.promptTokens());
     cachedTokens.add(result.cachedTokens());
     completionTokens.add(result.completionTokens());

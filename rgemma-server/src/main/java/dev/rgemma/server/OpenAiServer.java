@@ -37,6 +37,8 @@ public final class OpenAiServer implements AutoCloseable {
   private static final String COMPLETIONS = "/v1/completions";
   private static final String MODELS = "/v1/models";
   private static final long KEEP_ALIVE_SECONDS = 5;
+  /** How much of an oversized body is read (and dropped) before answering 413. */
+  private static final long MAX_DRAIN_BYTES = 64L << 20;
 
   private final ServerOptions options;
   private final TextCodec codec;
@@ -113,7 +115,7 @@ public final class OpenAiServer implements AutoCloseable {
     String endpoint = "other";
     int status;
     boolean stream;
-    GenerationResult result;
+    SequenceResult result;
     String note = "";
 
     Call(String id) {
@@ -182,7 +184,7 @@ public final class OpenAiServer implements AutoCloseable {
     StringBuilder line = new StringBuilder();
     line.append(call.id).append(' ').append(method).append(' ').append(path).append(" status=").append(call.status);
     if (call.result != null) {
-      GenerationResult r = call.result;
+      SequenceResult r = call.result;
       line.append(" stream=").append(call.stream)
           .append(" prompt_tokens=").append(r.promptTokens())
           .append(" cached_tokens=").append(r.cachedTokens())
@@ -268,7 +270,7 @@ public final class OpenAiServer implements AutoCloseable {
       Object event = events.take();
       switch (event) {
         case String piece -> text.append(piece);
-        case GenerationResult result -> {
+        case SequenceResult result -> {
           call.result = result;
           metrics.usage(result);
           ObjectNode response = envelope(id, chat ? "chat.completion" : "text_completion", created);
@@ -321,7 +323,7 @@ public final class OpenAiServer implements AutoCloseable {
           }
           writeEvent(out, chunk);
         }
-        case GenerationResult result -> {
+        case SequenceResult result -> {
           call.result = result;
           metrics.usage(result);
           ObjectNode last = streamChunk(id, created, chat, includeUsage);
@@ -373,7 +375,7 @@ public final class OpenAiServer implements AutoCloseable {
         .put("model", options.modelId());
   }
 
-  private static ObjectNode usage(GenerationResult result) {
+  private static ObjectNode usage(SequenceResult result) {
     ObjectNode usage = JSON.createObjectNode()
         .put("prompt_tokens", result.promptTokens())
         .put("completion_tokens", result.completionTokens())
@@ -389,22 +391,24 @@ public final class OpenAiServer implements AutoCloseable {
 
   private JsonNode readJson(HttpExchange exchange) throws IOException {
     String length = exchange.getRequestHeaders().getFirst("Content-Length");
+    long declared = -1;
     if (length != null) {
       try {
-        if (Long.parseLong(length.trim()) > options.maxBodyBytes()) {
-          throw tooLarge();
-        }
+        declared = Long.parseLong(length.trim());
       } catch (NumberFormatException e) {
         throw ApiException.invalid(null, "bad Content-Length: " + length);
       }
     }
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (InputStream in = exchange.getRequestBody()) {
+      if (declared > options.maxBodyBytes()) {
+        refuseTooLarge(exchange, in);
+      }
       byte[] buffer = new byte[8192];
       for (int n; (n = in.read(buffer)) > 0; ) {
         bytes.write(buffer, 0, n);
         if (bytes.size() > options.maxBodyBytes()) {
-          throw tooLarge();
+          refuseTooLarge(exchange, in);
         }
       }
     }
@@ -422,8 +426,18 @@ public final class OpenAiServer implements AutoCloseable {
     return body;
   }
 
-  private ApiException tooLarge() {
-    return new ApiException(413, "invalid_request_error", null, "request_too_large",
+  /**
+   * Answers 413. The rest of the body is read first (up to a bound) so that the client, still
+   * sending, is not cut off by a reset before it reads the answer.
+   */
+  private void refuseTooLarge(HttpExchange exchange, InputStream in) throws IOException {
+    long budget = MAX_DRAIN_BYTES;
+    byte[] buffer = new byte[8192];
+    for (int n; budget > 0 && (n = in.read(buffer)) > 0; ) {
+      budget -= n;
+    }
+    exchange.getResponseHeaders().set("Connection", "close");
+    throw new ApiException(413, "invalid_request_error", null, "request_too_large",
         "the request body is larger than " + options.maxBodyBytes() + " bytes");
   }
 
@@ -464,7 +478,7 @@ public final class OpenAiServer implements AutoCloseable {
   }
 
   /** Hands a generation's output from the scheduler's thread to the request's thread. */
-  private static final class Events implements GenerationListener {
+  private static final class Events implements SequenceListener {
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
 
     @Override
@@ -473,7 +487,7 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     @Override
-    public void onFinish(GenerationResult result) {
+    public void onFinish(SequenceResult result) {
       queue.add(result);
     }
 

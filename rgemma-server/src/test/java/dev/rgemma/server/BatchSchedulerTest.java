@@ -33,9 +33,9 @@ class BatchSchedulerTest {
   }
 
   /** Collects one generation's text and result. */
-  static final class Collector implements GenerationListener {
+  static final class Collector implements SequenceListener {
     final StringBuilder text = new StringBuilder();
-    final CompletableFuture<GenerationResult> done = new CompletableFuture<>();
+    final CompletableFuture<SequenceResult> done = new CompletableFuture<>();
     volatile int pieces;
 
     @Override
@@ -45,7 +45,7 @@ class BatchSchedulerTest {
     }
 
     @Override
-    public void onFinish(GenerationResult result) {
+    public void onFinish(SequenceResult result) {
       done.complete(result);
     }
 
@@ -54,7 +54,7 @@ class BatchSchedulerTest {
       done.completeExceptionally(error);
     }
 
-    GenerationResult await() throws Exception {
+    SequenceResult await() throws Exception {
       return done.get(60, TimeUnit.SECONDS);
     }
   }
@@ -90,7 +90,7 @@ class BatchSchedulerTest {
         collectors.add(collector);
       }
       for (int i = 0; i < prompts.size(); i++) {
-        GenerationResult got = collectors.get(i).await();
+        SequenceResult got = collectors.get(i).await();
         dev.rgemma.engine.GenerationResult alone = Reference.greedy(model, CODEC, prompts.get(i), maxTokens, List.of());
         assertEquals(CharCodec.text(alone.tokens()), collectors.get(i).text.toString(), "sequence " + i);
         assertEquals(alone.generatedTokens(), got.completionTokens(), "sequence " + i);
@@ -109,7 +109,7 @@ class BatchSchedulerTest {
     try (BatchScheduler scheduler = new BatchScheduler(model, CODEC, cache, metrics, 2, 4, 64)) {
       Collector turn1 = new Collector();
       scheduler.submit(greedy(first, 5), turn1);
-      GenerationResult r1 = turn1.await();
+      SequenceResult r1 = turn1.await();
       assertEquals("length", r1.finishReason(), "the fixture model should use all 5 tokens");
       int[] generated = CODEC.encode(turn1.text.toString(), false);
       assertEquals(5, generated.length);
@@ -118,7 +118,7 @@ class BatchSchedulerTest {
 
       Collector turn2 = new Collector();
       scheduler.submit(greedy(second, 7), turn2);
-      GenerationResult r2 = turn2.await();
+      SequenceResult r2 = turn2.await();
       // The state after turn 1 holds the prompt and all generated tokens but the last (never fed).
       assertEquals(first.length + generated.length - 1, r2.cachedTokens());
       assertEquals(second.length, r2.promptTokens());

@@ -12,7 +12,8 @@ import java.util.OptionalInt;
  * so text and ids convert both ways without loss: ids 0-5 are {@code <pad> <eos> <bos> <unk>
  * <start_of_turn> <end_of_turn>}, 6 is a newline, 7 a space, 8-101 the printable ASCII characters
  * from '!' to '~', 102-319 the characters from U+00C0 on. Generated text therefore re-encodes to
- * the generated ids, as a real tokenizer does for most text.
+ * the generated ids, as a real tokenizer does for most text. Special ids other than the stop
+ * tokens decode to their piece (e.g. {@code <pad>}), which encodes back to the same id.
  */
 final class CharCodec implements TextCodec {
   static final int VOCAB = 320;
@@ -48,15 +49,25 @@ final class CharCodec implements TextCodec {
     return 3;
   }
 
-  /** The text of non-special ids. */
+  /** The text of generated ids (the stop tokens 1 and 5 are never among them). */
   static String text(int[] ids) {
     StringBuilder out = new StringBuilder();
     for (int id : ids) {
-      if (id >= 6) {
-        out.append(character(id));
-      }
+      out.append(piece(id));
     }
     return out.toString();
+  }
+
+  static String piece(int id) {
+    if (id >= 6) {
+      return String.valueOf(character(id));
+    }
+    for (Map.Entry<String, Integer> e : SPECIALS.entrySet()) {
+      if (e.getValue() == id && id != 1 && id != 5) {
+        return e.getKey();
+      }
+    }
+    return "";
   }
 
   @Override
@@ -85,7 +96,7 @@ final class CharCodec implements TextCodec {
     return new TextStream() {
       @Override
       public String accept(int tokenId) {
-        return tokenId < 6 ? "" : String.valueOf(character(tokenId));
+        return piece(tokenId);
       }
 
       @Override

@@ -11,5 +11,5 @@ package dev.rgemma.server;
  * @param prefillNanos time from getting a slot to the first generated token
  * @param decodeNanos time from the first generated token to the end
  */
-public record GenerationResult(String finishReason, int promptTokens, int cachedTokens,
+public record SequenceResult(String finishReason, int promptTokens, int cachedTokens,
     int completionTokens, long queueNanos, long prefillNanos, long decodeNanos) {}

@@ -40,6 +40,13 @@ public final class OpenAiServer implements AutoCloseable {
   /** How much of an oversized body is read (and dropped) before answering 413. */
   private static final long MAX_DRAIN_BYTES = 64L << 20;
 
+  static {
+    // Stream chunks are small writes: send each at once instead of waiting to fill a segment.
+    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+  }
+
   private final ServerOptions options;
   private final TextCodec codec;
   private final StateCache cache;

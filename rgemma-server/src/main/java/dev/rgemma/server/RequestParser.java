@@ -6,6 +6,7 @@ import dev.rgemma.sampling.SamplerSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Reads and validates the bodies of {@code /v1/chat/completions} and {@code /v1/completions}.
@@ -128,7 +129,7 @@ final class RequestParser {
     }
     return new Options(maxTokens == null ? defaultMaxTokens : maxTokens,
         new SamplerSettings((float) temperature, 0, (float) topP, 0f, 1f, (float) frequencyPenalty,
-            (float) presencePenalty, PENALTY_WINDOW, seed == null ? 0 : seed),
+            (float) presencePenalty, PENALTY_WINDOW, seed == null ? ThreadLocalRandom.current().nextLong() : seed),
         stop(body), stream, includeUsage);
   }
 

@@ -191,6 +191,17 @@ class OpenAiServerTest {
   }
 
   @Test
+  void aSeedMakesSamplingReproducible() throws Exception {
+    String body = "{\"prompt\": \"seeded\", \"max_tokens\": 12, \"temperature\": 1.2, \"top_p\": 0.9, "
+        + "\"frequency_penalty\": 0.5, \"presence_penalty\": 0.3, \"seed\": 1234}";
+    Reply first = postJson("/v1/completions", body);
+    Reply second = postJson("/v1/completions", body);
+    assertEquals(200, first.status, first.body.toString());
+    assertEquals(first.body.at("/choices/0/text").asText(), second.body.at("/choices/0/text").asText());
+    assertEquals(first.body.at("/usage/completion_tokens").asInt(), second.body.at("/usage/completion_tokens").asInt());
+  }
+
+  @Test
   void modelsListTheServedModel() throws Exception {
     List<ModelDescription> models = OpenAiModelCatalog.builder().baseUrl(base + "/v1").apiKey("none").build()
         .listModels();

@@ -11,7 +11,11 @@ import picocli.CommandLine.Command;
     description = "RecurrentGemma (Griffin) inference engine for the JVM.",
     subcommands = {
       CommandLine.HelpCommand.class,
+      GenerateCommand.class,
+      ChatCommand.class,
       LogitsCommand.class,
+      TokenizeCommand.class,
+      DetokenizeCommand.class,
       ServeCommand.class,
       BenchCommand.class,
     })

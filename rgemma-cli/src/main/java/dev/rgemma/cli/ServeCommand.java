@@ -1,16 +1,16 @@
 package dev.rgemma.cli;
 
 import dev.rgemma.RgemmaException;
+import dev.rgemma.engine.TextCodec;
 import dev.rgemma.model.RecurrentGemmaModel;
 import dev.rgemma.server.OpenAiServer;
 import dev.rgemma.server.ServerOptions;
-import dev.rgemma.server.TokenizerTextCodec;
-import dev.rgemma.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code rgemma serve}: the OpenAI-compatible HTTP server. */
@@ -27,10 +27,7 @@ import picocli.CommandLine.Option;
     })
 final class ServeCommand implements Callable<Integer> {
 
-  @Option(names = "--model", paramLabel = "DIR",
-      description = "Checkpoint directory with config.json, *.safetensors and tokenizer.json "
-          + "(default: the demo model, models/demo under the rgemma directory).")
-  Path model;
+  @Mixin ModelOptions modelOptions;
 
   @Option(names = "--host", paramLabel = "ADDRESS", defaultValue = "127.0.0.1",
       description = "Address to listen on (default: ${DEFAULT-VALUE}; 0.0.0.0 for every interface).")
@@ -71,47 +68,32 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path dir = model != null ? model : defaultModel();
-    if (!Files.isDirectory(dir)) {
-      throw new IllegalArgumentException("--model: " + dir + " is not a directory"
-          + (model == null ? " (no demo model: pass --model DIR)" : ""));
-    }
     if (cacheMib < 0) {
       throw new IllegalArgumentException("--cache-mib must be >= 0, got " + cacheMib);
+    }
+    Path dir = modelOptions.modelDirectory();
+    if (!Files.isDirectory(dir)) {
+      throw new IllegalArgumentException("--model: " + dir + " is not a directory");
     }
     String name = modelName != null ? modelName : dir.toAbsolutePath().normalize().getFileName().toString();
     ServerOptions options = new ServerOptions(host, port, name, parallel, queue, prefillChunk, maxBodyBytes,
         cacheMib << 20, maxTokens, System.err::println);
-    Tokenizer tokenizer = Tokenizer.load(dir);
-    try (RecurrentGemmaModel loaded = RecurrentGemmaModel.load(dir)) {
-      if (tokenizer.vocabSize() > loaded.config().vocabSize()) {
-        throw new RgemmaException(dir + ": the tokenizer has " + tokenizer.vocabSize()
-            + " tokens but the model's vocab_size is " + loaded.config().vocabSize());
+    try (RecurrentGemmaModel loaded = modelOptions.load()) {
+      TextCodec codec = modelOptions.loadTokenizer(loaded);
+      if (codec == null) {
+        throw new RgemmaException(dir + ": no tokenizer.json or tokenizer.model; the server needs a tokenizer");
       }
-      serve(options, loaded, new TokenizerTextCodec(tokenizer));
+      try (OpenAiServer server = OpenAiServer.start(options, loaded, codec)) {
+        System.err.printf("rgemma: serving %s on %s/v1 (parallel %d, queue %d); Ctrl-C stops%n",
+            name, server.baseUri(), parallel, queue);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+          server.close();
+          stopped.countDown();
+        }));
+        stopped.await();
+      }
     }
     return 0;
-  }
-
-  private void serve(ServerOptions options, RecurrentGemmaModel loaded, TokenizerTextCodec codec)
-      throws Exception {
-    String name = options.modelId();
-    try (OpenAiServer server = OpenAiServer.start(options, loaded, codec)) {
-      System.err.printf("rgemma: serving %s on %s/v1 (parallel %d, queue %d); Ctrl-C stops%n",
-          name, server.baseUri(), parallel, queue);
-      CountDownLatch stopped = new CountDownLatch(1);
-      Thread hook = new Thread(() -> {
-        server.close();
-        stopped.countDown();
-      });
-      Runtime.getRuntime().addShutdownHook(hook);
-      stopped.await();
-    }
-  }
-
-  /** {@code models/demo} in the rgemma directory (set by the launcher), else in the working directory. */
-  static Path defaultModel() {
-    String home = System.getProperty("rgemma.home");
-    return home != null ? Path.of(home, "models", "demo") : Path.of("models", "demo");
   }
 }

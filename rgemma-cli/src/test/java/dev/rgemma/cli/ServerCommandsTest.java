@@ -43,7 +43,7 @@ class ServerCommandsTest {
   void serveRejectsBadOptionsWithOneLine() {
     StringWriter err = new StringWriter();
     assertEquals(1, run(new StringWriter(), err, "serve", "--model", temp.resolve("missing").toString()));
-    assertTrue(err.toString().startsWith("rgemma: --model: ") && err.toString().contains("missing"), err.toString());
+    assertTrue(err.toString().startsWith("rgemma: ") && err.toString().contains("missing"), err.toString());
     StringWriter err2 = new StringWriter();
     assertEquals(1, run(new StringWriter(), err2, "serve", "--model", temp.toString(), "--cache-mib", "-1"));
     assertTrue(err2.toString().startsWith("rgemma: --cache-mib"), err2.toString());

@@ -39,7 +39,7 @@ import java.util.zip.CRC32;
  *                recurrent: i32 n + n x f32 conv window [convWidth - 1, lruWidth],
  *                           i32 n + n x f32 RG-LRU state h [lruWidth]
  *                attention: i32 n + n x f32 keys [window, headDim],
- *                           i32 n + n x f32 values [window, headDim]
+ *                           i32 n + n x f32 values, transposed [headDim, window]
  * crc32        u32      of every byte before it
  * </pre>
  */

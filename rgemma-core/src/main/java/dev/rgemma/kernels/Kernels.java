@@ -4,30 +4,98 @@ import dev.rgemma.tensor.WeightMatrix;
 import java.util.Objects;
 
 /**
- * The public facade of rgemma's compute kernels. Checks arguments, then dispatches to the scalar
- * implementation (and, where available, a SIMD one). Kernels know nothing about the model.
+ * The public facade of rgemma's compute kernels. Checks arguments, then dispatches to the
+ * implementation chosen once at start-up (the Vector API one where the JVM offers it, else the
+ * scalar one; {@code -Drgemma.kernels=scalar} forces scalar) and spreads rows over a long-lived
+ * thread pool ({@link #setThreads}). Kernels know nothing about the model.
  */
 public final class Kernels {
   private Kernels() {}
 
+  /** Below this many multiply-adds a call runs on the caller's thread: handing off costs more. */
+  private static final long PARALLEL_THRESHOLD = 1 << 15;
+
+  private static final KernelImpl IMPL = KernelProvider.select();
+  private static volatile WorkerPool pool = new WorkerPool(Runtime.getRuntime().availableProcessors());
+
+  static KernelImpl impl() {
+    return IMPL;
+  }
+
+  /** The implementation in use, e.g. {@code "vector 512-bit"} or {@code "scalar"}. */
+  public static String implementation() {
+    return IMPL.name();
+  }
+
+  /** Sets the number of threads (including the caller's) that run each kernel call. */
+  public static synchronized void setThreads(int threads) {
+    if (threads < 1) {
+      throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+    }
+    if (threads != pool.threads()) {
+      WorkerPool old = pool;
+      pool = new WorkerPool(threads);
+      old.close();
+    }
+  }
+
+  /** The number of threads each kernel call uses. */
+  public static int threads() {
+    return pool.threads();
+  }
+
   /**
    * {@code out[t, r] = sum_c w[r, c] * x[t, c]} for {@code t < tokens}: x is {@code [tokens,
    * w.cols]} starting at {@code xOffset}, out is {@code [tokens, w.rows]} starting at {@code
-   * outOffset}.
+   * outOffset}. For {@code tokens > 1} every weight is read from memory once per call.
    */
   public static void matmul(
       WeightMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset) {
+    matmul(IMPL, pool, w, x, xOffset, tokens, out, outOffset);
+  }
+
+  /** {@link #matmul} on a given implementation and pool: lets tests run both side by side. */
+  static void matmul(
+      KernelImpl impl, WorkerPool workers, WeightMatrix w, float[] x, int xOffset, int tokens,
+      float[] out, int outOffset) {
     Objects.requireNonNull(w);
+    if (tokens < 1) {
+      throw new IllegalArgumentException("tokens must be at least 1, got " + tokens);
+    }
     checkRange("x", x, xOffset, (long) tokens * w.cols());
     checkRange("out", out, outOffset, (long) tokens * w.rows());
-    ScalarKernels.matmul(w, x, xOffset, tokens, out, outOffset);
+    int rows = w.rows();
+    long work = (long) rows * w.cols() * tokens;
+    int threads = workers.threads();
+    if (threads == 1 || work < PARALLEL_THRESHOLD || rows < 8) {
+      impl.matmulRows(w, x, xOffset, tokens, out, outOffset, 0, rows);
+      return;
+    }
+    // Several tasks per thread so that a thread slowed by other load does not hold up the call;
+    // multiples of 4 rows to match the 4-row micro-kernel.
+    int tasks = Math.min(threads * 4, rows / 4);
+    int rowsPerTask = (rows + tasks - 1) / tasks;
+    rowsPerTask = (rowsPerTask + 3) / 4 * 4;
+    int step = rowsPerTask;
+    int taskCount = (rows + step - 1) / step;
+    workers.parallelFor(
+        taskCount,
+        task -> {
+          int start = task * step;
+          impl.matmulRows(w, x, xOffset, tokens, out, outOffset, start, Math.min(rows, start + step));
+        });
   }
 
   /** Writes row {@code row} of {@code w}, widened to float32, into {@code out[offset ..]}. */
   public static void readRow(WeightMatrix w, int row, float[] out, int offset) {
     Objects.checkIndex(row, w.rows());
     checkRange("out", out, offset, w.cols());
-    ScalarKernels.readRow(w, row, out, offset);
+    IMPL.readRow(w, row, out, offset);
+  }
+
+  /** Runs {@code body.accept(i)} for {@code i < tasks} on the kernel pool (for probes). */
+  static void parallelFor(int tasks, java.util.function.IntConsumer body) {
+    pool.parallelFor(tasks, body);
   }
 
   private static void checkRange(String what, float[] array, int offset, long length) {

@@ -7,7 +7,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /** Plain-Java reference kernels: the scalar twins that SIMD kernels are tested against. */
-final class ScalarKernels {
+final class ScalarKernels implements KernelImpl {
+  static final ScalarKernels INSTANCE = new ScalarKernels();
+
   private ScalarKernels() {}
 
   static final ValueLayout.OfFloat F32 =
@@ -15,11 +17,23 @@ final class ScalarKernels {
   static final ValueLayout.OfShort I16 =
       ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+  @Override
+  public String name() {
+    return "scalar";
+  }
+
   static void matmul(WeightMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset) {
+    INSTANCE.matmulRows(w, x, xOffset, tokens, out, outOffset, 0, w.rows());
+  }
+
+  @Override
+  public void matmulRows(
+      WeightMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset,
+      int rowStart, int rowEnd) {
     int rows = w.rows();
     int cols = w.cols();
     float[] row = new float[cols];
-    for (int r = 0; r < rows; r++) {
+    for (int r = rowStart; r < rowEnd; r++) {
       readRow(w, r, row, 0);
       for (int t = 0; t < tokens; t++) {
         int xBase = xOffset + t * cols;
@@ -32,46 +46,92 @@ final class ScalarKernels {
     }
   }
 
-  static void readRow(WeightMatrix w, int row, float[] out, int offset) {
+  @Override
+  public void readRow(WeightMatrix w, int row, float[] out, int offset) {
+    readRow(w, row, 0, w.cols(), out, offset);
+  }
+
+  /**
+   * Widens {@code w[row, colStart .. colEnd)} into {@code out[offset ..]}; for quantized types the
+   * column bounds are multiples of 32.
+   */
+  static void readRow(WeightMatrix w, int row, int colStart, int colEnd, float[] out, int offset) {
     MemorySegment data = w.data();
-    int cols = w.cols();
     long base = row * w.rowBytes();
     switch (w.dtype()) {
       case F32 -> {
-        for (int c = 0; c < cols; c++) {
-          out[offset + c] = data.get(F32, base + 4L * c);
+        for (int c = colStart; c < colEnd; c++) {
+          out[offset + c - colStart] = data.get(F32, base + 4L * c);
         }
       }
       case BF16 -> {
-        for (int c = 0; c < cols; c++) {
-          out[offset + c] = Floats.bf16ToFloat(data.get(I16, base + 2L * c));
+        for (int c = colStart; c < colEnd; c++) {
+          out[offset + c - colStart] = Floats.bf16ToFloat(data.get(I16, base + 2L * c));
         }
       }
       case F16 -> {
-        for (int c = 0; c < cols; c++) {
-          out[offset + c] = Floats.f16ToFloat(data.get(I16, base + 2L * c));
+        for (int c = colStart; c < colEnd; c++) {
+          out[offset + c - colStart] = Floats.f16ToFloat(data.get(I16, base + 2L * c));
         }
       }
       case Q8_0 -> {
-        for (int b = 0; b < cols / 32; b++) {
+        for (int b = colStart / 32; b < colEnd / 32; b++) {
           long block = base + 34L * b;
           float scale = Floats.f16ToFloat(data.get(I16, block));
+          int o = offset + b * 32 - colStart;
           for (int i = 0; i < 32; i++) {
-            out[offset + b * 32 + i] = scale * data.get(ValueLayout.JAVA_BYTE, block + 2 + i);
+            out[o + i] = scale * data.get(ValueLayout.JAVA_BYTE, block + 2 + i);
           }
         }
       }
       case Q4_0 -> {
-        for (int b = 0; b < cols / 32; b++) {
+        for (int b = colStart / 32; b < colEnd / 32; b++) {
           long block = base + 18L * b;
           float scale = Floats.f16ToFloat(data.get(I16, block));
+          int o = offset + b * 32 - colStart;
           for (int i = 0; i < 16; i++) {
             int packed = data.get(ValueLayout.JAVA_BYTE, block + 2 + i) & 0xFF;
-            out[offset + b * 32 + i] = scale * ((packed & 0x0F) - 8);
-            out[offset + b * 32 + i + 16] = scale * ((packed >>> 4) - 8);
+            out[o + i] = scale * ((packed & 0x0F) - 8);
+            out[o + i + 16] = scale * ((packed >>> 4) - 8);
           }
         }
       }
     }
+  }
+
+  @Override
+  public float sumFloats(MemorySegment data, long offset, long bytes) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (long i = offset; i < offset + bytes; i += 16) {
+      s0 += data.get(F32, i);
+      s1 += data.get(F32, i + 4);
+      s2 += data.get(F32, i + 8);
+      s3 += data.get(F32, i + 12);
+    }
+    return s0 + s1 + s2 + s3;
+  }
+
+  @Override
+  public float fmaChains(long iterations, float seed) {
+    float a0 = seed, a1 = seed + 1, a2 = seed + 2, a3 = seed + 3;
+    float a4 = seed + 4, a5 = seed + 5, a6 = seed + 6, a7 = seed + 7;
+    float m = 0.999f;
+    float c = 1e-3f;
+    for (long i = 0; i < iterations; i++) {
+      a0 = Math.fma(a0, m, c);
+      a1 = Math.fma(a1, m, c);
+      a2 = Math.fma(a2, m, c);
+      a3 = Math.fma(a3, m, c);
+      a4 = Math.fma(a4, m, c);
+      a5 = Math.fma(a5, m, c);
+      a6 = Math.fma(a6, m, c);
+      a7 = Math.fma(a7, m, c);
+    }
+    return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+  }
+
+  @Override
+  public long fmaFlopsPerIteration() {
+    return 2 * 8;
   }
 }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rgemma.engine.TextCodec;
+import dev.rgemma.engine.TokenizerCodec;
 import dev.rgemma.model.RecurrentGemmaModel;
 import dev.rgemma.tokenizer.Tokenizer;
 import java.net.URI;
@@ -24,11 +25,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The tokenizer-backed codec over a hand-made Gemma-style tokenizer.json of exactly 320 pieces
+ * The engine's tokenizer-backed codec, as the server uses it, over a hand-made Gemma-style tokenizer.json of exactly 320 pieces
  * (the fixture model's vocabulary): 6 specials, 256 byte-fallback pieces, "▁", a-z, A-Z and 5
  * merges; then the server answering a chat with it.
  */
-class TokenizerTextCodecTest {
+class RealTokenizerTest {
   static final ObjectMapper JSON = new ObjectMapper();
   static final List<String> SPECIALS =
       List.of("<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>");
@@ -87,7 +88,7 @@ class TokenizerTextCodecTest {
 
   @Test
   void encodesChatsAndTextWithOneBosAndDecodesAsAStream(@TempDir Path dir) throws Exception {
-    TokenizerTextCodec codec = new TokenizerTextCodec(Tokenizer.load(writeTokenizer(dir)));
+    TokenizerCodec codec = new TokenizerCodec(Tokenizer.load(writeTokenizer(dir)));
     assertArrayEquals(new int[] {2, THE}, codec.encode(" the", true));
     assertArrayEquals(new int[] {THE}, codec.encode(" the", false));
     assertEquals(5, codec.specialToken("<end_of_turn>").getAsInt());
@@ -112,7 +113,7 @@ class TokenizerTextCodecTest {
 
   @Test
   void theServerAnswersAChatThroughTheTokenizer(@TempDir Path dir) throws Exception {
-    TokenizerTextCodec codec = new TokenizerTextCodec(Tokenizer.load(writeTokenizer(dir)));
+    TokenizerCodec codec = new TokenizerCodec(Tokenizer.load(writeTokenizer(dir)));
     try (RecurrentGemmaModel model = Reference.tinyModel();
         OpenAiServer server = OpenAiServer.start(new ServerOptions("127.0.0.1", 0, "tiny-a", 2, 2, 16, 1 << 16,
             1 << 20, 8, line -> {}), model, codec)) {

@@ -1,0 +1,103 @@
+package dev.rgemma.bench;
+
+import dev.rgemma.kernels.Kernels;
+import dev.rgemma.tensor.DType;
+import dev.rgemma.tensor.WeightMatrix;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * Quick kernel figures without JMH (seconds instead of minutes), per weight type:
+ * decode bytes/s from cache on one thread (is the kernel fast enough to keep up with memory?),
+ * decode bytes/s from DRAM on all threads (a weight set far larger than the caches), and prefill
+ * GFLOP/s. Prints one JSON line per type.
+ *
+ * <pre>java --add-modules jdk.incubator.vector -cp rgemma-bench/target/rgemma-bench.jar \
+ *   dev.rgemma.bench.KernelThroughput [threads] [types...]</pre>
+ */
+public final class KernelThroughput {
+  private KernelThroughput() {}
+
+  public static void main(String[] args) {
+    int threads = args.length > 0 ? Integer.parseInt(args[0]) : Runtime.getRuntime().availableProcessors();
+    List<DType> types = new ArrayList<>();
+    for (int i = 1; i < args.length; i++) {
+      types.add(DType.valueOf(args[i]));
+    }
+    if (types.isEmpty()) {
+      types.addAll(List.of(DType.values()));
+    }
+    for (DType type : types) {
+      Kernels.setThreads(1);
+      double cached = decodeBytesPerSecond(type, 64, 2048, 1, 0.5);
+      Kernels.setThreads(threads);
+      double dram = decodeBytesPerSecond(type, 2560, 7680, 1L << 30, 1.0);
+      double prefill = prefillFlops(type, 2560, 2560, 128, 1.0);
+      System.out.println(String.format(Locale.ROOT,
+          "{\"type\":\"%s\",\"kernels\":\"%s\",\"threads\":%d,\"decode_cached_1t_gb_s\":%.2f,"
+              + "\"decode_dram_gb_s\":%.2f,\"prefill_gflop_s\":%.1f}",
+          type, Kernels.implementation(), threads, cached / 1e9, dram / 1e9, prefill / 1e9));
+    }
+  }
+
+  /** Weight bytes per second of tokens = 1 matmuls cycling over at least {@code totalBytes}. */
+  static double decodeBytesPerSecond(DType type, int rows, int cols, long totalBytes, double seconds) {
+    try (Arena arena = Arena.ofShared()) {
+      long matrixBytes = rows * type.byteSize(cols);
+      int count = (int) Math.max(1, (totalBytes + matrixBytes - 1) / matrixBytes);
+      WeightMatrix[] set = new WeightMatrix[count];
+      Random random = new Random(3);
+      for (int i = 0; i < count; i++) {
+        set[i] = MatmulBenchmark.randomWeights(arena, type, rows, cols, random);
+      }
+      float[] x = new float[cols];
+      float[] out = new float[rows];
+      for (int i = 0; i < cols; i++) {
+        x[i] = (float) random.nextGaussian();
+      }
+      for (int i = 0; i < 3 * count + 200; i++) {
+        Kernels.matmul(set[i % count], x, 0, 1, out, 0);
+      }
+      double best = 0;
+      for (int pass = 0; pass < 5; pass++) {
+        long calls = 0;
+        long start = System.nanoTime();
+        long elapsed;
+        do {
+          Kernels.matmul(set[(int) (calls % count)], x, 0, 1, out, 0);
+          calls++;
+          elapsed = System.nanoTime() - start;
+        } while (elapsed < seconds * 1e9 / 5 || calls < count);
+        best = Math.max(best, calls * matrixBytes / (elapsed * 1e-9));
+      }
+      return best;
+    }
+  }
+
+  static double prefillFlops(DType type, int rows, int cols, int tokens, double seconds) {
+    try (Arena arena = Arena.ofShared()) {
+      Random random = new Random(4);
+      WeightMatrix w = MatmulBenchmark.randomWeights(arena, type, rows, cols, random);
+      float[] x = new float[tokens * cols];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = (float) random.nextGaussian();
+      }
+      float[] out = new float[tokens * rows];
+      for (int i = 0; i < 3; i++) {
+        Kernels.matmul(w, x, 0, tokens, out, 0);
+      }
+      long calls = 0;
+      long start = System.nanoTime();
+      long elapsed;
+      do {
+        Kernels.matmul(w, x, 0, tokens, out, 0);
+        calls++;
+        elapsed = System.nanoTime() - start;
+      } while (elapsed < seconds * 1e9);
+      return 2.0 * rows * cols * tokens * calls / (elapsed * 1e-9);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+package dev.rgemma.cli;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.rgemma.RgemmaException;
+import dev.rgemma.tokenizer.Tokenizer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code rgemma tokenize}: text to token ids. */
+@Command(
+    name = "tokenize",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Turns text into token ids with a Gemma tokenizer (tokenizer.json or tokenizer.model).",
+      "Reads standard input: all of it as one text (ids written on one line, separated by spaces),",
+      "or with --jsonl one JSON string per line (one JSON array of ids per line).",
+      "Special tokens written in the text (<bos>, <start_of_turn>, ...) become their ids."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  echo -n 'Hello world' | rgemma tokenize --tokenizer models/gemma",
+      "  printf '\"Hello\"\\n\"<start_of_turn>user\\\\nHi\"\\n' | rgemma tokenize --tokenizer tokenizer.json --jsonl"
+    })
+public final class TokenizeCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--tokenizer",
+      required = true,
+      paramLabel = "FILE",
+      description = "tokenizer.json, tokenizer.model, or a model directory holding one of them (tokenizer.json preferred).")
+  Path tokenizer;
+
+  @Option(names = "--jsonl", description = "Read one JSON string per line; write one JSON array of ids per line.")
+  boolean jsonl;
+
+  @Option(
+      names = "--no-special",
+      description = "Leave out the tokenizer's own special tokens (the BOS that tokenizer.json's post-processor or tokenizer.model adds).")
+  boolean noSpecial;
+
+  @Option(names = "--text", paramLabel = "TEXT", description = "Tokenize TEXT instead of reading standard input (not with --jsonl).")
+  String text;
+
+  InputStream stdin = System.in;
+
+  @Override
+  public Integer call() throws IOException {
+    if (jsonl && text != null) throw new IllegalArgumentException("--text and --jsonl cannot be combined");
+    Tokenizer loaded = Tokenizer.load(tokenizer);
+    PrintWriter out = spec.commandLine().getOut();
+    if (!jsonl) {
+      String input = text != null ? text : new String(stdin.readAllBytes(), StandardCharsets.UTF_8);
+      int[] ids = loaded.encode(input, !noSpecial);
+      StringBuilder line = new StringBuilder(ids.length * 6);
+      for (int i = 0; i < ids.length; i++) {
+        if (i > 0) line.append(' ');
+        line.append(ids[i]);
+      }
+      out.println(line);
+      out.flush();
+      return 0;
+    }
+    ObjectMapper json = new ObjectMapper();
+    BufferedReader reader = new BufferedReader(new InputStreamReader(stdin, StandardCharsets.UTF_8));
+    int lineNumber = 0;
+    for (String line; (line = reader.readLine()) != null; ) {
+      lineNumber++;
+      if (line.isBlank()) continue;
+      JsonNode value;
+      try {
+        value = json.readTree(line);
+      } catch (JacksonException e) {
+        throw new RgemmaException("stdin line " + lineNumber + ": not JSON: " + e.getOriginalMessage());
+      }
+      if (value == null || !value.isTextual()) {
+        throw new RgemmaException("stdin line " + lineNumber + ": expected a JSON string, got " + abbreviate(line));
+      }
+      out.println(json.writeValueAsString(loaded.encode(value.asText(), !noSpecial)));
+    }
+    out.flush();
+    return 0;
+  }
+
+  static String abbreviate(String line) {
+    return line.length() > 60 ? line.substring(0, 57) + "..." : line;
+  }
+}

@@ -1,0 +1,167 @@
+package dev.rgemma.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.rgemma.testing.Fixtures;
+import dev.rgemma.testing.TinyTokenizer;
+import dev.rgemma.tokenizer.ChatTemplate;
+import dev.rgemma.tokenizer.Tokenizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GenerateCommandTest {
+  @TempDir Path temp;
+
+  private static String joined(int[] ids) {
+    return Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(","));
+  }
+
+  private static int[] parseIds(String out) {
+    return Arrays.stream(out.strip().split(",")).mapToInt(Integer::parseInt).toArray();
+  }
+
+  @Test
+  void fixtureGreedyRunsPrintExactlyTheReferenceTokens() {
+    Path model = Fixtures.dir("tiny-a");
+    for (JsonNode run : Fixtures.expected(model).get("greedy")) {
+      int[] prompt = Fixtures.ints(run.get("prompt"));
+      CliRun result = CliRun.run("", "generate", "--model", model.toString(), "--prompt-ids", joined(prompt),
+          "--max-tokens", "20", "--temperature", "0", "--print-ids");
+      assertEquals(0, result.exitCode(), result.toString());
+      assertEquals(joined(Fixtures.ints(run.get("generated"))) + "\n", result.out().replace("\r\n", "\n"));
+      assertEquals(List.of(prompt.length), result.summaryValues("prompt tokens"), result.err());
+      assertEquals(List.of(20), result.summaryValues("generated tokens"), result.err());
+      assertEquals(List.of("max-tokens"), result.stopReasons());
+    }
+  }
+
+  @Test
+  void aSessionSplitsTheGreedyRunAcrossInvocations() throws Exception {
+    Path model = Fixtures.dir("tiny-a");
+    JsonNode run = Fixtures.expected(model).get("greedy").get(1);
+    int[] expected = Fixtures.ints(run.get("generated"));
+    Path session = temp.resolve("greedy.rgsession");
+    CliRun first = CliRun.run("", "generate", "--model", model.toString(), "--session", session.toString(),
+        "--prompt-ids", joined(Fixtures.ints(run.get("prompt"))), "--max-tokens", "7", "--temperature", "0",
+        "--print-ids");
+    assertEquals(0, first.exitCode(), first.toString());
+    long size = Files.size(session);
+    CliRun second = CliRun.run("", "generate", "--model", model.toString(), "--session", session.toString(),
+        "--max-tokens", "13", "--temperature", "0", "--print-ids");
+    assertEquals(0, second.exitCode(), second.toString());
+    int[] both = concat(parseIds(first.out()), parseIds(second.out()));
+    assertArrayEquals(expected, both);
+    assertEquals(List.of(1), second.summaryValues("prompt tokens"), "only the pending token is fed");
+    assertTrue(second.err().contains("resumed " + session), second.err());
+    assertEquals(size, Files.size(session), "the session file keeps its size");
+  }
+
+  private static int[] concat(int[] a, int[] b) {
+    int[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  @Test
+  void textPromptsAreWrappedInTheChatTemplateForChatModels() throws Exception {
+    Path model = TinyTokenizer.fixtureModelWithTokenizer(temp.resolve("model"));
+    Tokenizer tokenizer = Tokenizer.load(model);
+    String prompt = "the thin hen";
+    int chatTokens = tokenizer.encode(ChatTemplate.render(
+        List.of(new ChatTemplate.Message("user", prompt)), true), false).length;
+    int plainTokens = tokenizer.encode(prompt, true).length;
+
+    CliRun chat = CliRun.run("", "generate", "--model", model.toString(), prompt, "--max-tokens", "4",
+        "--temperature", "0");
+    assertEquals(0, chat.exitCode(), chat.toString());
+    assertEquals(List.of(chatTokens), chat.summaryValues("prompt tokens"));
+
+    CliRun plain = CliRun.run("", "generate", "--model", model.toString(), "--prompt", prompt, "--no-chat",
+        "--max-tokens", "4", "--temperature", "0", "--print-ids");
+    assertEquals(0, plain.exitCode(), plain.toString());
+    assertEquals(List.of(plainTokens), plain.summaryValues("prompt tokens"));
+
+    // the same prompt as ids gives the same tokens; stdin is a third way to pass the text
+    CliRun ids = CliRun.run("", "generate", "--model", model.toString(), "--prompt-ids",
+        joined(tokenizer.encode(prompt, true)), "--max-tokens", "4", "--temperature", "0", "--print-ids");
+    assertEquals(plain.out(), ids.out());
+    CliRun piped = CliRun.run(prompt + "\n", "generate", "--model", model.toString(), "--no-chat",
+        "--max-tokens", "4", "--temperature", "0", "--print-ids");
+    assertEquals(plain.out(), piped.out());
+  }
+
+  @Test
+  void stopStringsEndTheTextAndAreNotPrinted() throws Exception {
+    Path model = TinyTokenizer.fixtureModelWithTokenizer(temp.resolve("model"));
+    CliRun free = CliRun.run("", "generate", "--model", model.toString(), "--prompt", "the", "--no-chat",
+        "--max-tokens", "30", "--temperature", "0", "--ignore-eos");
+    assertEquals(0, free.exitCode(), free.toString());
+    String text = free.out().stripTrailing();
+    assertTrue(text.length() >= 4, "the fixture model writes some text: " + free);
+    String stop = text.substring(2, 4);
+    CliRun stopped = CliRun.run("", "generate", "--model", model.toString(), "--prompt", "the", "--no-chat",
+        "--max-tokens", "30", "--temperature", "0", "--ignore-eos", "--stop", stop);
+    assertEquals(0, stopped.exitCode(), stopped.toString());
+    assertEquals(text.substring(0, text.indexOf(stop)), stopped.out().replaceAll("\n$", ""));
+    assertEquals(List.of("stop-string"), stopped.stopReasons());
+  }
+
+  @Test
+  void userMistakesGiveOneLineErrors() {
+    String fixture = Fixtures.dir("tiny-a").toString();
+    assertError(CliRun.run("", "generate", "--model", fixture, "Call me Ishmael."), "has no tokenizer");
+    assertError(CliRun.run("", "generate", "--model", fixture, "--prompt-ids", "2,x"), "'x' is not a token id");
+    assertError(CliRun.run("", "generate", "--model", fixture, "--prompt-ids", "2,999"), "outside the vocabulary");
+    assertError(CliRun.run("", "generate", "--model", fixture, "--prompt-ids", "2", "--stop", "x"),
+        "stop strings need a tokenizer");
+    assertError(CliRun.run("", "generate", "--model", fixture, "--prompt-ids", "2", "--top-p", "0"), "top-p");
+    assertError(CliRun.run("", "generate", "--model", fixture, "--prompt", "a", "--prompt-ids", "2"),
+        "give the prompt once");
+    assertError(CliRun.run("", "generate", "--model", temp.resolve("nope").toString(), "--prompt-ids", "2"),
+        "nope");
+  }
+
+  @Test
+  void withoutModelTheDemoModelIsUsedOrNamedInTheError() {
+    String previous = System.getProperty("rgemma.home");
+    System.setProperty("rgemma.home", temp.toString());
+    try {
+      CliRun result = CliRun.run("", "generate", "--prompt-ids", "2");
+      assertError(result, "demo model is not installed at " + temp.resolve("models/demo"));
+    } finally {
+      if (previous == null) {
+        System.clearProperty("rgemma.home");
+      } else {
+        System.setProperty("rgemma.home", previous);
+      }
+    }
+  }
+
+  static void assertError(CliRun result, String fragment) {
+    assertEquals(1, result.exitCode(), result.toString());
+    assertTrue(result.err().startsWith("rgemma: "), result.toString());
+    assertTrue(result.err().contains(fragment), "expected '" + fragment + "' in " + result);
+    assertFalse(result.err().contains("\tat "), "no stack trace: " + result);
+  }
+
+  @Test
+  void helpListsEveryFlag() {
+    CliRun help = CliRun.run("", "generate", "--help");
+    assertEquals(0, help.exitCode());
+    for (String flag : List.of("--model", "--prompt", "PROMPT", "--prompt-ids", "--max-tokens", "--temperature",
+        "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--frequency-penalty", "--presence-penalty",
+        "--repeat-last-n", "--seed", "--stop", "--[no-]chat", "--print-ids", "--ignore-eos", "--threads",
+        "--session")) {
+      assertTrue(help.out().contains(flag), flag + " missing from\n" + help.out());
+    }
+  }
+}

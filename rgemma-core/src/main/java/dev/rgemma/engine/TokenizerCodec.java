@@ -1,0 +1,79 @@
+package dev.rgemma.engine;
+
+import dev.rgemma.RgemmaException;
+import dev.rgemma.tokenizer.ChatTemplate;
+import dev.rgemma.tokenizer.StreamingDecoder;
+import dev.rgemma.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/** The engine's view of a {@link Tokenizer} and Gemma's {@link ChatTemplate}. */
+public final class TokenizerCodec implements TextCodec {
+  private final Tokenizer tokenizer;
+  private final String bosPiece; // null if the vocabulary has no BOS
+
+  public TokenizerCodec(Tokenizer tokenizer) {
+    this.tokenizer = Objects.requireNonNull(tokenizer);
+    this.bosPiece = tokenizer.bosId() < 0 ? null : tokenizer.piece(tokenizer.bosId());
+  }
+
+  /**
+   * The tokenizer beside a checkpoint ({@code tokenizer.json} or {@code tokenizer.model}), empty if
+   * there is none. Fails if its vocabulary does not fit the model's.
+   */
+  public static Optional<TextCodec> forModel(Path modelDirectory, int modelVocabSize) throws IOException {
+    if (!Files.isRegularFile(modelDirectory.resolve("tokenizer.json"))
+        && !Files.isRegularFile(modelDirectory.resolve("tokenizer.model"))) {
+      return Optional.empty();
+    }
+    Tokenizer tokenizer = Tokenizer.load(modelDirectory);
+    if (tokenizer.vocabSize() > modelVocabSize) {
+      throw new RgemmaException(modelDirectory + ": the tokenizer has " + tokenizer.vocabSize()
+          + " tokens, more than the model's vocab_size " + modelVocabSize);
+    }
+    return Optional.of(new TokenizerCodec(tokenizer));
+  }
+
+  public Tokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  @Override
+  public int[] encode(String text, boolean addBos) {
+    boolean startsWithBos = bosPiece != null && text.startsWith(bosPiece);
+    return tokenizer.encode(text, addBos && !startsWithBos);
+  }
+
+  @Override
+  public TextStream newTextStream() {
+    StreamingDecoder decoder = tokenizer.newStreamingDecoder(true);
+    return new TextStream() {
+      @Override
+      public String accept(int tokenId) {
+        return decoder.accept(tokenId);
+      }
+
+      @Override
+      public String flush() {
+        return decoder.flush();
+      }
+    };
+  }
+
+  @Override
+  public OptionalInt specialToken(String piece) {
+    return tokenizer.tokenId(piece);
+  }
+
+  @Override
+  public String renderChat(List<Message> messages, boolean addGenerationPrompt) {
+    return ChatTemplate.render(
+        messages.stream().map(m -> new ChatTemplate.Message(m.role(), m.content())).toList(),
+        addGenerationPrompt);
+  }
+}

@@ -1,0 +1,34 @@
+package dev.rgemma.kernels;
+
+import dev.rgemma.tensor.WeightMatrix;
+
+/**
+ * One implementation of the kernels (scalar or SIMD). Arguments have been checked by {@link
+ * Kernels}; implementations use {@code assert} only.
+ */
+interface KernelImpl {
+  /** A short description for logs and benchmark output, e.g. {@code "vector 512-bit"}. */
+  String name();
+
+  /**
+   * {@code out[t, r] = sum_c w[r, c] * x[t, c]} for {@code rowStart <= r < rowEnd} and all {@code
+   * t < tokens}; rows outside the range are left alone, so disjoint ranges may run in parallel.
+   */
+  void matmulRows(
+      WeightMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset,
+      int rowStart, int rowEnd);
+
+  /** Writes row {@code row} of {@code w}, widened to float32, into {@code out[offset ..]}. */
+  void readRow(WeightMatrix w, int row, float[] out, int offset);
+
+  /** Sum of the float32 values in {@code data[offset, offset + bytes)} (bytes a multiple of 64). */
+  float sumFloats(java.lang.foreign.MemorySegment data, long offset, long bytes);
+
+  /**
+   * Runs independent fused multiply-add chains for {@code iterations} steps and returns a value
+   * that depends on all of them; {@link #fmaFlopsPerIteration()} floating-point operations each.
+   */
+  float fmaChains(long iterations, float seed);
+
+  long fmaFlopsPerIteration();
+}

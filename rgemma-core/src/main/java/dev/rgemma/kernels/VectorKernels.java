@@ -1,0 +1,523 @@
+package dev.rgemma.kernels;
+
+import dev.rgemma.tensor.DType;
+import dev.rgemma.tensor.WeightMatrix;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The Vector API kernels; the only class in rgemma that imports {@code jdk.incubator.vector}.
+ *
+ * <p>Decode ({@code tokens == 1}) streams each weight row once, widening it in registers and
+ * multiplying it with the input (memory-bound: the aim is to keep up with DRAM). Prefill ({@code
+ * tokens > 1}) is a matrix-matrix product: a panel of weight rows is widened to float32 once per
+ * call into a per-thread buffer that stays in L2, then multiplied with the tokens by a 4-row x
+ * 3-token register-blocked micro-kernel (12 accumulators, 7 loads per 12 FMAs).
+ */
+final class VectorKernels implements KernelImpl {
+  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final int L = F.length();
+  private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+  private static final VectorSpecies<Short> S =
+      VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, L * 16)));
+  private static final VectorSpecies<Byte> B =
+      VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, L * 8)));
+  private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+  /** Float32 bytes of one thread's weight panel: comfortably inside a 1-2 MiB L2. */
+  private static final int PANEL_BYTES = 256 * 1024;
+
+  private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[0]);
+
+  VectorKernels() {
+    if (L != 8 && L != 16) {
+      // The quantized kernels split a 32-element block into 32 / L vectors of L byte lanes.
+      throw new UnsupportedOperationException(
+          "preferred float vector has " + L + " lanes; the kernels need 8 or 16");
+    }
+  }
+
+  @Override
+  public String name() {
+    return "vector " + F.vectorBitSize() + "-bit";
+  }
+
+  @Override
+  public void readRow(WeightMatrix w, int row, float[] out, int offset) {
+    decode(w, row, 0, w.cols(), out, offset);
+  }
+
+  /**
+   * Every output is computed the same way whatever the path, the number of tokens or the split of
+   * rows over threads: one vector accumulator per (row, token) fed by {@code fma(w, x, acc)} over
+   * the columns in order (weights widened exactly to float32: q * scale is exact), then {@link
+   * #sum} and a scalar tail. So a token's logits do not depend on how a sequence is chunked.
+   */
+  @Override
+  public void matmulRows(
+      WeightMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset,
+      int rowStart, int rowEnd) {
+    if (tokens == 1) {
+      for (int r = rowStart; r < rowEnd; r += 4) {
+        decodeRows(w, r, Math.min(4, rowEnd - r), x, xOffset, out, outOffset);
+      }
+      return;
+    }
+    int cols = w.cols();
+    int panelRows = Math.max(4, PANEL_BYTES / (4 * cols) / 4 * 4);
+    float[] panel = PANEL.get();
+    if (panel.length < panelRows * cols) {
+      panel = new float[panelRows * cols];
+      PANEL.set(panel);
+    }
+    for (int p = rowStart; p < rowEnd; p += panelRows) {
+      int pEnd = Math.min(rowEnd, p + panelRows);
+      for (int r = p; r < pEnd; r++) {
+        decode(w, r, 0, cols, panel, (r - p) * cols);
+      }
+      multiplyPanel(panel, p, pEnd - p, cols, w.rows(), x, xOffset, tokens, out, outOffset);
+    }
+  }
+
+  /** out[t, firstRow + i] = panel[i, :] . x[t, :] for i < panelRows and all tokens. */
+  private static void multiplyPanel(
+      float[] panel, int firstRow, int panelRows, int cols, int rows, float[] x, int xOffset,
+      int tokens, float[] out, int outOffset) {
+    for (int t = 0; t < tokens; t += 3) {
+      int validTokens = Math.min(3, tokens - t);
+      for (int i = 0; i < panelRows; i += 4) {
+        kernel4x3(panel, i, Math.min(4, panelRows - i), cols, x, xOffset, t, validTokens, out,
+            outOffset + firstRow, rows);
+      }
+    }
+  }
+
+  /**
+   * Rows {@code row0 .. row0 + validRows} of the panel times tokens {@code t0 .. t0 + validTokens}
+   * (at most 4 x 3; missing rows and tokens repeat the last valid one and are not stored).
+   */
+  private static void kernel4x3(
+      float[] w, int row0, int validRows, int cols, float[] x, int xOffset, int t0,
+      int validTokens, float[] out, int o, int rows) {
+    int w0 = row0 * cols;
+    int w1 = (row0 + Math.min(1, validRows - 1)) * cols;
+    int w2 = (row0 + Math.min(2, validRows - 1)) * cols;
+    int w3 = (row0 + Math.min(3, validRows - 1)) * cols;
+    int x0 = xOffset + t0 * cols;
+    int x1 = xOffset + (t0 + Math.min(1, validTokens - 1)) * cols;
+    int x2 = xOffset + (t0 + Math.min(2, validTokens - 1)) * cols;
+    FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00;
+    FloatVector a10 = a00, a11 = a00, a12 = a00;
+    FloatVector a20 = a00, a21 = a00, a22 = a00;
+    FloatVector a30 = a00, a31 = a00, a32 = a00;
+    int upper = F.loopBound(cols);
+    for (int c = 0; c < upper; c += L) {
+      FloatVector v0 = FloatVector.fromArray(F, w, w0 + c);
+      FloatVector v1 = FloatVector.fromArray(F, w, w1 + c);
+      FloatVector v2 = FloatVector.fromArray(F, w, w2 + c);
+      FloatVector v3 = FloatVector.fromArray(F, w, w3 + c);
+      FloatVector u = FloatVector.fromArray(F, x, x0 + c);
+      a00 = v0.fma(u, a00);
+      a10 = v1.fma(u, a10);
+      a20 = v2.fma(u, a20);
+      a30 = v3.fma(u, a30);
+      u = FloatVector.fromArray(F, x, x1 + c);
+      a01 = v0.fma(u, a01);
+      a11 = v1.fma(u, a11);
+      a21 = v2.fma(u, a21);
+      a31 = v3.fma(u, a31);
+      u = FloatVector.fromArray(F, x, x2 + c);
+      a02 = v0.fma(u, a02);
+      a12 = v1.fma(u, a12);
+      a22 = v2.fma(u, a22);
+      a32 = v3.fma(u, a32);
+    }
+    float[] sums = {
+      sum(a00), sum(a01), sum(a02), sum(a10), sum(a11), sum(a12),
+      sum(a20), sum(a21), sum(a22), sum(a30), sum(a31), sum(a32)
+    };
+    int[] wRow = {w0, w1, w2, w3};
+    int[] xRow = {x0, x1, x2};
+    for (int i = 0; i < validRows; i++) {
+      for (int j = 0; j < validTokens; j++) {
+        float s = sums[i * 3 + j];
+        for (int c = upper; c < cols; c++) {
+          s += w[wRow[i] + c] * x[xRow[j] + c];
+        }
+        out[o + (t0 + j) * rows + row0 + i] = s;
+      }
+    }
+  }
+
+  /**
+   * The lanes of {@code v} added as a fixed pairwise tree. Not {@code reduceLanes}: its order may
+   * differ between interpreted and compiled code, and results must not depend on the JIT.
+   */
+  private static float sum(FloatVector v) {
+    float[] lanes = v.toArray();
+    for (int width = L / 2; width >= 1; width /= 2) {
+      for (int i = 0; i < width; i++) {
+        lanes[i] += lanes[i + width];
+      }
+    }
+    return lanes[0];
+  }
+
+  // ---- decode: up to four weight rows times one token, straight from the weight bytes ----
+
+  /** out[r] for rows {@code row0 .. row0 + validRows} (at most 4; missing rows repeat the last). */
+  private static void decodeRows(
+      WeightMatrix w, int row0, int validRows, float[] x, int xo, float[] out, int outOffset) {
+    MemorySegment data = w.data();
+    int cols = w.cols();
+    int r1 = row0 + Math.min(1, validRows - 1);
+    int r2 = row0 + Math.min(2, validRows - 1);
+    int r3 = row0 + Math.min(3, validRows - 1);
+    // Sums are stored inside each kernel: vectors returned from a method would be boxed.
+    float[] sums = new float[4];
+    float[] pair = new float[2];
+    if (w.dtype() == DType.F32 && data.heapBase().orElse(null) instanceof float[] array) {
+      int first = heapFloatIndex(data);
+      rows4F32Array(array, first + row0 * cols, first + r1 * cols, first + r2 * cols,
+          first + r3 * cols, cols, x, xo, sums);
+    } else {
+      long rowBytes = w.rowBytes();
+      long b0 = row0 * rowBytes, b1 = r1 * rowBytes, b2 = r2 * rowBytes, b3 = r3 * rowBytes;
+      switch (w.dtype()) {
+        case F32 -> rows4F32(data, b0, b1, b2, b3, cols, x, xo, sums);
+        case BF16 -> rows4Bf16(data, b0, b1, b2, b3, cols, x, xo, sums);
+        case F16 -> {
+          rows2F16(data, b0, b1, cols, x, xo, sums);
+          if (validRows > 2) {
+            rows2F16(data, b2, b3, cols, x, xo, pair);
+          }
+        }
+        case Q8_0 -> {
+          rows2Q8(data, b0, b1, cols / 32, x, xo, sums);
+          if (validRows > 2) {
+            rows2Q8(data, b2, b3, cols / 32, x, xo, pair);
+          }
+        }
+        case Q4_0 -> {
+          rows2Q4(data, b0, b1, cols / 32, x, xo, sums);
+          if (validRows > 2) {
+            rows2Q4(data, b2, b3, cols / 32, x, xo, pair);
+          }
+        }
+      }
+      if (validRows > 2 && (w.dtype() == DType.F16 || w.dtype().isQuantized())) {
+        sums[2] = pair[0];
+        sums[3] = pair[1];
+      }
+    }
+    int upper = F.loopBound(cols);
+    float[] tail = upper < cols ? new float[cols - upper] : null;
+    for (int i = 0; i < validRows; i++) {
+      float s = sums[i];
+      if (tail != null) {
+        ScalarKernels.readRow(w, row0 + i, upper, cols, tail, 0);
+        for (int c = upper; c < cols; c++) {
+          s += tail[c - upper] * x[xo + c];
+        }
+      }
+      out[outOffset + row0 + i] = s;
+    }
+  }
+
+  private static void rows4F32Array(
+      float[] w, int w0, int w1, int w2, int w3, int cols, float[] x, int xo,
+      float[] sums) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    for (int c = 0; c < F.loopBound(cols); c += L) {
+      FloatVector u = FloatVector.fromArray(F, x, xo + c);
+      a0 = FloatVector.fromArray(F, w, w0 + c).fma(u, a0);
+      a1 = FloatVector.fromArray(F, w, w1 + c).fma(u, a1);
+      a2 = FloatVector.fromArray(F, w, w2 + c).fma(u, a2);
+      a3 = FloatVector.fromArray(F, w, w3 + c).fma(u, a3);
+    }
+    sums[0] = sum(a0);
+    sums[1] = sum(a1);
+    sums[2] = sum(a2);
+    sums[3] = sum(a3);
+  }
+
+  private static void rows4F32(
+      MemorySegment data, long b0, long b1, long b2, long b3, int cols, float[] x, int xo,
+      float[] sums) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    long end = 4L * F.loopBound(cols);
+    int xi = xo;
+    for (long c = 0; c < end; c += 4L * L, xi += L) {
+      FloatVector u = FloatVector.fromArray(F, x, xi);
+      a0 = FloatVector.fromMemorySegment(F, data, b0 + c, LE).fma(u, a0);
+      a1 = FloatVector.fromMemorySegment(F, data, b1 + c, LE).fma(u, a1);
+      a2 = FloatVector.fromMemorySegment(F, data, b2 + c, LE).fma(u, a2);
+      a3 = FloatVector.fromMemorySegment(F, data, b3 + c, LE).fma(u, a3);
+    }
+    sums[0] = sum(a0);
+    sums[1] = sum(a1);
+    sums[2] = sum(a2);
+    sums[3] = sum(a3);
+  }
+
+  private static void rows4Bf16(
+      MemorySegment data, long b0, long b1, long b2, long b3, int cols, float[] x, int xo,
+      float[] sums) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    long end = 2L * F.loopBound(cols);
+    int xi = xo;
+    for (long c = 0; c < end; c += 2L * L, xi += L) {
+      FloatVector u = FloatVector.fromArray(F, x, xi);
+      a0 = bf16(data, b0 + c).fma(u, a0);
+      a1 = bf16(data, b1 + c).fma(u, a1);
+      a2 = bf16(data, b2 + c).fma(u, a2);
+      a3 = bf16(data, b3 + c).fma(u, a3);
+    }
+    sums[0] = sum(a0);
+    sums[1] = sum(a1);
+    sums[2] = sum(a2);
+    sums[3] = sum(a3);
+  }
+
+
+
+
+  /**
+   * F16, Q8_0 and Q4_0 take two rows at a time: with four, the widening code exceeds C2's inlining
+   * node budget and the vectors get boxed.
+   */
+  private static void rows2F16(
+      MemorySegment data, long b0, long b1, int cols, float[] x, int xo, float[] sums) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    long end = 2L * F.loopBound(cols);
+    int xi = xo;
+    for (long c = 0; c < end; c += 2L * L, xi += L) {
+      FloatVector u = FloatVector.fromArray(F, x, xi);
+      a0 = f16(data, b0 + c).fma(u, a0);
+      a1 = f16(data, b1 + c).fma(u, a1);
+    }
+    sums[0] = sum(a0);
+    sums[1] = sum(a1);
+  }
+
+  /** Q8_0: widened weight = q * scale (exact in float32), then the same FMA chain as f32. */
+  private static void rows2Q8(
+      MemorySegment data, long b0, long b1, int blocks, float[] x, int xo, float[] sums) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    long end = 34L * blocks;
+    int xi = xo;
+    for (long o = 0; o < end; o += 34) {
+      FloatVector d0 = scale(data, b0 + o), d1 = scale(data, b1 + o);
+      for (int j = 0; j < 32; j += L, xi += L) {
+        FloatVector u = FloatVector.fromArray(F, x, xi);
+        a0 = q8(data, b0 + o + 2 + j).mul(d0).fma(u, a0);
+        a1 = q8(data, b1 + o + 2 + j).mul(d1).fma(u, a1);
+      }
+    }
+    sums[0] = sum(a0);
+    sums[1] = sum(a1);
+  }
+
+  /**
+   * Q4_0: byte i of a block holds elements i (low nibble) and i + 16 (high nibble), offset by 8;
+   * widened weight = (q - 8) * scale, exact.
+   */
+  private static void rows2Q4(
+      MemorySegment data, long b0, long b1, int blocks, float[] x, int xo, float[] sums) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    long end = 18L * blocks;
+    int xi = xo;
+    for (long o = 0; o < end; o += 18, xi += 32) {
+      FloatVector d0 = scale(data, b0 + o), d1 = scale(data, b1 + o);
+      for (int j = 0; j < 16; j += L) {
+        FloatVector u = FloatVector.fromArray(F, x, xi + j);
+        a0 = low(nibbles(data, b0 + o + 2 + j)).mul(d0).fma(u, a0);
+        a1 = low(nibbles(data, b1 + o + 2 + j)).mul(d1).fma(u, a1);
+      }
+      for (int j = 0; j < 16; j += L) {
+        FloatVector u = FloatVector.fromArray(F, x, xi + 16 + j);
+        a0 = high(nibbles(data, b0 + o + 2 + j)).mul(d0).fma(u, a0);
+        a1 = high(nibbles(data, b1 + o + 2 + j)).mul(d1).fma(u, a1);
+      }
+    }
+    sums[0] = sum(a0);
+    sums[1] = sum(a1);
+  }
+
+  private static FloatVector scale(MemorySegment data, long block) {
+    return FloatVector.broadcast(F, Float.float16ToFloat(data.get(ScalarKernels.I16, block)));
+  }
+
+  private static FloatVector q8(MemorySegment data, long offset) {
+    return bytesToFloats(ByteVector.fromMemorySegment(B, data, offset, LE));
+  }
+
+  /** L packed Q4_0 bytes, sign-extended into int lanes (x86 has no byte shifts: work in ints). */
+  private static IntVector nibbles(MemorySegment data, long offset) {
+    return (IntVector) ByteVector.fromMemorySegment(B, data, offset, LE)
+        .convertShape(VectorOperators.B2I, I, 0);
+  }
+
+  private static FloatVector low(IntVector packed) {
+    return (FloatVector) packed.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+  }
+
+  private static FloatVector high(IntVector packed) {
+    return (FloatVector) packed.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8)
+        .convert(VectorOperators.I2F, 0);
+  }
+
+  // ---- widening ----
+
+  /** Widens {@code w[row, colStart .. colEnd)} to float32 (quantized: bounds multiples of 32). */
+  private static void decode(WeightMatrix w, int row, int colStart, int colEnd, float[] out, int offset) {
+    MemorySegment data = w.data();
+    long base = row * w.rowBytes();
+    int n = colEnd - colStart;
+    int vectorEnd = colStart + F.loopBound(n);
+    switch (w.dtype()) {
+      case F32 -> {
+        if (data.heapBase().orElse(null) instanceof float[] array) {
+          System.arraycopy(array, heapFloatIndex(data) + row * w.cols() + colStart, out, offset, n);
+          return;
+        }
+        for (int c = colStart; c < vectorEnd; c += L) {
+          FloatVector.fromMemorySegment(F, data, base + 4L * c, LE).intoArray(out, offset + c - colStart);
+        }
+      }
+      case BF16 -> {
+        for (int c = colStart; c < vectorEnd; c += L) {
+          bf16(data, base + 2L * c).intoArray(out, offset + c - colStart);
+        }
+      }
+      case F16 -> {
+        for (int c = colStart; c < vectorEnd; c += L) {
+          f16(data, base + 2L * c).intoArray(out, offset + c - colStart);
+        }
+      }
+      case Q8_0 -> {
+        for (int b = colStart / 32; b < colEnd / 32; b++) {
+          long block = base + 34L * b;
+          FloatVector scale = FloatVector.broadcast(F, Float.float16ToFloat(data.get(ScalarKernels.I16, block)));
+          int o = offset + 32 * b - colStart;
+          for (int j = 0; j < 32; j += L) {
+            bytesToFloats(ByteVector.fromMemorySegment(B, data, block + 2 + j, LE)).mul(scale).intoArray(out, o + j);
+          }
+        }
+        return;
+      }
+      case Q4_0 -> {
+        for (int b = colStart / 32; b < colEnd / 32; b++) {
+          long block = base + 18L * b;
+          FloatVector scale = FloatVector.broadcast(F, Float.float16ToFloat(data.get(ScalarKernels.I16, block)));
+          int o = offset + 32 * b - colStart;
+          for (int j = 0; j < 16; j += L) {
+            IntVector packed = nibbles(data, block + 2 + j);
+            low(packed).mul(scale).intoArray(out, o + j);
+            high(packed).mul(scale).intoArray(out, o + 16 + j);
+          }
+        }
+        return;
+      }
+    }
+    if (vectorEnd < colEnd) {
+      ScalarKernels.readRow(w, row, vectorEnd, colEnd, out, offset + vectorEnd - colStart);
+    }
+  }
+
+  /**
+   * Index of a float[]-backed heap segment's first element (the Vector API loads only from native
+   * or byte[]-backed segments, so such segments are read through their array).
+   */
+  private static int heapFloatIndex(MemorySegment data) {
+    return (int) (data.address() / Float.BYTES);
+  }
+
+  private static FloatVector bytesToFloats(ByteVector bytes) {
+    return (FloatVector) bytes.convertShape(VectorOperators.B2F, F, 0);
+  }
+
+  /** bfloat16 is the upper half of a float32: sign-extend to int, shift left 16. */
+  private static FloatVector bf16(MemorySegment data, long offset) {
+    ShortVector bits = ShortVector.fromMemorySegment(S, data, offset, LE);
+    return ((IntVector) bits.convertShape(VectorOperators.S2I, I, 0))
+        .lanewise(VectorOperators.LSHL, 16)
+        .reinterpretAsFloats();
+  }
+
+  /**
+   * IEEE half to float: move exponent and mantissa into float position and multiply by 2^112 to
+   * re-bias the exponent (exact, and it also normalizes subnormals); infinities and NaNs get the
+   * float32 all-ones exponent instead.
+   */
+  private static FloatVector f16(MemorySegment data, long offset) {
+    IntVector half = (IntVector) ShortVector.fromMemorySegment(S, data, offset, LE)
+        .convertShape(VectorOperators.S2I, I, 0);
+    IntVector magnitude = half.and(0x7FFF);
+    IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+    IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+    VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7C00);
+    IntVector bits = finite.blend(shifted.or(0x7F800000), special);
+    return bits.or(half.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+  }
+
+  // ---- machine probe loops ----
+
+  @Override
+  public float sumFloats(MemorySegment data, long offset, long bytes) {
+    FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+    long step = 4L * F.vectorByteSize();
+    long end = offset + bytes - bytes % step;
+    long i = offset;
+    for (; i < end; i += step) {
+      s0 = s0.add(FloatVector.fromMemorySegment(F, data, i, LE));
+      s1 = s1.add(FloatVector.fromMemorySegment(F, data, i + F.vectorByteSize(), LE));
+      s2 = s2.add(FloatVector.fromMemorySegment(F, data, i + 2L * F.vectorByteSize(), LE));
+      s3 = s3.add(FloatVector.fromMemorySegment(F, data, i + 3L * F.vectorByteSize(), LE));
+    }
+    float sum = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+    for (; i < offset + bytes; i += 4) {
+      sum += data.get(ScalarKernels.F32, i);
+    }
+    return sum;
+  }
+
+  /** Twelve independent chains: enough to cover FMA latency (4 cycles) on two FMA ports. */
+  @Override
+  public float fmaChains(long iterations, float seed) {
+    FloatVector a0 = FloatVector.broadcast(F, seed), a1 = a0.add(1), a2 = a0.add(2), a3 = a0.add(3);
+    FloatVector a4 = a0.add(4), a5 = a0.add(5), a6 = a0.add(6), a7 = a0.add(7);
+    FloatVector a8 = a0.add(8), a9 = a0.add(9), a10 = a0.add(10), a11 = a0.add(11);
+    FloatVector m = FloatVector.broadcast(F, 0.999f);
+    FloatVector c = FloatVector.broadcast(F, 1e-3f);
+    for (long i = 0; i < iterations; i++) {
+      a0 = a0.fma(m, c);
+      a1 = a1.fma(m, c);
+      a2 = a2.fma(m, c);
+      a3 = a3.fma(m, c);
+      a4 = a4.fma(m, c);
+      a5 = a5.fma(m, c);
+      a6 = a6.fma(m, c);
+      a7 = a7.fma(m, c);
+      a8 = a8.fma(m, c);
+      a9 = a9.fma(m, c);
+      a10 = a10.fma(m, c);
+      a11 = a11.fma(m, c);
+    }
+    return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10)
+        .add(a11).reduceLanes(VectorOperators.ADD);
+  }
+
+  @Override
+  public long fmaFlopsPerIteration() {
+    return 2L * 12 * L;
+  }
+}

@@ -1,0 +1,286 @@
+package dev.rgemma.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.rgemma.tensor.DType;
+import dev.rgemma.tensor.Quantize;
+import dev.rgemma.tensor.WeightMatrix;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The Vector API kernels against their scalar twins, on awkward sizes, per dtype. */
+class KernelsTest {
+  /** Relative to sum |w| |x|: float32 summation-order differences are far below this. */
+  private static final double TOLERANCE = 2e-6;
+
+  private static final int[] SIZES = {1, 7, 13, 33, 257};
+  private static final int[] BLOCK_COUNTS = {1, 3, 7, 13, 33};
+  private static final int[] TOKENS = {1, 3, 17};
+
+  private static KernelImpl vector;
+  private static WorkerPool pool;
+
+  @BeforeAll
+  static void setUp() {
+    vector = KernelProvider.tryVector();
+    if (vector == null) {
+      fail("the Vector API implementation must be available in tests (--add-modules jdk.incubator.vector)");
+    }
+    pool = new WorkerPool(3);
+  }
+
+  @AfterAll
+  static void tearDown() {
+    pool.close();
+  }
+
+  static Stream<Arguments> shapes() {
+    List<Arguments> cases = new ArrayList<>();
+    for (DType type : DType.values()) {
+      int[] colChoices = type.isQuantized() ? BLOCK_COUNTS : SIZES;
+      for (int rows : SIZES) {
+        for (int colChoice : colChoices) {
+          int cols = type.isQuantized() ? 32 * colChoice : colChoice;
+          for (int tokens : TOKENS) {
+            cases.add(Arguments.of(type, rows, cols, tokens));
+          }
+        }
+      }
+    }
+    return cases.stream();
+  }
+
+  @ParameterizedTest(name = "{0} [{1} x {2}] x {3} tokens")
+  @MethodSource("shapes")
+  void vectorMatchesScalar(DType type, int rows, int cols, int tokens) {
+    Random random = new Random(31L * rows + 17L * cols + tokens + type.ordinal());
+    WeightMatrix w = randomMatrix(type, rows, cols, random);
+    float[] x = randomFloats(random, 5 + tokens * cols);
+    float[] expected = new float[3 + tokens * rows];
+    float[] single = new float[3 + tokens * rows];
+    float[] pooled = new float[3 + tokens * rows];
+    ScalarKernels.INSTANCE.matmulRows(w, x, 5, tokens, expected, 3, 0, rows);
+    vector.matmulRows(w, x, 5, tokens, single, 3, 0, rows);
+    Kernels.matmul(vector, pool, w, x, 5, tokens, pooled, 3);
+    float[] dense = dequantized(w);
+    assertClose(expected, single, dense, x, rows, cols, tokens, "single thread");
+    assertClose(expected, pooled, dense, x, rows, cols, tokens, "pool");
+    assertEquals(0f, pooled[0], "values before outOffset untouched");
+    for (int i = 0; i < single.length; i++) {
+      assertEquals(Float.floatToIntBits(single[i]), Float.floatToIntBits(pooled[i]),
+          "splitting rows over threads must not change a bit, index " + i);
+    }
+    // A token's outputs must not depend on the other tokens of the call (chunking invariance).
+    float[] alone = new float[rows];
+    for (int t = 0; t < tokens; t++) {
+      vector.matmulRows(w, x, 5 + t * cols, 1, alone, 0, 0, rows);
+      for (int r = 0; r < rows; r++) {
+        assertEquals(Float.floatToIntBits(single[3 + t * rows + r]), Float.floatToIntBits(alone[r]),
+            "token " + t + " row " + r + " alone vs in a chunk of " + tokens);
+      }
+    }
+  }
+
+  /** Quantized kernels against widening every weight to float32 first, then an f32 matmul. */
+  @ParameterizedTest(name = "{0} [{1} x {2}] x {3} tokens")
+  @MethodSource("shapes")
+  void quantizedMatchesDequantizedF32(DType type, int rows, int cols, int tokens) {
+    if (!type.isQuantized()) {
+      return;
+    }
+    Random random = new Random(7L * rows + cols + 3L * tokens);
+    WeightMatrix w = randomMatrix(type, rows, cols, random);
+    float[] dense = dequantized(w);
+    WeightMatrix f32 = new WeightMatrix("dense", DType.F32, rows, cols,
+        MemorySegment.ofArray(Quantize.to(DType.F32, dense)));
+    float[] x = randomFloats(random, tokens * cols);
+    float[] expected = new float[tokens * rows];
+    float[] actual = new float[tokens * rows];
+    Kernels.matmul(vector, pool, f32, x, 0, tokens, expected, 0);
+    Kernels.matmul(vector, pool, w, x, 0, tokens, actual, 0);
+    assertClose(expected, actual, dense, x, rows, cols, tokens, "quantized vs dequantized");
+  }
+
+  @ParameterizedTest
+  @MethodSource("dtypes")
+  void readRowIsExact(DType type) {
+    Random random = new Random(type.ordinal());
+    int cols = type.isQuantized() ? 32 * 33 : 257;
+    WeightMatrix w = randomMatrix(type, 3, cols, random);
+    for (int r = 0; r < 3; r++) {
+      float[] expected = new float[cols];
+      float[] actual = new float[cols + 2];
+      ScalarKernels.INSTANCE.readRow(w, r, expected, 0);
+      vector.readRow(w, r, actual, 2);
+      for (int c = 0; c < cols; c++) {
+        assertEquals(Float.floatToIntBits(expected[c]), Float.floatToIntBits(actual[c + 2]),
+            type + " row " + r + " col " + c);
+      }
+    }
+  }
+
+  static Stream<DType> dtypes() {
+    return Stream.of(DType.values());
+  }
+
+  /** Every one of the 65536 half-precision bit patterns, including subnormals, infinities, NaNs. */
+  @Test
+  void f16WideningCoversEveryBitPattern() {
+    byte[] bytes = new byte[2 * 65536];
+    for (int i = 0; i < 65536; i++) {
+      bytes[2 * i] = (byte) i;
+      bytes[2 * i + 1] = (byte) (i >>> 8);
+    }
+    WeightMatrix w = new WeightMatrix("all", DType.F16, 1, 65536, MemorySegment.ofArray(bytes));
+    float[] row = new float[65536];
+    vector.readRow(w, 0, row, 0);
+    for (int i = 0; i < 65536; i++) {
+      float expected = Float.float16ToFloat((short) i);
+      if (Float.isNaN(expected)) {
+        assertTrue(Float.isNaN(row[i]), "pattern " + Integer.toHexString(i));
+      } else {
+        assertEquals(Float.floatToIntBits(expected), Float.floatToIntBits(row[i]),
+            "pattern " + Integer.toHexString(i));
+      }
+    }
+  }
+
+  /** Q4_0 nibble order and offset, checked on a hand-written block. */
+  @Test
+  void q4LayoutLowNibblesFirst() {
+    byte[] block = new byte[18];
+    block[0] = 0x00; // f16 2.0 = 0x4000, little-endian
+    block[1] = 0x40;
+    block[2] = (byte) 0xF0; // element 0: 0 - 8 = -8, element 16: 15 - 8 = 7
+    block[3] = 0x19; // element 1: 9 - 8 = 1, element 17: 1 - 8 = -7
+    for (int i = 4; i < 18; i++) {
+      block[i] = (byte) 0x88; // zeros
+    }
+    WeightMatrix w = new WeightMatrix("q4", DType.Q4_0, 1, 32, MemorySegment.ofArray(block));
+    float[] x = new float[32];
+    x[0] = 1;
+    x[16] = 10;
+    x[1] = 100;
+    x[17] = 1000;
+    float[] out = new float[1];
+    vector.matmulRows(w, x, 0, 1, out, 0, 0, 1);
+    assertEquals(2f * (-8 * 1 + 7 * 10 + 1 * 100 - 7 * 1000), out[0]);
+    Kernels.matmul(ScalarKernels.INSTANCE, pool, w, x, 0, 1, out, 0);
+    assertEquals(2f * (-8 * 1 + 7 * 10 + 1 * 100 - 7 * 1000), out[0]);
+  }
+
+  @Test
+  void facadeChecksRanges() {
+    WeightMatrix w = randomMatrix(DType.F32, 4, 8, new Random(1));
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> Kernels.matmul(w, new float[15], 0, 2, new float[8], 0));
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> Kernels.matmul(w, new float[16], 0, 2, new float[8], 1));
+    assertThrows(IllegalArgumentException.class,
+        () -> Kernels.matmul(w, new float[16], 0, 0, new float[8], 0));
+    assertThrows(IllegalArgumentException.class, () -> Kernels.setThreads(0));
+  }
+
+  @Test
+  void scalarCanBeForced() {
+    String old = System.getProperty(KernelProvider.PROPERTY);
+    try {
+      System.setProperty(KernelProvider.PROPERTY, "scalar");
+      assertEquals("scalar", KernelProvider.select().name());
+      System.setProperty(KernelProvider.PROPERTY, "vector");
+      assertTrue(KernelProvider.select().name().startsWith("vector"));
+      System.setProperty(KernelProvider.PROPERTY, "fast");
+      assertThrows(IllegalArgumentException.class, KernelProvider::select);
+    } finally {
+      if (old == null) {
+        System.clearProperty(KernelProvider.PROPERTY);
+      } else {
+        System.setProperty(KernelProvider.PROPERTY, old);
+      }
+    }
+  }
+
+  /** Weights in native memory, like memory-mapped checkpoints. */
+  static WeightMatrix randomMatrix(DType type, int rows, int cols, Random random) {
+    float[] values = randomFloats(random, rows * cols);
+    byte[] bytes = Quantize.to(type, values);
+    MemorySegment data = Arena.ofAuto().allocate(bytes.length, 64);
+    data.copyFrom(MemorySegment.ofArray(bytes));
+    return new WeightMatrix("w", type, rows, cols, data);
+  }
+
+  /** F32 matrices over float[] heap segments (the model's attention uses them), with an offset. */
+  @ParameterizedTest
+  @MethodSource("heapShapes")
+  void floatArrayBackedMatrices(int rows, int cols, int tokens) {
+    Random random = new Random(rows * 1000L + cols);
+    float[] backing = randomFloats(random, 5 + rows * cols);
+    WeightMatrix w = new WeightMatrix("heap", DType.F32, rows, cols,
+        MemorySegment.ofArray(backing).asSlice(4L * 5, 4L * rows * cols));
+    float[] x = randomFloats(random, tokens * cols);
+    float[] expected = new float[tokens * rows];
+    float[] actual = new float[tokens * rows];
+    ScalarKernels.INSTANCE.matmulRows(w, x, 0, tokens, expected, 0, 0, rows);
+    Kernels.matmul(vector, pool, w, x, 0, tokens, actual, 0);
+    float[] dense = java.util.Arrays.copyOfRange(backing, 5, backing.length);
+    assertClose(expected, actual, dense, x, rows, cols, tokens, "float[] segment");
+    float[] row = new float[cols];
+    vector.readRow(w, rows - 1, row, 0);
+    assertEquals(backing[5 + (rows - 1) * cols + cols - 1], row[cols - 1]);
+  }
+
+  static Stream<Arguments> heapShapes() {
+    return Stream.of(Arguments.of(1, 1, 1), Arguments.of(7, 33, 3), Arguments.of(257, 13, 17),
+        Arguments.of(33, 257, 1));
+  }
+
+  static float[] randomFloats(Random random, int n) {
+    float[] values = new float[n];
+    for (int i = 0; i < n; i++) {
+      values[i] = (float) random.nextGaussian();
+    }
+    return values;
+  }
+
+  private static float[] dequantized(WeightMatrix w) {
+    float[] dense = new float[w.rows() * w.cols()];
+    for (int r = 0; r < w.rows(); r++) {
+      ScalarKernels.INSTANCE.readRow(w, r, dense, r * w.cols());
+    }
+    return dense;
+  }
+
+  /** |expected - actual| <= TOLERANCE * sum_c |w[r, c] x[t, c]| for every output. */
+  private static void assertClose(float[] expected, float[] actual, float[] w, float[] x,
+      int rows, int cols, int tokens, String what) {
+    int xOffset = x.length - tokens * cols;
+    int outOffset = expected.length - tokens * rows;
+    for (int t = 0; t < tokens; t++) {
+      for (int r = 0; r < rows; r++) {
+        double magnitude = 0;
+        for (int c = 0; c < cols; c++) {
+          magnitude += Math.abs((double) w[r * cols + c] * x[xOffset + t * cols + c]);
+        }
+        int i = outOffset + t * rows + r;
+        double error = Math.abs((double) expected[i] - actual[i]);
+        if (error > TOLERANCE * magnitude + 1e-30) {
+          fail(what + ": out[" + t + ", " + r + "] expected " + expected[i] + " got " + actual[i]
+              + " (error " + error + ", scale " + magnitude + ")");
+        }
+      }
+    }
+  }
+}

@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
       TokenizeCommand.class,
       DetokenizeCommand.class,
       ServeCommand.class,
-      BenchCommand.class,
+      BatchBenchCommand.class,
     })
 public final class Main implements Runnable {
 

@@ -27,7 +27,7 @@ class ServerCommandsTest {
   void benchPrintsOneRowPerBatchSize() {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int code = run(out, err, "bench", "--model", Fixtures.dir("tiny-a").toString(), "--parallel", "1,3",
+    int code = run(out, err, "bench-batch", "--model", Fixtures.dir("tiny-a").toString(), "--parallel", "1,3",
         "--tokens", "2");
     assertEquals(0, code, err.toString());
     List<String> rows = Arrays.stream(out.toString().split("\n")).filter(l -> l.matches("\\s+\\d+\\s+2\\s+.*")).toList();
@@ -48,7 +48,7 @@ class ServerCommandsTest {
     assertEquals(1, run(new StringWriter(), err2, "serve", "--model", temp.toString(), "--cache-mib", "-1"));
     assertTrue(err2.toString().startsWith("rgemma: --cache-mib"), err2.toString());
     StringWriter err3 = new StringWriter();
-    assertEquals(1, run(new StringWriter(), err3, "bench", "--model", temp.toString(), "--parallel", "0"));
+    assertEquals(1, run(new StringWriter(), err3, "bench-batch", "--model", temp.toString(), "--parallel", "0"));
     assertTrue(err3.toString().startsWith("rgemma: --parallel"), err3.toString());
   }
 }

@@ -122,6 +122,7 @@ public final class OpenAiServer implements AutoCloseable {
     String endpoint = "other";
     int status;
     boolean stream;
+    int chunks; // text chunks streamed
     SequenceResult result;
     String note = "";
 
@@ -175,7 +176,7 @@ public final class OpenAiServer implements AutoCloseable {
       sendErrorQuietly(exchange, call, e);
     } catch (IOException e) {
       call.status = call.status == 0 ? 499 : call.status; // the client went away
-      call.note = "client gone: " + e.getMessage();
+      call.note = "client gone" + (call.stream ? " after " + call.chunks + " chunks" : "") + ": " + e.getMessage();
     } catch (RuntimeException e) {
       call.note = "internal error: " + e;
       sendErrorQuietly(exchange, call, new ApiException(500, "server_error", null, "internal_error",
@@ -329,6 +330,7 @@ public final class OpenAiServer implements AutoCloseable {
             choice.put("text", piece);
           }
           writeEvent(out, chunk);
+          call.chunks++;
         }
         case SequenceResult result -> {
           call.result = result;

@@ -41,9 +41,10 @@ class ServerLoadTest {
   @Test
   void manyStreamingClientsSomeLeavingPlusMalformedRequests() throws Exception {
     CharCodec codec = new CharCodec();
+    List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
     try (RecurrentGemmaModel model = Reference.tinyModel();
         OpenAiServer server = OpenAiServer.start(new ServerOptions("127.0.0.1", 0, MODEL, 8, 64, 16, 1 << 16,
-            1 << 24, 16, line -> {}), model, codec);
+            1 << 24, 16, log::add), model, codec);
         ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(10)).build();
@@ -106,6 +107,10 @@ class ServerLoadTest {
       assertEquals(3, JSON.readTree(after.body()).at("/usage/completion_tokens").asInt());
       // Every request is counted once it is closed, the streams that were left included.
       BatchSchedulerTest.awaitTrue(() -> server.metrics().requestCount("/v1/chat/completions", 200) == CLIENTS + 1);
+      // One log line per request; the clients that left are logged as such.
+      BatchSchedulerTest.awaitTrue(() -> log.size() == CLIENTS + 1 + bad.size() + 1);
+      assertEquals(CLIENTS / 4, log.stream().filter(line -> line.contains("client gone after")).count(),
+          String.join("\n", log));
     }
   }
 

@@ -18,9 +18,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code rgemma bench}: aggregate decode speed of N sequences batched together. */
+/** {@code rgemma bench-batch}: aggregate decode speed of N sequences batched together. */
 @Command(
-    name = "bench",
+    name = "bench-batch",
     mixinStandardHelpOptions = true,
     description = {
       "Measure batched decoding: for each N in --parallel, N sequences are prefilled with "
@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
           + "tokens per second.",
       "Weights come from --model, or are seeded random ones of the shapes in --config (no download needed)."
     })
-final class BenchCommand implements Callable<Integer> {
+final class BatchBenchCommand implements Callable<Integer> {
 
   static final class Source {
     @Option(names = "--model", paramLabel = "DIR", description = "Checkpoint directory.")

@@ -46,7 +46,8 @@ final class ServeCommand implements Callable<Integer> {
   int queue;
 
   @Option(names = "--prefill-chunk", paramLabel = "N", defaultValue = "" + ServerOptions.DEFAULT_PREFILL_CHUNK,
-      description = "Most prompt tokens one sequence feeds per step (default: ${DEFAULT-VALUE}).")
+      description = "Most prompt tokens fed per step, over all prompts being prefilled; decoding "
+          + "sequences add one token each (default: ${DEFAULT-VALUE}).")
   int prefillChunk;
 
   @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "" + ServerOptions.DEFAULT_MAX_TOKENS,
@@ -58,7 +59,7 @@ final class ServeCommand implements Callable<Integer> {
       description = "Largest request body; larger ones get 413 (default: ${DEFAULT-VALUE}).")
   long maxBodyBytes;
 
-  @Option(names = "--cache-mib", paramLabel = "N", defaultValue = "1024",
+  @Option(names = "--cache-mib", paramLabel = "N", defaultValue = "" + (ServerOptions.DEFAULT_CACHE_BYTES >> 20),
       description = "Memory for kept conversation states, in MiB; 0 turns state reuse off (default: ${DEFAULT-VALUE}).")
   long cacheMib;
 

@@ -18,9 +18,9 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Continuous batching: up to {@code parallel} sequences advance together, one
- * {@link RecurrentGemmaModel#forwardBatch} (one pass over the weights) per step. In each step a
- * decoding sequence feeds its last sampled token and a prefilling one feeds its next chunk of at
- * most {@code prefillChunk} prompt tokens, so a long prompt does not stall the others. New
+ * {@link RecurrentGemmaModel#forwardBatch} (one pass over the weights) per step. In each step every
+ * decoding sequence feeds its last sampled token and the prefilling ones feed their next prompt
+ * tokens, at most {@code prefillChunk} in all, so long prompts do not stall the others. New
  * requests take free slots between steps; cancelled ones leave at the next step boundary.
  */
 public final class BatchScheduler implements AutoCloseable {
@@ -44,7 +44,7 @@ public final class BatchScheduler implements AutoCloseable {
   /**
    * @param parallel most sequences in one batch
    * @param queueCapacity most requests waiting for a slot; more are refused
-   * @param prefillChunk most prompt tokens a sequence feeds in one step
+   * @param prefillChunk most prompt tokens fed in one step, over all prefilling sequences
    */
   public BatchScheduler(RecurrentGemmaModel model, TextCodec codec, StateCache cache, Metrics metrics,
       int parallel, int queueCapacity, int prefillChunk) {
@@ -170,13 +170,30 @@ public final class BatchScheduler implements AutoCloseable {
     }
   }
 
+  /**
+   * One pass over the weights: every decoding sequence feeds one token; prefilling sequences, oldest
+   * first, share a budget of {@code prefillChunk} prompt tokens, so a step stays short however many
+   * long prompts arrive.
+   */
   private void step() {
+    List<Generation> batch = new ArrayList<>(active.size());
     List<ModelState> states = new ArrayList<>(active.size());
     List<int[]> inputs = new ArrayList<>(active.size());
     int rows = 0;
+    int prefillBudget = prefillChunk;
     for (Generation generation : active) {
+      int[] input;
+      if (generation.prefilling()) {
+        if (prefillBudget == 0) {
+          continue;
+        }
+        input = generation.nextPromptChunk(prefillBudget);
+        prefillBudget -= input.length;
+      } else {
+        input = generation.nextDecodeInput();
+      }
+      batch.add(generation);
       states.add(generation.state);
-      int[] input = generation.nextInput();
       inputs.add(input);
       rows += input.length;
     }
@@ -185,8 +202,8 @@ public final class BatchScheduler implements AutoCloseable {
     long end = System.nanoTime();
     int sampled = 0;
     List<Generation> finished = new ArrayList<>();
-    for (int i = 0; i < active.size(); i++) {
-      Generation generation = active.get(i);
+    for (int i = 0; i < batch.size(); i++) {
+      Generation generation = batch.get(i);
       boolean sampledOne = generation.afterStep(logits.get(i), end);
       sampled += sampledOne ? 1 : 0;
       if (generation.done) {
@@ -280,11 +297,18 @@ public final class BatchScheduler implements AutoCloseable {
       stops = new StopStringFilter(request.stop());
     }
 
-    private int[] nextInput() {
-      if (promptFed < prompt.length) {
-        lastPromptChunk = Math.min(prefillChunk, prompt.length - promptFed);
-        return Arrays.copyOfRange(prompt, promptFed, promptFed + lastPromptChunk);
-      }
+    private boolean prefilling() {
+      return promptFed < prompt.length;
+    }
+
+    /** The next at most {@code budget} prompt tokens. */
+    private int[] nextPromptChunk(int budget) {
+      lastPromptChunk = Math.min(budget, prompt.length - promptFed);
+      return Arrays.copyOfRange(prompt, promptFed, promptFed + lastPromptChunk);
+    }
+
+    /** The last sampled token, which the state has not seen yet. */
+    private int[] nextDecodeInput() {
       lastPromptChunk = 0;
       return new int[] {generated[generatedCount - 1]};
     }

@@ -10,7 +10,7 @@ import java.util.function.Consumer;
  * @param modelId the name {@code /v1/models} lists and requests may name
  * @param parallel most sequences decoded together
  * @param queue most requests waiting for a slot; beyond that, 503
- * @param prefillChunk most prompt tokens one sequence feeds per step
+ * @param prefillChunk most prompt tokens fed per step, over all sequences being prefilled
  * @param maxBodyBytes largest request body; beyond that, 413
  * @param cacheBytes bound of the conversation state cache; 0 disables it
  * @param defaultMaxTokens generation limit when a request gives none
@@ -49,31 +49,5 @@ public record ServerOptions(String host, int port, String modelId, int parallel,
     if (defaultMaxTokens < 1) {
       throw new IllegalArgumentException("--max-tokens must be >= 1, got " + defaultMaxTokens);
     }
-  }
-
-  /** Defaults for everything but the model's name. */
-  public static ServerOptions defaults(String modelId) {
-    return new ServerOptions("127.0.0.1", DEFAULT_PORT, modelId, DEFAULT_PARALLEL, DEFAULT_QUEUE,
-        DEFAULT_PREFILL_CHUNK, DEFAULT_MAX_BODY_BYTES, DEFAULT_CACHE_BYTES, DEFAULT_MAX_TOKENS, line -> {});
-  }
-
-  public ServerOptions withPort(int value) {
-    return new ServerOptions(host, value, modelId, parallel, queue, prefillChunk, maxBodyBytes, cacheBytes,
-        defaultMaxTokens, requestLog);
-  }
-
-  public ServerOptions withSlots(int parallelValue, int queueValue) {
-    return new ServerOptions(host, port, modelId, parallelValue, queueValue, prefillChunk, maxBodyBytes,
-        cacheBytes, defaultMaxTokens, requestLog);
-  }
-
-  public ServerOptions withLimits(int prefillChunkValue, long maxBodyBytesValue, long cacheBytesValue) {
-    return new ServerOptions(host, port, modelId, parallel, queue, prefillChunkValue, maxBodyBytesValue,
-        cacheBytesValue, defaultMaxTokens, requestLog);
-  }
-
-  public ServerOptions withRequestLog(Consumer<String> value) {
-    return new ServerOptions(host, port, modelId, parallel, queue, prefillChunk, maxBodyBytes, cacheBytes,
-        defaultMaxTokens, value);
   }
 }

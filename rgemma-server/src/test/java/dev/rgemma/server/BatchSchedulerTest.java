@@ -33,7 +33,7 @@ class BatchSchedulerTest {
   }
 
   /** Collects one generation's text and result. */
-  static final class Collector implements SequenceListener {
+  static class Collector implements SequenceListener {
     final StringBuilder text = new StringBuilder();
     final CompletableFuture<SequenceResult> done = new CompletableFuture<>();
     volatile int pieces;
@@ -124,6 +124,42 @@ class BatchSchedulerTest {
       assertEquals(second.length, r2.promptTokens());
       dev.rgemma.engine.GenerationResult fresh = Reference.greedy(model, CODEC, second, 7, List.of());
       assertEquals(CharCodec.text(fresh.tokens()), turn2.text.toString());
+    }
+  }
+
+  @Test
+  void aLongPromptIsFedInChunksWhileOthersKeepDecoding() throws Exception {
+    int chunk = 8;
+    int[] longPrompt = randomPrompt(new SplittableRandom(9), 200);
+    List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+    Metrics metrics = new Metrics();
+    try (BatchScheduler scheduler = new BatchScheduler(model, CODEC, new StateCache(0), metrics, 2, 2, chunk)) {
+      Collector decoding = new Collector() {
+        @Override
+        public void onText(String piece) {
+          events.add("decode");
+          super.onText(piece);
+        }
+      };
+      BatchScheduler.Generation endless = scheduler.submit(new GenerationRequest(new int[] {2, 50, 51}, 1_000_000,
+          SamplerSettings.defaults().withSeed(3), List.of()), decoding);
+      awaitTrue(() -> decoding.pieces > 0);
+      Collector late = new Collector() {
+        @Override
+        public void onFinish(SequenceResult result) {
+          events.add("late finished");
+          super.onFinish(result);
+        }
+      };
+      scheduler.submit(greedy(longPrompt, 1), late);
+      SequenceResult result = late.await();
+      endless.cancel();
+      assertTrue(!decoding.done.isDone(), "the decoding sequence must still be running: " + decoding.text);
+      // The 200-token prompt needs 25 steps of 8 tokens; the other sequence decodes in every one.
+      int decodedBefore = events.indexOf("late finished");
+      assertTrue(decodedBefore >= 1 + 200 / chunk,
+          "decoded " + decodedBefore + " tokens before the long prompt's answer");
+      assertEquals(1, result.completionTokens());
     }
   }
 

@@ -4,6 +4,7 @@ import dev.rgemma.RgemmaException;
 import dev.rgemma.engine.TextCodec;
 import dev.rgemma.engine.TokenizerCodec;
 import dev.rgemma.kernels.Kernels;
+import dev.rgemma.model.GgufCheckpoint;
 import dev.rgemma.model.RecurrentGemmaModel;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,8 +16,9 @@ final class ModelOptions {
   /** The demo model's place under the installation (the launcher passes -Drgemma.home). */
   static final String DEMO_MODEL = "models/demo";
 
-  @Option(names = "--model", paramLabel = "DIR",
-      description = "Checkpoint directory (config.json, model.safetensors or shards, tokenizer.json). "
+  @Option(names = "--model", paramLabel = "DIR|FILE.gguf",
+      description = "Checkpoint directory (config.json, model.safetensors or shards, tokenizer.json) "
+          + "or a GGUF file from rgemma quantize (its tokenizer is in the file). "
           + "Default: the demo model, <rgemma home>/" + DEMO_MODEL + ".")
   Path model;
 
@@ -53,6 +55,21 @@ final class ModelOptions {
 
   /** The tokenizer beside the weights (tokenizer.json or tokenizer.model); null if there is none. */
   TextCodec loadTokenizer(RecurrentGemmaModel loaded) throws IOException {
+    if (loaded.source() instanceof GgufCheckpoint gguf) {
+      // A GGUF model carries its tokenizer in the metadata: unpack it for the tokenizer loader.
+      Path directory = Files.createTempDirectory("rgemma-tokenizer");
+      try {
+        return gguf.extractTokenizer(directory)
+            ? TokenizerCodec.forModel(directory, loaded.config().vocabSize()).orElse(null) : null;
+      } finally {
+        try (var files = Files.list(directory)) {
+          for (Path file : files.toList()) {
+            Files.deleteIfExists(file);
+          }
+        }
+        Files.deleteIfExists(directory);
+      }
+    }
     return TokenizerCodec.forModel(modelDirectory(), loaded.config().vocabSize()).orElse(null);
   }
 }

@@ -5,7 +5,6 @@ import dev.rgemma.engine.TextCodec;
 import dev.rgemma.model.RecurrentGemmaModel;
 import dev.rgemma.server.OpenAiServer;
 import dev.rgemma.server.ServerOptions;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -64,7 +63,8 @@ final class ServeCommand implements Callable<Integer> {
   long cacheMib;
 
   @Option(names = "--model-name", paramLabel = "NAME",
-      description = "The model id that /v1/models lists and requests may name (default: the directory's name).")
+      description = "The model id that /v1/models lists and requests may name (default: the model "
+          + "directory's name, or the GGUF file's without .gguf).")
   String modelName;
 
   @Override
@@ -72,17 +72,16 @@ final class ServeCommand implements Callable<Integer> {
     if (cacheMib < 0) {
       throw new IllegalArgumentException("--cache-mib must be >= 0, got " + cacheMib);
     }
-    Path dir = modelOptions.modelDirectory();
-    if (!Files.isDirectory(dir)) {
-      throw new IllegalArgumentException("--model: " + dir + " is not a directory");
-    }
-    String name = modelName != null ? modelName : dir.toAbsolutePath().normalize().getFileName().toString();
+    Path path = modelOptions.modelDirectory();
+    String name = modelName != null ? modelName
+        : path.toAbsolutePath().normalize().getFileName().toString().replaceFirst("\\.gguf$", "");
     ServerOptions options = new ServerOptions(host, port, name, parallel, queue, prefillChunk, maxBodyBytes,
         cacheMib << 20, maxTokens, System.err::println);
     try (RecurrentGemmaModel loaded = modelOptions.load()) {
       TextCodec codec = modelOptions.loadTokenizer(loaded);
       if (codec == null) {
-        throw new RgemmaException(dir + ": no tokenizer.json or tokenizer.model; the server needs a tokenizer");
+        throw new RgemmaException(path + ": no tokenizer (tokenizer.json or tokenizer.model beside the "
+            + "weights, or one inside the GGUF file); the server needs one");
       }
       try (OpenAiServer server = OpenAiServer.start(options, loaded, codec)) {
         System.err.printf("rgemma: serving %s on %s/v1 (parallel %d, queue %d); Ctrl-C stops%n",

@@ -4,7 +4,6 @@ import dev.rgemma.RgemmaException;
 import dev.rgemma.engine.TextCodec;
 import dev.rgemma.engine.TokenizerCodec;
 import dev.rgemma.kernels.Kernels;
-import dev.rgemma.model.GgufCheckpoint;
 import dev.rgemma.model.RecurrentGemmaModel;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -53,23 +52,8 @@ final class ModelOptions {
     return RecurrentGemmaModel.load(modelDirectory());
   }
 
-  /** The tokenizer beside the weights (tokenizer.json or tokenizer.model); null if there is none. */
+  /** The tokenizer in the GGUF file or beside the weights (tokenizer.json or tokenizer.model); null if none. */
   TextCodec loadTokenizer(RecurrentGemmaModel loaded) throws IOException {
-    if (loaded.source() instanceof GgufCheckpoint gguf) {
-      // A GGUF model carries its tokenizer in the metadata: unpack it for the tokenizer loader.
-      Path directory = Files.createTempDirectory("rgemma-tokenizer");
-      try {
-        return gguf.extractTokenizer(directory)
-            ? TokenizerCodec.forModel(directory, loaded.config().vocabSize()).orElse(null) : null;
-      } finally {
-        try (var files = Files.list(directory)) {
-          for (Path file : files.toList()) {
-            Files.deleteIfExists(file);
-          }
-        }
-        Files.deleteIfExists(directory);
-      }
-    }
-    return TokenizerCodec.forModel(modelDirectory(), loaded.config().vocabSize()).orElse(null);
+    return TokenizerCodec.forModel(loaded, modelDirectory()).orElse(null);
   }
 }

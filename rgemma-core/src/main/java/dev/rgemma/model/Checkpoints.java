@@ -17,6 +17,6 @@ public final class Checkpoints {
       return GgufCheckpoint.open(path);
     }
     throw new NoSuchFileException(path.toString(), null,
-        "not found (expected a checkpoint directory with config.json + *.safetensors, or a .gguf file)");
+        "not found: expected a checkpoint directory (config.json + *.safetensors) or a .gguf file");
   }
 }

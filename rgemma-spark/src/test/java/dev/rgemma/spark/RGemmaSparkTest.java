@@ -103,7 +103,7 @@ class RGemmaSparkTest {
 
   static void assertError(Row row, String message) {
     String error = row.getAs("error");
-    assertNotNull(error, "row " + row.getInt(0) + " should have failed");
+    assertNotNull(error, "row " + row.get(0) + " should have failed");
     assertTrue(error.contains(message), error);
     assertNull(row.getAs("token_ids"));
     assertNull(row.getAs("finish_reason"));
@@ -187,6 +187,25 @@ class RGemmaSparkTest {
       }
       assertTrue(sawText, mode.name() + ": some row should have text");
     }
+  }
+
+  /** The example job: JSON Lines in, Parquet out, the same ids as the CLI. */
+  @Test
+  void exampleJobReadsJsonLinesAndWritesParquet() throws Exception {
+    Path jsonl = temp.resolve("prompts.jsonl");
+    java.nio.file.Files.writeString(jsonl, "{\"id\": 0, \"question\": \"the cat\", \"seed\": 3}\n"
+        + "{\"id\": 1, \"question\": \"\", \"seed\": 4}\n");
+    String out = temp.resolve("example-out").toString();
+    long rows = dev.rgemma.spark.examples.GenerateFile.run(spark, new String[] {"--model", textModel.toString(),
+        "--input", jsonl.toString(), "--output", out, "--prompt-column", "question", "--seed-column", "seed",
+        "--max-tokens", "6", "--partitions", "2"});
+    assertEquals(2, rows);
+    List<Row> result = spark.read().parquet(out).orderBy("id").collectAsList();
+    String ids = cli(List.of("generate", "--model", textModel.toString(), "--prompt", "the cat", "--seed", "3",
+        "--max-tokens", "6", "--print-ids"));
+    assertEquals(ids.strip(), result.get(0).getList(result.get(0).fieldIndex("token_ids")).toString()
+        .replaceAll("[\\[\\] ]", ""));
+    assertError(result.get(1), "the prompt is empty");
   }
 
   /** Runs the CLI in this JVM; its stdout. */

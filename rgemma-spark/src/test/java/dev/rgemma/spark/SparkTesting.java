@@ -33,7 +33,7 @@ final class SparkTesting {
     String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     return base("local-cluster[2,1,1024]")
         .config("spark.executor.extraClassPath", classPath)
-        .config("spark.executor.extraJavaOptions", System.getProperty("spark.jvm.flags", "") + " -XX:+UseSerialGC")
+        .config("spark.executor.extraJavaOptions", System.getProperty("spark.jvm.flags", "") + " -XX:+UseSerialGC -XX:TieredStopAtLevel=1")
         .getOrCreate();
   }
 

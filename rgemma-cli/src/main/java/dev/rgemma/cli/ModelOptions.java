@@ -3,6 +3,7 @@ package dev.rgemma.cli;
 import dev.rgemma.RgemmaException;
 import dev.rgemma.engine.TextCodec;
 import dev.rgemma.engine.TokenizerCodec;
+import dev.rgemma.kernels.Kernels;
 import dev.rgemma.model.RecurrentGemmaModel;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,7 +21,7 @@ final class ModelOptions {
   Path model;
 
   @Option(names = "--threads", paramLabel = "N",
-      description = "Compute threads (default: all processors).")
+      description = "Compute threads (default: all processors). Results do not depend on it.")
   Integer threads;
 
   /** The model directory: --model, or the demo model. */
@@ -41,8 +42,11 @@ final class ModelOptions {
   }
 
   RecurrentGemmaModel load() throws IOException {
-    if (threads != null && threads < 1) {
-      throw new IllegalArgumentException("--threads is " + threads + ", expected at least 1");
+    if (threads != null) {
+      if (threads < 1) {
+        throw new IllegalArgumentException("--threads is " + threads + ", expected at least 1");
+      }
+      Kernels.setThreads(threads);
     }
     return RecurrentGemmaModel.load(modelDirectory());
   }

@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -55,16 +57,51 @@ public final class TokenizeCommand implements Callable<Integer> {
   @Option(names = "--text", paramLabel = "TEXT", description = "Tokenize TEXT instead of reading standard input (not with --jsonl).")
   String text;
 
+  @Option(
+      names = "--stats",
+      description = "Print to standard error how long loading and encoding took, and the encoding speed in MB/s of UTF-8 input.")
+  boolean stats;
+
+  @Option(
+      names = "--repeat",
+      paramLabel = "N",
+      defaultValue = "1",
+      description = "Encode the input N times, for timing with --stats (the ids are written once; not with --jsonl). Default: ${DEFAULT-VALUE}.")
+  int repeat;
+
   InputStream stdin = System.in;
 
   @Override
   public Integer call() throws IOException {
     if (jsonl && text != null) throw new IllegalArgumentException("--text and --jsonl cannot be combined");
+    if (repeat < 1) throw new IllegalArgumentException("--repeat must be at least 1, got " + repeat);
+    if (jsonl && repeat > 1) throw new IllegalArgumentException("--repeat and --jsonl cannot be combined");
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    long start = System.nanoTime();
+    long loadCpuStart = threads.getCurrentThreadCpuTime();
     Tokenizer loaded = Tokenizer.load(tokenizer);
+    if (stats) {
+      spec.commandLine().getErr().printf("loaded %s in %.0f ms (%.0f ms CPU)%n", loaded,
+          (System.nanoTime() - start) / 1e6, (threads.getCurrentThreadCpuTime() - loadCpuStart) / 1e6);
+    }
     PrintWriter out = spec.commandLine().getOut();
     if (!jsonl) {
       String input = text != null ? text : new String(stdin.readAllBytes(), StandardCharsets.UTF_8);
-      int[] ids = loaded.encode(input, !noSpecial);
+      int[] ids = null;
+      for (int run = 1; run <= repeat; run++) {
+        long encodeStart = System.nanoTime();
+        long cpuStart = threads.getCurrentThreadCpuTime();
+        ids = loaded.encode(input, !noSpecial);
+        if (stats) {
+          // CPU time of this thread: the speed on one core, even when other processes compete.
+          double cpuSeconds = (threads.getCurrentThreadCpuTime() - cpuStart) / 1e9;
+          double seconds = (System.nanoTime() - encodeStart) / 1e9;
+          long bytes = input.getBytes(StandardCharsets.UTF_8).length;
+          spec.commandLine().getErr().printf(
+              "run %d: %d bytes -> %d tokens in %.1f ms (%.1f ms CPU): %.2f MB/s (%.2f MB/s per CPU second)%n",
+              run, bytes, ids.length, seconds * 1e3, cpuSeconds * 1e3, bytes / 1e6 / seconds, bytes / 1e6 / cpuSeconds);
+        }
+      }
       StringBuilder line = new StringBuilder(ids.length * 6);
       for (int i = 0; i < ids.length; i++) {
         if (i > 0) line.append(' ');

@@ -53,6 +53,16 @@ class ChatCommandTest {
   }
 
   @Test
+  void theSystemPromptOpensTheFirstTurn() {
+    CliRun chat = CliRun.run("the hen\n", "chat", "--model", model.toString(), "--temperature", "0",
+        "--max-tokens", "3", "--system", "Be brief.");
+    assertEquals(0, chat.exitCode(), chat.toString());
+    int expected = tokenizer.encode(ChatTemplate.render(List.of(new ChatTemplate.Message("system", "Be brief."),
+        new ChatTemplate.Message("user", "the hen")), true), false).length;
+    assertEquals(List.of(expected), chat.summaryValues("prompt tokens"));
+  }
+
+  @Test
   void sessionContinuesTheConversationInTheNextProcess() throws Exception {
     Path session = temp.resolve("talk.rgsession");
     CliRun first = CliRun.run("the hen\n", "chat", "--model", model.toString(), "--temperature", "0",

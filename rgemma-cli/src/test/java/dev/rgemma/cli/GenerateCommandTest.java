@@ -32,10 +32,11 @@ class GenerateCommandTest {
   @Test
   void fixtureGreedyRunsPrintExactlyTheReferenceTokens() {
     Path model = Fixtures.dir("tiny-a");
+    int threads = 1;
     for (JsonNode run : Fixtures.expected(model).get("greedy")) {
       int[] prompt = Fixtures.ints(run.get("prompt"));
       CliRun result = CliRun.run("", "generate", "--model", model.toString(), "--prompt-ids", joined(prompt),
-          "--max-tokens", "20", "--temperature", "0", "--print-ids");
+          "--max-tokens", "20", "--temperature", "0", "--print-ids", "--threads", String.valueOf(threads++));
       assertEquals(0, result.exitCode(), result.toString());
       assertEquals(joined(Fixtures.ints(run.get("generated"))) + "\n", result.out().replace("\r\n", "\n"));
       assertEquals(List.of(prompt.length), result.summaryValues("prompt tokens"), result.err());
@@ -63,6 +64,21 @@ class GenerateCommandTest {
     assertEquals(List.of(1), second.summaryValues("prompt tokens"), "only the pending token is fed");
     assertTrue(second.err().contains("resumed " + session), second.err());
     assertEquals(size, Files.size(session), "the session file keeps its size");
+  }
+
+  @Test
+  void maxTokensZeroPrimesASessionThatALaterRunGeneratesFrom() {
+    Path model = Fixtures.dir("tiny-a");
+    JsonNode run = Fixtures.expected(model).get("greedy").get(0);
+    Path session = temp.resolve("primed.rgsession");
+    CliRun primed = CliRun.run("", "generate", "--model", model.toString(), "--session", session.toString(),
+        "--prompt-ids", joined(Fixtures.ints(run.get("prompt"))), "--max-tokens", "0");
+    assertEquals(0, primed.exitCode(), primed.toString());
+    assertEquals("", primed.out());
+    CliRun later = CliRun.run("", "generate", "--model", model.toString(), "--session", session.toString(),
+        "--max-tokens", "20", "--temperature", "0", "--print-ids");
+    assertEquals(0, later.exitCode(), later.toString());
+    assertArrayEquals(Fixtures.ints(run.get("generated")), parseIds(later.out()));
   }
 
   private static int[] concat(int[] a, int[] b) {
@@ -124,6 +140,8 @@ class GenerateCommandTest {
     assertError(CliRun.run("", "generate", "--model", fixture, "--prompt-ids", "2", "--stop", "x"),
         "stop strings need a tokenizer");
     assertError(CliRun.run("", "generate", "--model", fixture, "--prompt-ids", "2", "--top-p", "0"), "top-p");
+    assertError(CliRun.run("", "generate", "--model", fixture, "--prompt-ids", "2", "--threads", "0"),
+        "--threads is 0");
     assertError(CliRun.run("", "generate", "--model", fixture, "--prompt", "a", "--prompt-ids", "2"),
         "give the prompt once");
     assertError(CliRun.run("", "generate", "--model", temp.resolve("nope").toString(), "--prompt-ids", "2"),

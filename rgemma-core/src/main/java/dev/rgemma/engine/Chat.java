@@ -56,7 +56,7 @@ public final class Chat {
         new TextCodec.Message("user", "Hi"),
         new TextCodec.Message("assistant", ANSWER_MARK),
         new TextCodec.Message("user", userMessage)), true);
-    int at = rendered.lastIndexOf(ANSWER_MARK);
+    int at = rendered.indexOf(ANSWER_MARK); // the first one: the user message may contain it too
     if (at < 0) {
       throw new RgemmaException("the chat template does not write the model's answers back; "
           + "cannot continue a conversation with it");

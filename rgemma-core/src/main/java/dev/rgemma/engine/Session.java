@@ -24,7 +24,8 @@ import java.util.Optional;
  * sampled token is kept <em>pending</em> and fed at the start of the next {@link #generate}, so a
  * generation split over several calls (or saved and loaded in between) makes exactly the same
  * forward passes as one that never stopped. A stop token (EOS, {@code <end_of_turn>}) ends the
- * generation and is dropped: the next prompt says how the turn closes.
+ * generation and is dropped: the next prompt says how the turn closes. With {@code maxTokens} 0
+ * the prompt's last token stays pending instead, so a later call can generate without a prompt.
  *
  * <p>Not thread-safe; one model may serve many sessions.
  */
@@ -130,8 +131,12 @@ public final class Session {
           : "the session's last answer ended with a stop token: give a prompt to continue");
     }
 
+    if (options.maxTokens() == 0) {
+      return prefillOnly(input, prompt);
+    }
+
     long prefillStart = System.nanoTime();
-    float[] logits = input.length == 0 ? null : model.forward(state, input, 0, input.length, false, null);
+    float[] logits = model.forward(state, input, 0, input.length, false, null);
     history.addAll(prompt);
     pendingToken = NO_TOKEN;
     long prefillNanos = System.nanoTime() - prefillStart;
@@ -186,6 +191,22 @@ public final class Session {
     long decodeNanos = System.nanoTime() - decodeStart;
     return new GenerationResult(reason, input.length, Arrays.copyOf(generated, count),
         text.toString(), prefillNanos, decodeSteps, decodeNanos, state.position());
+  }
+
+  /**
+   * Feeds all but the last input token and keeps that one pending, so that a later call can
+   * generate from its logits without a prompt.
+   */
+  private GenerationResult prefillOnly(int[] input, int[] prompt) {
+    long start = System.nanoTime();
+    int fed = Math.max(0, input.length - 1);
+    if (fed > 0) {
+      model.forward(state, input, 0, fed, false, null);
+    }
+    history.addAll(prompt);
+    pendingToken = input.length == 0 ? pendingToken : input[input.length - 1];
+    return new GenerationResult(StopReason.MAX_TOKENS, fed, new int[0], "", System.nanoTime() - start,
+        0, 0, state.position());
   }
 
   private static void emit(String piece, StringBuilder text, GenerationListener listener) {

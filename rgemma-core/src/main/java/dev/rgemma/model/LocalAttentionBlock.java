@@ -60,11 +60,11 @@ public record LocalAttentionBlock(
     int window = config.attentionWindowSize();
     Rope rope = new Rope(config.rotaryDim(), config.ropeTheta());
     for (int t = firstRow; t < firstRow + tokens; t++) {
-      long position = startPosition + t - firstRow;
+      rope.setPosition(startPosition + t - firstRow);
       for (int h = 0; h < heads; h++) {
-        rope.apply(q, (t * heads + h) * hd, position);
+        rope.apply(q, (t * heads + h) * hd);
       }
-      rope.apply(k, t * hd, position);
+      rope.apply(k, t * hd);
     }
     int queries = tokens * heads; // query rows of this sequence: [tokens, numHeads]
     int qOffset = firstRow * heads * hd;
@@ -162,20 +162,38 @@ public record LocalAttentionBlock(
   }
 
   /** Half-split rotary embedding on the first {@code rotaryDim} dims of a head. */
-  record Rope(int rotaryDim, float base) {
-    void apply(float[] x, int offset, long position) {
+  static final class Rope {
+    private final float[] timescales; // [rotaryDim / 2], base^(2j / rotaryDim) in float32
+    private final float[] sin;
+    private final float[] cos;
+
+    Rope(int rotaryDim, float base) {
       int half = rotaryDim / 2;
+      timescales = new float[half];
       for (int j = 0; j < half; j++) {
-        // float32 as the reference: timescale = base^(2j/rd), theta = pos / timescale.
-        float exponent = (float) (2 * j) / rotaryDim;
-        float timescale = (float) Math.pow(base, exponent);
-        float theta = (float) position / timescale;
-        float sin = (float) Math.sin(theta);
-        float cos = (float) Math.cos(theta);
+        timescales[j] = (float) Math.pow(base, (float) (2 * j) / rotaryDim);
+      }
+      sin = new float[half];
+      cos = new float[half];
+    }
+
+    /** Computes the rotation for {@code position} (float32 as the reference: theta = pos / timescale). */
+    void setPosition(long position) {
+      for (int j = 0; j < timescales.length; j++) {
+        float theta = (float) position / timescales[j];
+        sin[j] = (float) Math.sin(theta);
+        cos[j] = (float) Math.cos(theta);
+      }
+    }
+
+    /** Rotates one head at {@code x[offset ..]} by the current position. */
+    void apply(float[] x, int offset) {
+      int half = timescales.length;
+      for (int j = 0; j < half; j++) {
         float first = x[offset + j];
         float second = x[offset + j + half];
-        x[offset + j] = first * cos - second * sin;
-        x[offset + j + half] = second * cos + first * sin;
+        x[offset + j] = first * cos[j] - second * sin[j];
+        x[offset + j + half] = second * cos[j] + first * sin[j];
       }
     }
   }

@@ -15,51 +15,96 @@ final class BpeMerger {
 
   private static final long EMPTY = -1L;
 
-  // Open addressing: keys[i] = left << 32 | right, values[i] = priority << 32 | mergedId.
-  private final long[] keys;
-  private final long[] values;
+  // Open addressing, key and value side by side so that a probe touches one cache line:
+  // table[2i] = left << 32 | right, table[2i + 1] = priority << 32 | mergedId.
+  private final long[] table;
   private final int mask;
+  private final int shift;
   private int size;
 
   BpeMerger(int expectedRules) {
     int capacity = Integer.highestOneBit(Math.max(16, expectedRules * 2 - 1)) << 1;
-    keys = new long[capacity];
-    values = new long[capacity];
-    Arrays.fill(keys, EMPTY);
+    table = new long[2 * capacity];
+    for (int i = 0; i < table.length; i += 2) table[i] = EMPTY;
     mask = capacity - 1;
+    shift = 64 - Integer.numberOfTrailingZeros(capacity);
   }
 
   /** Adds or replaces the rule for a pair (a later duplicate wins, as in both references). */
   void addRule(int left, int right, int priority, int merged) {
-    if (size * 2 >= keys.length) throw new IllegalStateException("BPE rule table is full");
+    if (size * 2 >= table.length / 2) throw new IllegalStateException("BPE rule table is full");
     long key = ((long) left << 32) | (right & 0xFFFFFFFFL);
     int slot = slot(key);
-    if (keys[slot] != key) size++;
-    keys[slot] = key;
-    values[slot] = ((long) priority << 32) | (merged & 0xFFFFFFFFL);
+    if (table[slot] != key) size++;
+    table[slot] = key;
+    table[slot + 1] = ((long) priority << 32) | (merged & 0xFFFFFFFFL);
   }
 
-  int ruleCount() {
-    return size;
+  // Character pairs that occur inside some rule's result. Where two neighbouring characters are
+  // not such a pair, no token can ever span them, so the two sides merge independently and the
+  // word can be cut there: long texts without spaces become short runs with small queues.
+  private long[] joinable = emptyTable(1024);
+  private int joinableCount;
+
+  /** Records the adjacent character pairs of a token that some rule produces. */
+  void addMergedToken(String token) {
+    int previous = -1;
+    for (int i = 0; i < token.length(); ) {
+      int codePoint = token.codePointAt(i);
+      i += Character.charCount(codePoint);
+      if (previous >= 0) addJoinable(((long) previous << 32) | codePoint);
+      previous = codePoint;
+    }
+  }
+
+  private void addJoinable(long pair) {
+    if (joinableCount * 2 >= joinable.length) {
+      long[] old = joinable;
+      joinable = emptyTable(old.length * 2);
+      joinableCount = 0;
+      for (long value : old) if (value != EMPTY) addJoinable(value);
+    }
+    int slot = joinableSlot(pair);
+    if (joinable[slot] != pair) {
+      joinable[slot] = pair;
+      joinableCount++;
+    }
+  }
+
+  private int joinableSlot(long pair) {
+    int mask = joinable.length - 1;
+    int index = (int) ((pair * 0x9E3779B97F4A7C15L) >>> 40) & mask;
+    while (joinable[index] != EMPTY && joinable[index] != pair) index = (index + 1) & mask;
+    return index;
+  }
+
+  private static long[] emptyTable(int length) {
+    long[] table = new long[length];
+    java.util.Arrays.fill(table, EMPTY);
+    return table;
+  }
+
+  /** Whether a token could contain {@code left} immediately followed by {@code right}. */
+  boolean joinable(int left, int right) {
+    return joinableCount > 0 && joinable[joinableSlot(((long) left << 32) | right)] != EMPTY;
   }
 
   /** The rule for (left, right) as priority << 32 | mergedId, or -1. */
   long rule(int left, int right) {
-    if (left < 0 || right < 0) return EMPTY;
-    long key = ((long) left << 32) | (right & 0xFFFFFFFFL);
+    if ((left | right) < 0) return EMPTY;
+    long key = ((long) left << 32) | right;
     int slot = slot(key);
-    return keys[slot] == key ? values[slot] : EMPTY;
+    return table[slot] == key ? table[slot + 1] : EMPTY;
   }
 
   private int slot(long key) {
-    int slot = (int) (mix(key) & mask);
-    while (keys[slot] != EMPTY && keys[slot] != key) slot = (slot + 1) & mask;
-    return slot;
-  }
-
-  private static long mix(long key) {
-    key *= 0x9E3779B97F4A7C15L;
-    return key ^ (key >>> 29);
+    long h = key * 0x9E3779B97F4A7C15L;
+    int index = (int) (h >>> shift); // Fibonacci hashing: the top bits are the well-mixed ones
+    while (true) {
+      long k = table[2 * index];
+      if (k == key || k == EMPTY) return 2 * index;
+      index = (index + 1) & mask;
+    }
   }
 
   /** Called for each merge, so a caller can remember how a piece was formed. */
@@ -68,41 +113,54 @@ final class BpeMerger {
   }
 
   /**
-   * Merges {@code ids} in place; {@code NO_ID} entries never merge. Returns the number of symbols
+   * Merges {@code ids} in place; negative entries never merge. Returns the number of symbols
    * left, which occupy the first slots of {@code ids} in order. {@code originalIndex}, when not
    * null, receives for each surviving symbol its first position in the input.
    */
-  int merge(int[] ids, int length, int[] originalIndex, MergeListener listener) {
+  int merge(int[] ids, int length, int[] originalIndex, MergeListener listener, Workspace work) {
     if (length < 2) {
       if (originalIndex != null && length == 1) originalIndex[0] = 0;
       return length;
     }
-    int[] next = new int[length];
-    int[] prev = new int[length];
+    work.ensure(length);
+    int[] next = work.next;
+    int[] prev = work.prev;
+    // The rule of the pair that starts at each live position (-1: none), so that a queue entry
+    // is checked without another table lookup.
+    long[] pairRule = work.pairRule;
+    LongHeap queue = work.queue;
+    queue.clear();
     for (int i = 0; i < length; i++) {
       next[i] = i + 1 < length ? i + 1 : -1;
       prev[i] = i - 1;
+      if (i + 1 < length) {
+        long rule = rule(ids[i], ids[i + 1]);
+        pairRule[i] = rule;
+        if (rule != EMPTY) queue.append((rule & 0xFFFFFFFF00000000L) | i);
+      } else {
+        pairRule[i] = EMPTY;
+      }
     }
-    LongHeap queue = new LongHeap(length);
-    for (int i = 0; i + 1 < length; i++) offer(queue, ids, i, i + 1);
-    boolean[] dead = new boolean[length];
+    queue.heapify();
     while (!queue.isEmpty()) {
       long entry = queue.poll();
       int left = (int) entry;
-      int priority = (int) (entry >>> 32);
-      if (dead[left]) continue;
+      long rule = pairRule[left];
+      // Stale unless the pair now at `left` still has this priority (a priority names one pair
+      // for tokenizer.json; for SentencePiece equal scores merge in position order either way).
+      if (rule == EMPTY || (rule >>> 32) != (entry >>> 32)) continue;
       int right = next[left];
-      if (right < 0) continue;
-      long rule = rule(ids[left], ids[right]);
-      if (rule == EMPTY || (int) (rule >>> 32) != priority) continue;
       int merged = (int) rule;
       if (listener != null) listener.merged(ids[left], ids[right], merged);
       ids[left] = merged;
-      dead[right] = true;
-      next[left] = next[right];
-      if (next[right] >= 0) prev[next[right]] = left;
-      if (prev[left] >= 0) offer(queue, ids, prev[left], left);
-      if (next[left] >= 0) offer(queue, ids, left, next[left]);
+      pairRule[right] = EMPTY;
+      int after = next[right];
+      next[left] = after;
+      if (after >= 0) prev[after] = left;
+      int before = prev[left];
+      if (before >= 0) offer(queue, ids, pairRule, before, left);
+      if (after >= 0) offer(queue, ids, pairRule, left, after);
+      else pairRule[left] = EMPTY;
     }
     int count = 0;
     for (int i = 0; i >= 0; i = next[i]) {
@@ -112,18 +170,46 @@ final class BpeMerger {
     return count;
   }
 
-  private void offer(LongHeap queue, int[] ids, int left, int right) {
+  /** Scratch arrays for {@link #merge}, reused across the words of one encode call. */
+  static final class Workspace {
+    int[] next = new int[0];
+    int[] prev = new int[0];
+    long[] pairRule = new long[0];
+    final LongHeap queue = new LongHeap();
+
+    void ensure(int length) {
+      if (next.length < length) {
+        int capacity = Math.max(length, next.length * 2);
+        next = new int[capacity];
+        prev = new int[capacity];
+        pairRule = new long[capacity];
+      }
+    }
+  }
+
+  private void offer(LongHeap queue, int[] ids, long[] pairRule, int left, int right) {
     long rule = rule(ids[left], ids[right]);
+    pairRule[left] = rule;
     if (rule != EMPTY) queue.add((rule & 0xFFFFFFFF00000000L) | left);
   }
 
-  /** A binary min-heap of longs. */
-  private static final class LongHeap {
-    private long[] heap;
+  /** A 4-ary min-heap of longs: half the depth of a binary heap, children side by side. */
+  static final class LongHeap {
+    private long[] heap = new long[64];
     private int size;
 
-    LongHeap(int capacity) {
-      heap = new long[Math.max(4, capacity)];
+    void clear() {
+      size = 0;
+    }
+
+    /** Adds without keeping heap order; call {@link #heapify} before polling. */
+    void append(long value) {
+      if (size == heap.length) heap = Arrays.copyOf(heap, size * 2);
+      heap[size++] = value;
+    }
+
+    void heapify() {
+      for (int i = (size - 2) >> 2; i >= 0; i--) siftDown(i, heap[i]);
     }
 
     boolean isEmpty() {
@@ -134,7 +220,7 @@ final class BpeMerger {
       if (size == heap.length) heap = Arrays.copyOf(heap, size * 2);
       int i = size++;
       while (i > 0) {
-        int parent = (i - 1) >>> 1;
+        int parent = (i - 1) >>> 2;
         if (heap[parent] <= value) break;
         heap[i] = heap[parent];
         i = parent;
@@ -145,17 +231,28 @@ final class BpeMerger {
     long poll() {
       long top = heap[0];
       long last = heap[--size];
-      int i = 0;
-      int half = size >>> 1;
-      while (i < half) {
-        int child = 2 * i + 1;
-        if (child + 1 < size && heap[child + 1] < heap[child]) child++;
-        if (heap[child] >= last) break;
-        heap[i] = heap[child];
+      if (size > 0) siftDown(0, last);
+      return top;
+    }
+
+    private void siftDown(int i, long value) {
+      while (true) {
+        int first = 4 * i + 1;
+        if (first >= size) break;
+        int child = first;
+        long smallest = heap[first];
+        int last = Math.min(first + 4, size);
+        for (int c = first + 1; c < last; c++) {
+          if (heap[c] < smallest) {
+            smallest = heap[c];
+            child = c;
+          }
+        }
+        if (smallest >= value) break;
+        heap[i] = smallest;
         i = child;
       }
-      heap[i] = last;
-      return top;
+      heap[i] = value;
     }
   }
 }

@@ -1,11 +1,8 @@
 package dev.rgemma.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.RgemmaException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -44,9 +41,10 @@ final class HuggingFaceTokenizer implements Tokenizer {
   private final int bosId;
   private final int eosId;
 
-  private HuggingFaceTokenizer(Path source, JsonNode root) {
+  private HuggingFaceTokenizer(Path source, TokenizerJsonReader.Parsed parsed) {
     this.source = source;
-    JsonNode model = root.path("model");
+    JsonNode root = parsed.root();
+    JsonNode model = parsed.model();
     String type = model.path("type").asText("BPE");
     if (!type.equals("BPE")) {
       throw error("model.type is \"" + type + "\"; only \"BPE\" (SentencePiece-style) is supported");
@@ -55,16 +53,10 @@ final class HuggingFaceTokenizer implements Tokenizer {
         || !model.path("end_of_word_suffix").isNull() && !model.path("end_of_word_suffix").isMissingNode()) {
       throw error("model.continuing_subword_prefix / end_of_word_suffix are not supported");
     }
-    JsonNode vocab = model.path("vocab");
-    if (!vocab.isObject()) throw error("model.vocab must be an object of piece -> id");
-    ids = new HashMap<>(vocab.size() * 2);
+    if (parsed.vocab() == null) throw error("model.vocab must be an object of piece -> id");
+    ids = parsed.vocab();
     int maxId = -1;
-    for (var entry : vocab.properties()) {
-      int id = entry.getValue().asInt(-1);
-      if (id < 0) throw error("model.vocab[\"" + entry.getKey() + "\"] is not a non-negative id");
-      ids.put(entry.getKey(), id);
-      maxId = Math.max(maxId, id);
-    }
+    for (int id : ids.values()) maxId = Math.max(maxId, id);
     JsonNode added = root.path("added_tokens");
     for (JsonNode token : added) maxId = Math.max(maxId, token.path("id").asInt(-1));
     pieces = new String[maxId + 1];
@@ -76,11 +68,8 @@ final class HuggingFaceTokenizer implements Tokenizer {
       String content = token.path("content").asText();
       int id = token.path("id").asInt(-1);
       if (content.isEmpty() || id < 0) throw error("added_tokens has an entry without content or id: " + token);
-      if (token.path("normalized").asBoolean(false) || token.path("single_word").asBoolean(false)) {
-        // transformers.js matches these on the raw text too; say so rather than differ silently.
-        System.getLogger(HuggingFaceTokenizer.class.getName())
-            .log(System.Logger.Level.DEBUG, "added token " + content + ": normalized/single_word are ignored");
-      }
+      // "normalized" and "single_word" are not honoured: added tokens are matched on the raw text,
+      // as transformers.js does (Gemma's and Llama's files set neither).
       ids.put(content, id);
       pieces[id] = content;
       special[id] = token.path("special").asBoolean(false);
@@ -108,31 +97,19 @@ final class HuggingFaceTokenizer implements Tokenizer {
     byteIds = new int[256];
     for (int b = 0; b < 256; b++) byteIds[b] = ids.getOrDefault(String.format("<0x%02X>", b), -1);
 
-    JsonNode merges = model.path("merges");
-    merger = new BpeMerger(Math.max(1, merges.size()));
-    int rank = 0;
-    for (JsonNode merge : merges) {
-      String left;
-      String right;
-      if (merge.isArray() && merge.size() == 2) {
-        left = merge.get(0).asText();
-        right = merge.get(1).asText();
-      } else if (merge.isTextual() && merge.asText().indexOf(' ') > 0) {
-        String text = merge.asText();
-        int space = text.indexOf(' ');
-        left = text.substring(0, space);
-        right = text.substring(space + 1);
-      } else {
-        throw error("model.merges[" + rank + "] is " + merge + "; expected \"left right\" or [left, right]");
-      }
+    int mergeCount = parsed.mergeLeft().size();
+    merger = new BpeMerger(Math.max(1, mergeCount));
+    for (int rank = 0; rank < mergeCount; rank++) {
+      String left = parsed.mergeLeft().get(rank);
+      String right = parsed.mergeRight().get(rank);
       Integer leftId = ids.get(left);
       Integer rightId = ids.get(right);
       Integer mergedId = ids.get(left + right);
       // A rule whose parts or result are not pieces can never produce a known token; skip it.
       if (leftId != null && rightId != null && mergedId != null) {
         merger.addRule(leftId, rightId, rank, mergedId);
+        merger.addMergedToken(left + right);
       }
-      rank++;
     }
 
     normalizer = JsonNormalizer.of(root.path("normalizer"), this::error);
@@ -149,14 +126,7 @@ final class HuggingFaceTokenizer implements Tokenizer {
   }
 
   static HuggingFaceTokenizer load(Path file) throws IOException {
-    JsonNode root;
-    try (InputStream in = Files.newInputStream(file)) {
-      root = new ObjectMapper().readTree(in);
-    } catch (com.fasterxml.jackson.core.JacksonException e) {
-      throw new RgemmaException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
-    }
-    if (root == null || !root.isObject()) throw new RgemmaException(file + ": expected a JSON object");
-    return new HuggingFaceTokenizer(file, root);
+    return new HuggingFaceTokenizer(file, TokenizerJsonReader.read(file));
   }
 
   private RgemmaException error(String message) {
@@ -201,6 +171,7 @@ final class HuggingFaceTokenizer implements Tokenizer {
     IntList out = new IntList(text.length() / 3 + 8);
     if (addSpecialTokens) out.addAll(prefixIds);
     List<TokenMatcher.Segment> segments = addedTokens.split(text);
+    BpeMerger.Workspace work = new BpeMerger.Workspace();
     String[] texts = new String[segments.size()];
     for (int i = 0; i < texts.length; i++) texts[i] = segments.get(i).text();
     for (int i = 0; i < segments.size(); i++) {
@@ -221,14 +192,14 @@ final class HuggingFaceTokenizer implements Tokenizer {
       if (section.isEmpty()) continue;
       List<String> words = preTokenizer == null ? List.of(section) : preTokenizer.split(section, i);
       int sectionStart = out.size();
-      for (String word : words) encodeWord(word, out);
+      for (String word : words) encodeWord(word, out, work);
       if (fuseUnknown && unknownId >= 0) out.fuseRuns(sectionStart, unknownId);
     }
     if (addSpecialTokens) out.addAll(suffixIds);
     return out.toArray();
   }
 
-  private void encodeWord(String word, IntList out) {
+  private void encodeWord(String word, IntList out, BpeMerger.Workspace work) {
     if (word.isEmpty()) return;
     if (ignoreMerges) {
       Integer whole = ids.get(word);
@@ -246,14 +217,22 @@ final class HuggingFaceTokenizer implements Tokenizer {
       codePoints[n] = codePoint;
       symbols[n++] = idOfCodePoint(codePoint);
     }
+    int[] segment = new int[n];
     int[] origin = new int[n];
-    int count = merger.merge(symbols, n, origin, null);
-    for (int k = 0; k < count; k++) {
-      if (symbols[k] >= 0) {
-        out.add(symbols[k]);
-      } else {
-        addFallback(codePoints[origin[k]], out);
+    int start = 0;
+    for (int i = 1; i <= n; i++) {
+      if (i < n && merger.joinable(codePoints[i - 1], codePoints[i])) continue;
+      int length = i - start;
+      System.arraycopy(symbols, start, segment, 0, length);
+      int count = merger.merge(segment, length, origin, null, work);
+      for (int k = 0; k < count; k++) {
+        if (segment[k] >= 0) {
+          out.add(segment[k]);
+        } else {
+          addFallback(codePoints[start + origin[k]], out);
+        }
       }
+      start = i;
     }
   }
 

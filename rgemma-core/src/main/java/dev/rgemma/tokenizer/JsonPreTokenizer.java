@@ -87,7 +87,24 @@ interface JsonPreTokenizer {
       isMatch.add(invert);
     }
     List<String> words = new ArrayList<>();
-    StringBuilder pending = new StringBuilder(); // for MergedWithNext and Contiguous
+    if (behavior.equals("MergedWithNext")) {
+      // The mirror image of MergedWithPrevious: a match joins the piece after it, unless that
+      // piece is a match too (Hugging Face folds from the end).
+      boolean nextMatched = false;
+      for (int i = pieces.size() - 1; i >= 0; i--) {
+        String piece = pieces.get(i);
+        boolean matched = isMatch.get(i);
+        if (matched && !nextMatched && !words.isEmpty()) {
+          words.set(words.size() - 1, piece + words.getLast());
+        } else {
+          words.add(piece);
+        }
+        nextMatched = matched;
+      }
+      java.util.Collections.reverse(words);
+      words.removeIf(String::isEmpty);
+      return words;
+    }
     boolean previousMatched = false;
     for (int i = 0; i < pieces.size(); i++) {
       String piece = pieces.get(i);
@@ -104,14 +121,6 @@ interface JsonPreTokenizer {
             words.add(piece);
           }
         }
-        case "MergedWithNext" -> {
-          if (matched) {
-            pending.append(piece);
-          } else {
-            words.add(pending + piece);
-            pending.setLength(0);
-          }
-        }
         default -> { // Contiguous
           if (matched && previousMatched) {
             words.set(words.size() - 1, words.getLast() + piece);
@@ -122,7 +131,6 @@ interface JsonPreTokenizer {
       }
       previousMatched = matched;
     }
-    if (!pending.isEmpty()) words.add(pending.toString());
     words.removeIf(String::isEmpty);
     return words;
   }

@@ -119,7 +119,10 @@ final class SentencePieceTokenizer implements Tokenizer {
       for (int k = piece.offsetByCodePoints(0, 1); k < piece.length(); k = piece.offsetByCodePoints(k, 1)) {
         Integer left = normalIds.get(piece.substring(0, k));
         Integer right = normalIds.get(piece.substring(k));
-        if (left != null && right != null) merger.addRule(left, right, priority, id);
+        if (left != null && right != null) {
+          merger.addRule(left, right, priority, id);
+          merger.addMergedToken(piece);
+        }
       }
     }
   }
@@ -147,14 +150,15 @@ final class SentencePieceTokenizer implements Tokenizer {
   public int[] encode(String text, boolean addSpecialTokens) {
     IntList out = new IntList(text.length() / 3 + 8);
     if (addSpecialTokens && bosId >= 0) out.add(bosId);
+    BpeMerger.Workspace work = new BpeMerger.Workspace();
     for (TokenMatcher.Segment segment : controlSymbols.split(text)) {
       if (segment.isToken()) out.add(segment.tokenId());
-      else encodeText(Utf8.encode(segment.text()), out);
+      else encodeText(Utf8.encode(segment.text()), out, work);
     }
     return out.toArray();
   }
 
-  private void encodeText(byte[] input, IntList out) {
+  private void encodeText(byte[] input, IntList out, BpeMerger.Workspace work) {
     PrecompiledCharsMap.ByteSink normalized = normalize(input);
     byte[] text = normalized.bytes;
     int length = normalized.size;
@@ -162,47 +166,61 @@ final class SentencePieceTokenizer implements Tokenizer {
 
     // Split into symbols: user-defined symbols whole (and frozen), otherwise one character each.
     int[] ids = new int[length];
+    int[] codePoints = new int[length]; // -1 for user-defined symbols
     int[] starts = new int[length + 1];
     int count = 0;
     for (int at = 0; at < length; ) {
       long match = userSymbols.longestMatch(text, at, length);
       starts[count] = at;
       if (match > 0) {
+        codePoints[count] = -1;
         ids[count++] = frozen((int) match);
         at += (int) (match >>> 32);
         continue;
       }
       int charLength = Math.min(length - at, oneCharLength(text[at]));
+      codePoints[count] = decodeChar(text, at, charLength);
       ids[count++] = idOfChar(text, at, charLength);
       at += charLength;
     }
     starts[count] = length;
 
     Map<Integer, long[]> formedFrom = new HashMap<>(); // UNUSED pieces: how they were formed
-    int[] origin = new int[count];
-    int left = merger.merge(ids, count, origin, (a, b, merged) -> {
+    BpeMerger.MergeListener listener = (a, b, merged) -> {
       if (types[merged] == ModelProto.Type.UNUSED) formedFrom.put(merged, new long[] {a, b});
-    });
-
+    };
+    int[] segment = new int[count];
+    int[] origin = new int[count];
     boolean previousUnknown = false;
-    for (int k = 0; k < left; k++) {
-      int id = ids[k];
-      if (id <= -2) {
-        out.add(-2 - id);
-        previousUnknown = false;
-      } else if (id >= 0) {
-        resegment(id, formedFrom, out);
-        previousUnknown = false;
-      } else {
-        int from = starts[origin[k]];
-        int to = starts[origin[k] + 1];
-        if (byteFallback) {
-          for (int i = from; i < to; i++) out.add(byteIds[text[i] & 0xFF]);
-        } else if (!previousUnknown) {
-          out.add(unknownId); // SentencePiece fuses a run of unknown characters into one
-        }
-        previousUnknown = !byteFallback;
+    int start = 0;
+    for (int i = 1; i <= count; i++) {
+      if (i < count && codePoints[i - 1] >= 0 && codePoints[i] >= 0
+          && merger.joinable(codePoints[i - 1], codePoints[i])) {
+        continue;
       }
+      int segmentLength = i - start;
+      System.arraycopy(ids, start, segment, 0, segmentLength);
+      int left = merger.merge(segment, segmentLength, origin, listener, work);
+      for (int k = 0; k < left; k++) {
+        int id = segment[k];
+        if (id <= -2) {
+          out.add(-2 - id);
+          previousUnknown = false;
+        } else if (id >= 0) {
+          resegment(id, formedFrom, out);
+          previousUnknown = false;
+        } else {
+          int from = starts[start + origin[k]];
+          int to = starts[start + origin[k] + 1];
+          if (byteFallback) {
+            for (int b = from; b < to; b++) out.add(byteIds[text[b] & 0xFF]);
+          } else if (!previousUnknown) {
+            out.add(unknownId); // SentencePiece fuses a run of unknown characters into one
+          }
+          previousUnknown = !byteFallback;
+        }
+      }
+      start = i;
     }
   }
 

@@ -17,10 +17,12 @@ final class TokenMatcher {
   }
 
   private final Node root = new Node();
+  private final boolean[] startsToken = new boolean[65536]; // by first UTF-16 unit: a quick reject
   private boolean empty = true;
 
   void add(String token, int id) {
     if (token.isEmpty()) return;
+    startsToken[token.charAt(0)] = true;
     Node node = root;
     for (int i = 0; i < token.length(); i++) {
       node = node.children.computeIfAbsent(token.charAt(i), c -> new Node());
@@ -45,6 +47,10 @@ final class TokenMatcher {
     int start = 0;
     int i = 0;
     while (i < text.length()) {
+      if (!startsToken[text.charAt(i)]) {
+        i++;
+        continue;
+      }
       Node node = root;
       int matchEnd = -1;
       int matchId = -1;

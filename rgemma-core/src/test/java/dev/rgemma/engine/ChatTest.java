@@ -37,6 +37,8 @@ class ChatTest {
         "<bos><start_of_turn>user\nBe brief.\n\nHello<end_of_turn>\n<start_of_turn>model\n", false), first);
     assertEquals("<end_of_turn>\n<start_of_turn>user\nWhy?<end_of_turn>\n<start_of_turn>model\n",
         chat.continuation("Why?"));
+    assertEquals("<end_of_turn>\n<start_of_turn>user\nsay RGEMMA_PREVIOUS_ANSWER_MARK<end_of_turn>\n<start_of_turn>model\n",
+        chat.continuation("say RGEMMA_PREVIOUS_ANSWER_MARK"), "a user message that contains the mark");
   }
 
   @Test

@@ -14,10 +14,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Tens of thousands of positions on the fixture model (attention window 8): the state and the
- * session file keep their size, and the logits stay finite.
+ * Tens of thousands of positions on the fixture model (attention window 8): long prompts and
+ * generations alternate, and the state and the session file keep their size throughout.
  */
 class LongContextTest {
+  private static final int PROMPT = 4_501;
+  private static final int ANSWER = 500;
+
   @TempDir Path dir;
 
   @Test
@@ -25,18 +28,13 @@ class LongContextTest {
     try (RecurrentGemmaModel model = RecurrentGemmaModel.load(Fixtures.dir("tiny-a"))) {
       int vocab = model.config().vocabSize();
       SplittableRandom random = new SplittableRandom(4);
-      int[] prompt = new int[11_001];
-      prompt[0] = 2;
-      for (int i = 1; i < prompt.length; i++) {
-        prompt[i] = 3 + random.nextInt(vocab - 3);
-      }
       Session session = new Session(model, null,
           new SamplerSettings(1f, 40, 0.95f, 0.05f, 1.1f, 0f, 0f, 64, 9L));
       long stateBytes = session.stateBytes();
       Path file = dir.resolve("long.rgsession");
       session.save(file);
       long fileBytes = Files.size(file);
-      GenerationOptions chunk = new GenerationOptions(3_000, List.of(), true);
+      GenerationOptions answer = new GenerationOptions(ANSWER, List.of(), true);
       GenerationListener finite = new GenerationListener() {
         @Override
         public void onLogits(float[] logits) {
@@ -45,18 +43,19 @@ class LongContextTest {
           }
         }
       };
-      session.generate(prompt, chunk, finite);
       while (session.position() < 20_000) {
+        int[] prompt = new int[PROMPT];
+        for (int i = 0; i < prompt.length; i++) {
+          prompt[i] = 3 + random.nextInt(vocab - 3);
+        }
+        GenerationResult result = session.generate(prompt, answer, finite);
+        assertEquals(ANSWER, result.generatedTokens());
+        System.out.println(result.summary() + ", position: " + result.position());
         assertEquals(stateBytes, session.stateBytes(), "state size at position " + session.position());
         session.save(file);
         assertEquals(fileBytes, Files.size(file), "session file size at position " + session.position());
-        GenerationResult result = session.generate(new int[0], chunk, finite);
-        assertEquals(3_000, result.generatedTokens());
       }
-      assertTrue(session.position() >= 20_000);
-      assertEquals(stateBytes, session.stateBytes());
-      session.save(file);
-      assertEquals(fileBytes, Files.size(file));
+      assertTrue(session.position() >= 20_000, "position " + session.position());
       System.out.println("positions: " + session.position() + ", state: " + stateBytes
           + " bytes, session file: " + fileBytes + " bytes");
     }

@@ -162,11 +162,15 @@ class SessionTest {
   }
 
   @Test
-  void maxTokensZeroOnlyFeedsThePrompt() {
+  void maxTokensZeroReadsThePromptAndALaterCallGeneratesFromIt() {
     Session session = new Session(model, null, SamplerSettings.greedy());
-    GenerationResult result = session.generate(greedyPrompt(), GenerationOptions.maxTokens(0), GenerationListener.NONE);
-    assertEquals(0, result.generatedTokens());
-    assertEquals(greedyPrompt().length, session.position());
+    int[] prompt = greedyPrompt();
+    GenerationResult primed = session.generate(prompt, GenerationOptions.maxTokens(0), GenerationListener.NONE);
+    assertEquals(0, primed.generatedTokens());
+    assertEquals(prompt.length - 1, session.position(), "the last prompt token waits for the next call");
+    assertEquals(prompt[prompt.length - 1], session.pendingToken().orElseThrow());
+    GenerationResult later = session.generate(new int[0], GenerationOptions.maxTokens(4), GenerationListener.NONE);
+    assertArrayEquals(new int[] {61, 173, 173, 173}, later.tokens());
     assertThrows(IllegalArgumentException.class,
         () -> new Session(model, null, SamplerSettings.greedy())
             .generate(new int[0], GenerationOptions.maxTokens(3), GenerationListener.NONE));

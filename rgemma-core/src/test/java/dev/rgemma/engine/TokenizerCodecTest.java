@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rgemma.model.RecurrentGemmaModel;
+import dev.rgemma.sampling.SamplerSettings;
+import dev.rgemma.testing.Fixtures;
 import dev.rgemma.testing.TinyTokenizer;
 import java.nio.file.Path;
 import java.util.List;
@@ -43,6 +46,26 @@ class TokenizerCodecTest {
     text.append(stream.flush());
     assertEquals("the Ünïcode", text.toString());
     assertArrayEquals(ids, codec.encode("the Ünïcode", false));
+  }
+
+  @Test
+  void streamedTextIsTheDecodedGeneration() throws Exception {
+    TinyTokenizer.write(dir.resolve("tokenizer.json"));
+    TokenizerCodec codec = (TokenizerCodec) TokenizerCodec.forModel(dir, TinyTokenizer.VOCAB).orElseThrow();
+    try (RecurrentGemmaModel model = RecurrentGemmaModel.load(Fixtures.dir("tiny-a"))) {
+      Session session = new Session(model, codec, SamplerSettings.defaults().withSeed(11));
+      StringBuilder streamed = new StringBuilder();
+      GenerationResult result = session.generate(codec.encode("the thin hen", true),
+          new GenerationOptions(60, List.of(), true), new GenerationListener() {
+            @Override
+            public void onText(String text) {
+              streamed.append(text);
+            }
+          });
+      assertEquals(60, result.generatedTokens());
+      assertEquals(codec.tokenizer().decode(result.tokens(), true), result.text());
+      assertEquals(result.text(), streamed.toString());
+    }
   }
 
   @Test

@@ -23,10 +23,32 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class HuggingFaceTokenizerOracleTest {
 
+  /** Gemma 1's tokenizer.json: 256,000 pieces, the vocabulary RecurrentGemma uses too. */
+  @Test
+  void gemmaMatchesTransformersJs() throws IOException {
+    Tokenizer tokenizer = TokenizerFiles.tokenizer(TokenizerFiles.GEMMA);
+    List<String> failures = compare(tokenizer, "hf-gemma.jsonl", true);
+    failures.addAll(compare(tokenizer, "hf-gemma-chat.jsonl", true));
+    assertTrue(failures.isEmpty(), summary(failures));
+  }
+
+  @Test
+  void gemmaSpecialTokensAndMetadata() {
+    Tokenizer tokenizer = TokenizerFiles.tokenizer(TokenizerFiles.GEMMA);
+    assertEquals(256000, tokenizer.vocabSize());
+    assertEquals(2, tokenizer.bosId());
+    assertEquals(1, tokenizer.eosId());
+    assertEquals(106, tokenizer.tokenId("<start_of_turn>").orElseThrow());
+    assertEquals(107, tokenizer.tokenId("<end_of_turn>").orElseThrow());
+    assertTrue(tokenizer.isSpecial(107));
+    assertArrayEquals(new int[] {2, 106}, tokenizer.encode("<bos><start_of_turn>", false));
+  }
+
   @Test
   void gemma3MatchesTransformersJs() throws IOException {
     Tokenizer tokenizer = TokenizerFiles.tokenizer(TokenizerFiles.GEMMA3);
     List<String> failures = compare(tokenizer, "hf-gemma3.jsonl", true);
+    failures.addAll(compare(tokenizer, "hf-gemma3-chat.jsonl", true));
     assertTrue(failures.isEmpty(), summary(failures));
   }
 

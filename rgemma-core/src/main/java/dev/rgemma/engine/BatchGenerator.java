@@ -204,13 +204,21 @@ public final class BatchGenerator {
         }
         long start = System.nanoTime();
         state = model.newState();
+        if (options.maxTokens() == 0) {
+          // As a Session does: the last prompt token stays pending (unfed) for a later call.
+          if (prompt.length > 1) {
+            model.forward(state, prompt, 0, prompt.length - 1, false, null);
+          }
+          prefillNanos = System.nanoTime() - start;
+          outcome = new Outcome(new GenerationResult(StopReason.MAX_TOKENS, prompt.length - 1, new int[0], "",
+              prefillNanos, 0, 0, state.position()), null);
+          release();
+          return;
+        }
         logits = model.forward(state, prompt, 0, prompt.length, false, null);
         history.addAll(prompt);
         prefillNanos = System.nanoTime() - start;
         decodeStart = System.nanoTime();
-        if (options.maxTokens() == 0) {
-          finish(StopReason.MAX_TOKENS);
-        }
       } catch (RuntimeException e) {
         fail(e);
       }

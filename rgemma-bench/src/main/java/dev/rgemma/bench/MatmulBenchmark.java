@@ -85,17 +85,19 @@ public class MatmulBenchmark {
     return out;
   }
 
-  /** Seeded Gaussian weights quantized row by row into off-heap memory. */
+  /** Seeded uniform weights quantized row by row into off-heap memory. */
   static WeightMatrix randomWeights(Arena arena, DType type, int rows, int cols, Random random) {
     long rowBytes = type.byteSize(cols);
     MemorySegment data = arena.allocate(rows * rowBytes, 64);
-    float[] row = new float[cols];
-    for (int r = 0; r < rows; r++) {
+    long seed = random.nextLong();
+    java.util.stream.IntStream.range(0, rows).parallel().forEach(r -> {
+      java.util.SplittableRandom rowRandom = new java.util.SplittableRandom(seed + r);
+      float[] row = new float[cols];
       for (int c = 0; c < cols; c++) {
-        row[c] = (float) random.nextGaussian() * 0.02f;
+        row[c] = (float) (rowRandom.nextDouble() - 0.5) * 0.04f;
       }
       Quantize.quantize(type, row, 0, cols, data, r * rowBytes);
-    }
+    });
     return new WeightMatrix("bench", type, rows, cols, data);
   }
 }

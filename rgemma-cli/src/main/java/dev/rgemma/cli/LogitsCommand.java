@@ -18,8 +18,8 @@ import picocli.CommandLine.Option;
     })
 final class LogitsCommand implements Callable<Integer> {
 
-  @Option(names = "--model", required = true, paramLabel = "DIR",
-      description = "Checkpoint directory (config.json + *.safetensors).")
+  @Option(names = "--model", required = true, paramLabel = "DIR|FILE.gguf",
+      description = "Checkpoint directory (config.json + *.safetensors) or a GGUF file from rgemma quantize.")
   Path model;
 
   @Option(names = "--ids", required = true, paramLabel = "2,17,5,...",

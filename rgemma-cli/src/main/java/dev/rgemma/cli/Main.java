@@ -16,6 +16,8 @@ import picocli.CommandLine.Command;
       LogitsCommand.class,
       TokenizeCommand.class,
       DetokenizeCommand.class,
+      QuantizeCommand.class,
+      BenchCommand.class,
     })
 public final class Main implements Runnable {
 

@@ -15,8 +15,9 @@ final class ModelOptions {
   /** The demo model's place under the installation (the launcher passes -Drgemma.home). */
   static final String DEMO_MODEL = "models/demo";
 
-  @Option(names = "--model", paramLabel = "DIR",
-      description = "Checkpoint directory (config.json, model.safetensors or shards, tokenizer.json). "
+  @Option(names = "--model", paramLabel = "DIR|FILE.gguf",
+      description = "Checkpoint directory (config.json, model.safetensors or shards, tokenizer.json) "
+          + "or a GGUF file from rgemma quantize (its tokenizer is in the file). "
           + "Default: the demo model, <rgemma home>/" + DEMO_MODEL + ".")
   Path model;
 
@@ -51,8 +52,8 @@ final class ModelOptions {
     return RecurrentGemmaModel.load(modelDirectory());
   }
 
-  /** The tokenizer beside the weights (tokenizer.json or tokenizer.model); null if there is none. */
+  /** The tokenizer in the GGUF file or beside the weights (tokenizer.json or tokenizer.model); null if none. */
   TextCodec loadTokenizer(RecurrentGemmaModel loaded) throws IOException {
-    return TokenizerCodec.forModel(modelDirectory(), loaded.config().vocabSize()).orElse(null);
+    return TokenizerCodec.forModel(loaded, modelDirectory()).orElse(null);
   }
 }

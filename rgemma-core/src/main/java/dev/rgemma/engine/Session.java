@@ -34,8 +34,8 @@ public final class Session {
 
   private final RecurrentGemmaModel model;
   private final TextCodec codec; // null: ids only
-  private final Sampler sampler;
-  private final TokenHistory history;
+  private Sampler sampler;
+  private TokenHistory history;
   private final Map<Integer, StopReason> stopTokens;
   private ModelState state;
   private int pendingToken = NO_TOKEN;
@@ -74,6 +74,26 @@ public final class Session {
 
   public Sampler sampler() {
     return sampler;
+  }
+
+  /**
+   * Samples the following generations with {@code settings}. The random generator continues from
+   * its current state unless {@code reseed}, which restarts it from {@code settings.seed()}; the
+   * recent tokens are kept (the most recent ones if the penalty window shrinks).
+   */
+  public void setSamplerSettings(SamplerSettings settings, boolean reseed) {
+    Objects.requireNonNull(settings);
+    Sampler next = new Sampler(settings);
+    if (!reseed) {
+      next.setRngState(sampler.rngState());
+    }
+    if (settings.penaltyWindow() != history.capacity()) {
+      TokenHistory resized = new TokenHistory(settings.penaltyWindow());
+      int[] recent = history.toArray();
+      resized.addAll(Arrays.copyOfRange(recent, Math.max(0, recent.length - resized.capacity()), recent.length));
+      history = resized;
+    }
+    sampler = next;
   }
 
   /** The model state (live: changes as the session runs). */

@@ -1,6 +1,8 @@
 package dev.rgemma.engine;
 
 import dev.rgemma.RgemmaException;
+import dev.rgemma.model.GgufCheckpoint;
+import dev.rgemma.model.RecurrentGemmaModel;
 import dev.rgemma.tokenizer.ChatTemplate;
 import dev.rgemma.tokenizer.StreamingDecoder;
 import dev.rgemma.tokenizer.Tokenizer;
@@ -20,6 +22,32 @@ public final class TokenizerCodec implements TextCodec {
   public TokenizerCodec(Tokenizer tokenizer) {
     this.tokenizer = Objects.requireNonNull(tokenizer);
     this.bosPiece = tokenizer.bosId() < 0 ? null : tokenizer.piece(tokenizer.bosId());
+  }
+
+  /**
+   * The tokenizer of a loaded model: inside its GGUF file (written by {@code rgemma quantize}), or
+   * beside its checkpoint directory; empty if there is none. Fails if its vocabulary does not fit
+   * the model's.
+   *
+   * @param path the directory or GGUF file the model was loaded from
+   */
+  public static Optional<TextCodec> forModel(RecurrentGemmaModel model, Path path) throws IOException {
+    int vocabSize = model.config().vocabSize();
+    if (!(model.source() instanceof GgufCheckpoint gguf)) {
+      return forModel(path, vocabSize);
+    }
+    // the metadata holds the tokenizer files: unpack them for the tokenizer loader
+    Path directory = Files.createTempDirectory("rgemma-tokenizer");
+    try {
+      return gguf.extractTokenizer(directory) ? forModel(directory, vocabSize) : Optional.empty();
+    } finally {
+      try (var files = Files.list(directory)) {
+        for (Path file : files.toList()) {
+          Files.deleteIfExists(file);
+        }
+      }
+      Files.deleteIfExists(directory);
+    }
   }
 
   /**
@@ -52,10 +80,12 @@ public final class TokenizerCodec implements TextCodec {
   @Override
   public TextStream newTextStream() {
     StreamingDecoder decoder = tokenizer.newStreamingDecoder(true);
+    int known = tokenizer.vocabSize();
     return new TextStream() {
       @Override
       public String accept(int tokenId) {
-        return decoder.accept(tokenId);
+        // a model's vocabulary may be padded beyond the tokenizer's: those ids have no text
+        return tokenId >= known ? "" : decoder.accept(tokenId);
       }
 
       @Override

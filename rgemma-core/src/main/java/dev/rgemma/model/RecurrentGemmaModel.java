@@ -42,9 +42,9 @@ public final class RecurrentGemmaModel implements AutoCloseable {
     this.embeddingScale = config.embeddingScale();
   }
 
-  /** Loads a Hugging Face checkpoint directory. */
+  /** Loads a Hugging Face checkpoint directory or a GGUF file written by {@code rgemma quantize}. */
   public static RecurrentGemmaModel load(Path path) throws IOException {
-    return fromSource(SafeTensorsCheckpoint.open(path));
+    return fromSource(Checkpoints.open(path));
   }
 
   /** Builds the model over {@code source}, which the model closes when it is closed. */

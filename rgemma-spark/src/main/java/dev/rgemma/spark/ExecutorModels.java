@@ -4,6 +4,7 @@ import dev.rgemma.RgemmaException;
 import dev.rgemma.engine.TextCodec;
 import dev.rgemma.engine.TokenizerCodec;
 import dev.rgemma.kernels.Kernels;
+import dev.rgemma.model.GgufCheckpoint;
 import dev.rgemma.model.ModelConfig;
 import dev.rgemma.model.RecurrentGemmaModel;
 import java.io.IOException;
@@ -63,7 +64,7 @@ final class ExecutorModels {
   private static Loaded load(Path path) {
     try {
       RecurrentGemmaModel model = RecurrentGemmaModel.load(path);
-      TextCodec codec = TokenizerCodec.forModel(path, model.config().vocabSize()).orElse(null);
+      TextCodec codec = TokenizerCodec.forModel(model, path).orElse(null);
       return new Loaded(model, codec);
     } catch (IOException e) {
       throw new UncheckedIOException("rgemma: cannot load the model " + path + ": " + e.getMessage(), e);
@@ -74,34 +75,38 @@ final class ExecutorModels {
   record ModelInfo(ModelConfig config, boolean hasTokenizer) {}
 
   /**
-   * Checks on the driver that {@code path} is a checkpoint directory (config.json readable and
-   * valid, weights present), so that a wrong path fails the job at once rather than in a task.
+   * Checks on the driver that {@code path} is a model (a checkpoint directory with a valid
+   * config.json and weights, or a GGUF file with a valid header), so that a wrong path fails the
+   * job at once rather than in a task. Reads no weights.
    */
   static ModelInfo inspect(String path) {
-    Path dir = Path.of(path);
-    if (!Files.exists(dir)) {
-      throw new RgemmaException("model " + path + " does not exist; expected a checkpoint directory "
-          + "(config.json, model.safetensors) at a path every executor can read");
-    }
-    if (!Files.isDirectory(dir)) {
-      throw new RgemmaException("model " + path + " is a file; expected a checkpoint directory "
-          + "(config.json, model.safetensors)");
-    }
-    Path config = dir.resolve("config.json");
-    if (!Files.isRegularFile(config)) {
-      throw new RgemmaException("model " + path + " has no config.json; expected a checkpoint directory "
-          + "(config.json, model.safetensors)");
-    }
-    if (!Files.isRegularFile(dir.resolve("model.safetensors"))
-        && !Files.isRegularFile(dir.resolve("model.safetensors.index.json"))) {
-      throw new RgemmaException("model " + path + " has no model.safetensors or model.safetensors.index.json");
+    Path model = Path.of(path);
+    String expected = "expected a checkpoint directory (config.json, model.safetensors) or a .gguf file "
+        + "at a path every executor can read";
+    if (!Files.exists(model)) {
+      throw new RgemmaException("model " + path + " does not exist; " + expected);
     }
     try {
-      boolean tokenizer = Files.isRegularFile(dir.resolve("tokenizer.json"))
-          || Files.isRegularFile(dir.resolve("tokenizer.model"));
+      if (Files.isRegularFile(model)) {
+        try (GgufCheckpoint gguf = GgufCheckpoint.open(model)) {
+          Map<String, ?> metadata = gguf.file().metadata();
+          return new ModelInfo(gguf.config(), metadata.containsKey(GgufCheckpoint.TOKENIZER_JSON_KEY)
+              || metadata.containsKey(GgufCheckpoint.SENTENCEPIECE_KEY));
+        }
+      }
+      Path config = model.resolve("config.json");
+      if (!Files.isRegularFile(config)) {
+        throw new RgemmaException("model " + path + " has no config.json; " + expected);
+      }
+      if (!Files.isRegularFile(model.resolve("model.safetensors"))
+          && !Files.isRegularFile(model.resolve("model.safetensors.index.json"))) {
+        throw new RgemmaException("model " + path + " has no model.safetensors or model.safetensors.index.json");
+      }
+      boolean tokenizer = Files.isRegularFile(model.resolve("tokenizer.json"))
+          || Files.isRegularFile(model.resolve("tokenizer.model"));
       return new ModelInfo(ModelConfig.load(config), tokenizer);
     } catch (IOException e) {
-      throw new UncheckedIOException("model " + path + ": cannot read config.json: " + e.getMessage(), e);
+      throw new UncheckedIOException("model " + path + ": " + e.getMessage(), e);
     }
   }
 }

@@ -208,6 +208,22 @@ class RGemmaSparkTest {
     assertError(result.get(1), "the prompt is empty");
   }
 
+  /** A GGUF file (with its tokenizer in the metadata) works as the model, as in the CLI. */
+  @Test
+  void ggufModelsEqualTheGenerateCommand() {
+    String gguf = temp.resolve("tiny-q8.gguf").toString();
+    cli(List.of("quantize", "--model", textModel.toString(), "--type", "q8_0", "--out", gguf));
+    RGemmaOptions options = RGemmaOptions.builder(gguf).maxTokens(8).temperature(0).build();
+    Dataset<Row> prompts = spark.createDataFrame(List.of(RowFactory.create(0, "the cat")),
+        DataTypes.createStructType(List.of(DataTypes.createStructField("id", DataTypes.IntegerType, false),
+            DataTypes.createStructField("prompt", DataTypes.StringType, true))));
+    Row row = RGemmaSpark.generate(prompts, "prompt", options).collectAsList().getFirst();
+    assertNull(row.getAs("error"));
+    String ids = cli(List.of("generate", "--model", gguf, "--prompt", "the cat", "--temperature", "0",
+        "--max-tokens", "8", "--print-ids"));
+    assertEquals(ids.strip(), row.getList(row.fieldIndex("token_ids")).toString().replaceAll("[\\[\\] ]", ""));
+  }
+
   /** Runs the CLI in this JVM; its stdout. */
   static String cli(List<String> args) {
     StringWriter out = new StringWriter();

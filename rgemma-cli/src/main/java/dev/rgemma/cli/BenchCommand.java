@@ -1,0 +1,265 @@
+package dev.rgemma.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.rgemma.kernels.Kernels;
+import dev.rgemma.kernels.MachineProbe;
+import dev.rgemma.model.BlockType;
+import dev.rgemma.model.LayerState;
+import dev.rgemma.model.ModelConfig;
+import dev.rgemma.model.ModelQuantizer;
+import dev.rgemma.model.ModelState;
+import dev.rgemma.model.ModelTensors;
+import dev.rgemma.model.RecurrentGemmaModel;
+import dev.rgemma.tensor.DType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code rgemma bench}: prefill and decode speed of a synthetic model with exact shapes, next to
+ * what this machine allows (streaming-read bandwidth, FMA throughput), as one JSON line.
+ */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Benchmark a synthetic model of seeded random weights with the exact shapes of a config,",
+      "stored as a GGUF file in a cache directory (generated on first use). Prints one JSON line:",
+      "prefill and decode tokens/s, decode tokens/s at a late position (after the attention window",
+      "is full), weight bytes read per decode token, the machine's measured streaming-read GB/s",
+      "and FMA GFLOP/s, decode_efficiency = bytes/token x decode tok/s / measured bytes/s,",
+      "prefill_efficiency = prefill FLOP/s / measured FMA FLOP/s, peak RSS and state bytes."
+    })
+final class BenchCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--config", defaultValue = "2b", paramLabel = "2b|9b|FILE",
+      description = "Model shapes: 2b, 9b, or a config.json file (default: ${DEFAULT-VALUE}).")
+  String config;
+
+  @Option(names = "--type", defaultValue = "bf16", paramLabel = "TYPE",
+      description = "Weight type: q8_0, q4_0, bf16, f16 or f32 (default: ${DEFAULT-VALUE}).")
+  String type;
+
+  @Option(names = "--prompt-tokens", defaultValue = "512", paramLabel = "N",
+      description = "Prompt length for prefill (default: ${DEFAULT-VALUE}).")
+  int promptTokens;
+
+  @Option(names = "--gen-tokens", defaultValue = "128", paramLabel = "M",
+      description = "Tokens decoded after the prompt (default: ${DEFAULT-VALUE}).")
+  int genTokens;
+
+  @Option(names = "--late-position", defaultValue = "4096", paramLabel = "P",
+      description = "Position for the late-decode measurement (default: ${DEFAULT-VALUE}); the state is "
+          + "fast-forwarded there with a full attention window.")
+  long latePosition;
+
+  @Option(names = "--threads", paramLabel = "T",
+      description = "Kernel threads (default: all available processors).")
+  Integer threads;
+
+  @Option(names = "--seed", defaultValue = "1", description = "Seed of the random weights (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--cache-dir", paramLabel = "DIR",
+      description = "Where generated models are kept (default: <java.io.tmpdir>/rgemma-bench).")
+  Path cacheDir;
+
+  @Option(names = "--no-probe", description = "Skip the bandwidth and FMA measurements (efficiencies are then null).")
+  boolean noProbe;
+
+  @Override
+  public Integer call() throws Exception {
+    DType weights = QuantizeCommand.parseType("--type", type);
+    if (promptTokens < 1 || genTokens < 1) {
+      throw new IllegalArgumentException("--prompt-tokens and --gen-tokens must be >= 1");
+    }
+    if (threads != null) {
+      if (threads < 1) {
+        throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
+      }
+      Kernels.setThreads(threads);
+    }
+    ModelConfig modelConfig = loadConfig(config);
+    Path dir = cacheDir != null ? cacheDir : Path.of(System.getProperty("java.io.tmpdir"), "rgemma-bench");
+    Files.createDirectories(dir);
+    String key = HexFormat.of().toHexDigits(modelConfig.toJson().toString().hashCode());
+    Path file = dir.resolve("synthetic-" + key + "-seed" + seed + "-" + weights.toString().toLowerCase(Locale.ROOT) + ".gguf");
+    if (!Files.isRegularFile(file)) {
+      ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "generating " + file.getFileName());
+      try {
+        ModelQuantizer.writeSynthetic(modelConfig, seed, weights, file, bar::update);
+      } finally {
+        bar.finish();
+      }
+    }
+    long bytesPerToken = 0;
+    double flopsPerTokenMatrices = 0;
+    for (ModelTensors.Spec spec : ModelTensors.of(modelConfig)) {
+      DType stored = ModelQuantizer.storageType(spec, weights);
+      long elements = 1;
+      for (long d : spec.shape()) {
+        elements *= d;
+      }
+      // Every tensor is read once per decode token; the embedding as the (tied) output matrix.
+      bytesPerToken += stored.byteSize(elements);
+      if (spec.role() == ModelTensors.Role.MATRIX && !spec.name().equals("model.embed_tokens.weight")) {
+        flopsPerTokenMatrices += 2.0 * elements;
+      }
+    }
+    SplittableRandom random = new SplittableRandom(seed);
+    int vocab = modelConfig.vocabSize();
+    int[] prompt = random.ints(promptTokens, 0, vocab).toArray();
+    double prefillSeconds;
+    double decodeSeconds;
+    double lateSeconds;
+    int lateTokens = Math.min(genTokens, 64);
+    long stateBytes;
+    try (RecurrentGemmaModel model = RecurrentGemmaModel.load(file)) {
+      // Warm-up: compiles the kernels before anything is timed.
+      ModelState warm = model.newState();
+      model.forwardLast(warm, java.util.Arrays.copyOf(prompt, Math.min(prompt.length, 8)));
+      model.forwardLast(warm, new int[] {prompt[0]});
+
+      ModelState state = model.newState();
+      stateBytes = state.sizeBytes();
+      long t0 = System.nanoTime();
+      float[] logits = model.forwardLast(state, prompt);
+      prefillSeconds = (System.nanoTime() - t0) / 1e9;
+      t0 = System.nanoTime();
+      for (int i = 0; i < genTokens; i++) {
+        logits = model.forwardLast(state, new int[] {argmax(logits)});
+      }
+      decodeSeconds = (System.nanoTime() - t0) / 1e9;
+
+      ModelState late = lateState(model, latePosition, random);
+      logits = model.forwardLast(late, new int[] {prompt[0]});
+      t0 = System.nanoTime();
+      for (int i = 0; i < lateTokens; i++) {
+        logits = model.forwardLast(late, new int[] {argmax(logits)});
+      }
+      lateSeconds = (System.nanoTime() - t0) / 1e9;
+    }
+    long peakRss = peakRssBytes();
+    double attentionFlops = 0;
+    long attentionLayers = modelConfig.blockTypes().stream().filter(b -> b == BlockType.ATTENTION).count();
+    for (int t = 0; t < promptTokens; t++) {
+      // Scores and weighted values: 2 x 2 x heads x headDim per visible key.
+      attentionFlops += 4.0 * modelConfig.numHeads() * modelConfig.headDim()
+          * Math.min(t + 1, modelConfig.attentionWindowSize() + 1) * attentionLayers;
+    }
+    double prefillFlops = flopsPerTokenMatrices * promptTokens + attentionFlops
+        + 2.0 * vocab * modelConfig.hiddenSize();
+    double prefillTokS = promptTokens / prefillSeconds;
+    double decodeTokS = genTokens / decodeSeconds;
+    double lateTokS = lateTokens / lateSeconds;
+    MachineProbe.Result probe = noProbe ? null : MachineProbe.measure();
+    StringBuilder json = new StringBuilder();
+    json.append(String.format(Locale.ROOT,
+        "{\"config\":\"%s\",\"type\":\"%s\",\"threads\":%d,\"kernels\":\"%s\",\"prompt_tokens\":%d,\"gen_tokens\":%d,"
+            + "\"prefill_tok_s\":%.3f,\"decode_tok_s\":%.3f,\"decode_tok_s_late\":%.3f,\"late_position\":%d,"
+            + "\"weight_bytes_per_token\":%d,\"prefill_gflop_s\":%.2f,",
+        jsonEscape(config), weights.toString().toLowerCase(Locale.ROOT), Kernels.threads(), Kernels.implementation(),
+        promptTokens, genTokens, prefillTokS, decodeTokS, lateTokS, latePosition, bytesPerToken,
+        prefillFlops / prefillSeconds / 1e9));
+    if (probe != null) {
+      json.append(String.format(Locale.ROOT,
+          "\"measured_gb_s\":%.2f,\"measured_fma_gflop_s\":%.1f,\"decode_efficiency\":%.3f,\"prefill_efficiency\":%.3f,",
+          probe.readBytesPerSecond() / 1e9, probe.fmaFlopsPerSecond() / 1e9,
+          bytesPerToken * decodeTokS / probe.readBytesPerSecond(),
+          prefillFlops / prefillSeconds / probe.fmaFlopsPerSecond()));
+    } else {
+      json.append("\"measured_gb_s\":null,\"measured_fma_gflop_s\":null,\"decode_efficiency\":null,"
+          + "\"prefill_efficiency\":null,");
+    }
+    json.append(String.format(Locale.ROOT, "\"peak_rss_bytes\":%d,\"weights_file_bytes\":%d,\"state_bytes\":%d}",
+        peakRss, Files.size(file), stateBytes));
+    spec.commandLine().getOut().println(json);
+    spec.commandLine().getOut().flush();
+    return 0;
+  }
+
+  /**
+   * A state at {@code position} whose attention windows are full of small random keys and values
+   * and whose recurrent states are random: decoding from it costs what decoding after {@code
+   * position} real tokens costs (the work does not depend on the values).
+   */
+  private static ModelState lateState(RecurrentGemmaModel model, long position, SplittableRandom random) {
+    List<LayerState> layers = new ArrayList<>();
+    for (LayerState layer : model.newState().layers()) {
+      switch (layer) {
+        case LayerState.RecurrentState r -> {
+          fill(r.convWindow(), random);
+          fill(r.h(), random);
+          layers.add(r);
+        }
+        case LayerState.AttentionState a -> {
+          fill(a.keys(), random);
+          fill(a.valuesTransposed(), random);
+          layers.add(a);
+        }
+      }
+    }
+    return new ModelState(layers, position);
+  }
+
+  private static void fill(float[] values, SplittableRandom random) {
+    for (int i = 0; i < values.length; i++) {
+      values[i] = (float) (random.nextDouble() - 0.5) * 0.1f;
+    }
+  }
+
+  private static int argmax(float[] logits) {
+    int best = 0;
+    for (int i = 1; i < logits.length; i++) {
+      if (logits[i] > logits[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  static ModelConfig loadConfig(String config) throws IOException {
+    String preset = config.toLowerCase(Locale.ROOT);
+    if (preset.equals("2b") || preset.equals("9b")) {
+      try (InputStream in = BenchCommand.class.getResourceAsStream("configs/" + preset + ".json")) {
+        return ModelConfig.fromJson(new ObjectMapper().readTree(in));
+      }
+    }
+    Path file = Path.of(config);
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("--config must be 2b, 9b or a config.json file; '" + config + "' is none");
+    }
+    return ModelConfig.load(file);
+  }
+
+  /** VmHWM from /proc/self/status, or -1 where there is none. */
+  private static long peakRssBytes() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("VmHWM:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+    return -1;
+  }
+
+  private static String jsonEscape(String s) {
+    return s.replace("\\", "\\\\").replace("\"", "\\\"");
+  }
+}

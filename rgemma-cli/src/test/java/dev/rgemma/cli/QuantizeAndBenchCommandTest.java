@@ -1,0 +1,109 @@
+package dev.rgemma.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.rgemma.io.GgufFile;
+import dev.rgemma.io.Npy;
+import dev.rgemma.tensor.DType;
+import dev.rgemma.testing.Fixtures;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class QuantizeAndBenchCommandTest {
+  @TempDir Path temp;
+
+  private int run(StringWriter out, StringWriter err, String... args) {
+    CommandLine cli = Main.newCommandLine();
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    return cli.execute(args);
+  }
+
+  @Test
+  void quantizedModelRunsThroughLogits() throws Exception {
+    Path dir = Fixtures.dir("tiny-a");
+    Path gguf = temp.resolve("tiny.gguf");
+    StringWriter err = new StringWriter();
+    assertEquals(0, run(new StringWriter(), err, "quantize", "--model", dir.toString(), "--type", "f32",
+        "--out", gguf.toString()), err.toString());
+    assertTrue(err.toString().contains("100%"), "progress bar reaches 100%: " + err);
+    try (GgufFile file = GgufFile.open(gguf)) {
+      assertEquals(DType.F32, file.tensors().get("model.embed_tokens.weight").dtype());
+    }
+    String ids = Arrays.stream(Fixtures.ints(Fixtures.expected(dir).get("input_tokens")))
+        .mapToObj(Integer::toString).collect(Collectors.joining(","));
+    Path out = temp.resolve("logits.npy");
+    assertEquals(0, run(new StringWriter(), err, "logits", "--model", gguf.toString(), "--ids", ids,
+        "--out", out.toString()), err.toString());
+    Fixtures.assertClose("f32 gguf logits", Npy.readFloat32(out).data(),
+        Fixtures.npy(dir, "expected_forward_logits.npy").data());
+
+    Path q4 = temp.resolve("tiny-q4.gguf");
+    assertEquals(0, run(new StringWriter(), err, "quantize", "--model", gguf.toString(), "--type", "Q4_0",
+        "--out", q4.toString()), err.toString());
+    try (GgufFile file = GgufFile.open(q4)) {
+      assertEquals(DType.Q4_0, file.tensors().get("model.layers.0.temporal_block.linear_out.weight").dtype());
+    }
+  }
+
+  /** The tokenizer travels inside the GGUF file: generate from the .gguf equals generate from the directory. */
+  @Test
+  void ggufModelGeneratesTextWithItsEmbeddedTokenizer() {
+    Path model = dev.rgemma.testing.TinyTokenizer.fixtureModelWithTokenizer(temp.resolve("model"));
+    Path gguf = temp.resolve("model.gguf");
+    CliRun quantize = CliRun.run("", "quantize", "--model", model.toString(), "--type", "f32", "--out", gguf.toString());
+    assertEquals(0, quantize.exitCode(), quantize.toString());
+    CliRun fromDirectory = CliRun.run("", "generate", "--model", model.toString(), "--prompt", "the", "--no-chat",
+        "--max-tokens", "4", "--temperature", "0");
+    CliRun fromGguf = CliRun.run("", "generate", "--model", gguf.toString(), "--prompt", "the", "--no-chat",
+        "--max-tokens", "4", "--temperature", "0");
+    assertEquals(0, fromGguf.exitCode(), fromGguf.toString());
+    assertEquals(fromDirectory.out(), fromGguf.out());
+    assertFalse(fromGguf.out().isBlank(), fromGguf.toString());
+  }
+
+  @Test
+  void quantizeRejectsBadArguments() {
+    StringWriter err = new StringWriter();
+    assertEquals(1, run(new StringWriter(), err, "quantize", "--model", Fixtures.dir("tiny-a").toString(),
+        "--type", "q5_k", "--out", temp.resolve("x.gguf").toString()));
+    assertTrue(err.toString().startsWith("rgemma: --type must be one of"), err.toString());
+    assertFalse(Files.exists(temp.resolve("x.gguf")));
+  }
+
+  @Test
+  void benchPrintsOneJsonLine() throws Exception {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    Path config = Fixtures.dir("tiny-a").resolve("config.json");
+    int code = run(out, err, "bench", "--config", config.toString(), "--type", "q8_0", "--prompt-tokens", "9",
+        "--gen-tokens", "3", "--late-position", "20", "--threads", "2", "--no-probe",
+        "--cache-dir", temp.toString());
+    assertEquals(0, code, err.toString());
+    String[] lines = out.toString().strip().split("\n");
+    assertEquals(1, lines.length, out.toString());
+    JsonNode json = new ObjectMapper().readTree(lines[0]);
+    assertEquals("q8_0", json.get("type").asText());
+    assertEquals(2, json.get("threads").asInt());
+    assertTrue(json.get("prefill_tok_s").asDouble() > 0);
+    assertTrue(json.get("decode_tok_s").asDouble() > 0);
+    assertTrue(json.get("decode_tok_s_late").asDouble() > 0);
+    assertTrue(json.get("decode_efficiency").isNull());
+    assertEquals(5632, json.get("state_bytes").asLong());
+    // The weights file holds every tensor that is read per token, plus header and padding.
+    long fileBytes = json.get("weights_file_bytes").asLong();
+    long perToken = json.get("weight_bytes_per_token").asLong();
+    assertTrue(perToken <= fileBytes && perToken > fileBytes * 0.9, perToken + " vs " + fileBytes);
+  }
+}

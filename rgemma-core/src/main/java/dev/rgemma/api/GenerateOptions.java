@@ -1,0 +1,273 @@
+package dev.rgemma.api;
+
+import dev.rgemma.engine.GenerationOptions;
+import dev.rgemma.sampling.SamplerSettings;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.OptionalLong;
+
+/**
+ * How one generation samples and when it stops. Immutable; build one with {@link #builder()} and
+ * reuse it freely across sessions and threads. Every value is checked by {@link Builder#build()},
+ * which throws {@link IllegalArgumentException} naming the option, the value and what is allowed.
+ *
+ * <p>Order of sampling: the penalties on the logits of recent tokens, then either the most likely
+ * token (temperature 0) or temperature, top-k, softmax, top-p, min-p and a draw from a seeded
+ * random generator. The same seed, prompt, options and session state give the same output.
+ *
+ * <pre>{@code
+ * GenerateOptions options = GenerateOptions.builder()
+ *     .maxTokens(200).temperature(0.7).topP(0.9).seed(42).stopSequences("\n\n")
+ *     .build();
+ * }</pre>
+ */
+public final class GenerateOptions {
+  /** Tokens generated when {@link Builder#maxTokens} is not set. */
+  public static final int DEFAULT_MAX_TOKENS = 256;
+
+  private static final GenerateOptions DEFAULTS = builder().build();
+
+  private final int maxTokens;
+  private final SamplerSettings sampling;
+  private final boolean seeded;
+  private final List<String> stopSequences;
+  private final boolean ignoreEndOfSequence;
+
+  private GenerateOptions(Builder builder) {
+    this.maxTokens = builder.maxTokens;
+    this.sampling = new SamplerSettings(builder.temperature, builder.topK, builder.topP, builder.minP,
+        builder.repeatPenalty, builder.frequencyPenalty, builder.presencePenalty, builder.penaltyWindow,
+        builder.seed == null ? 0L : builder.seed);
+    this.seeded = builder.seed != null;
+    this.stopSequences = List.copyOf(builder.stopSequences);
+    this.ignoreEndOfSequence = builder.ignoreEndOfSequence;
+    engineOptions(); // validates max tokens and stop sequences
+  }
+
+  /** The defaults: 256 tokens, temperature 0.8, top-k 40, top-p 0.95, min-p 0.05, no penalties. */
+  public static GenerateOptions defaults() {
+    return DEFAULTS;
+  }
+
+  /** Always the most likely token (temperature 0), up to {@code maxTokens} tokens. */
+  public static GenerateOptions greedy(int maxTokens) {
+    return builder().temperature(0).maxTokens(maxTokens).build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder that starts from these options. */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.maxTokens = maxTokens;
+    b.temperature = sampling.temperature();
+    b.topK = sampling.topK();
+    b.topP = sampling.topP();
+    b.minP = sampling.minP();
+    b.repeatPenalty = sampling.repeatPenalty();
+    b.frequencyPenalty = sampling.frequencyPenalty();
+    b.presencePenalty = sampling.presencePenalty();
+    b.penaltyWindow = sampling.penaltyWindow();
+    b.seed = seeded ? sampling.seed() : null;
+    b.stopSequences = new ArrayList<>(stopSequences);
+    b.ignoreEndOfSequence = ignoreEndOfSequence;
+    return b;
+  }
+
+  public int maxTokens() {
+    return maxTokens;
+  }
+
+  public double temperature() {
+    return decimal(sampling.temperature());
+  }
+
+  public int topK() {
+    return sampling.topK();
+  }
+
+  public double topP() {
+    return decimal(sampling.topP());
+  }
+
+  public double minP() {
+    return decimal(sampling.minP());
+  }
+
+  public double repeatPenalty() {
+    return decimal(sampling.repeatPenalty());
+  }
+
+  public double frequencyPenalty() {
+    return decimal(sampling.frequencyPenalty());
+  }
+
+  public double presencePenalty() {
+    return decimal(sampling.presencePenalty());
+  }
+
+  public int penaltyWindow() {
+    return sampling.penaltyWindow();
+  }
+
+  /** The seed, if one was set; without one a session's random generator simply continues. */
+  public OptionalLong seed() {
+    return seeded ? OptionalLong.of(sampling.seed()) : OptionalLong.empty();
+  }
+
+  public List<String> stopSequences() {
+    return stopSequences;
+  }
+
+  public boolean ignoreEndOfSequence() {
+    return ignoreEndOfSequence;
+  }
+
+  /** The float the sampler uses, as the decimal it was written as (0.95f reads 0.95, not 0.9499...). */
+  private static double decimal(float value) {
+    return Double.parseDouble(Float.toString(value));
+  }
+
+  SamplerSettings samplerSettings() {
+    return sampling;
+  }
+
+  boolean seeded() {
+    return seeded;
+  }
+
+  GenerationOptions engineOptions() {
+    return new GenerationOptions(maxTokens, stopSequences, ignoreEndOfSequence);
+  }
+
+  @Override
+  public String toString() {
+    return "GenerateOptions[maxTokens=" + maxTokens + ", " + sampling + ", seeded=" + seeded
+        + ", stopSequences=" + stopSequences + ", ignoreEndOfSequence=" + ignoreEndOfSequence + "]";
+  }
+
+  @Override
+  public boolean equals(Object other) {
+    return other instanceof GenerateOptions o && maxTokens == o.maxTokens && sampling.equals(o.sampling)
+        && seeded == o.seeded && stopSequences.equals(o.stopSequences)
+        && ignoreEndOfSequence == o.ignoreEndOfSequence;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(maxTokens, sampling, seeded, stopSequences, ignoreEndOfSequence);
+  }
+
+  /** Collects options; unset ones keep their defaults. Not thread-safe. */
+  public static final class Builder {
+    private int maxTokens = DEFAULT_MAX_TOKENS;
+    private float temperature = SamplerSettings.DEFAULT_TEMPERATURE;
+    private int topK = SamplerSettings.DEFAULT_TOP_K;
+    private float topP = SamplerSettings.DEFAULT_TOP_P;
+    private float minP = SamplerSettings.DEFAULT_MIN_P;
+    private float repeatPenalty = 1f;
+    private float frequencyPenalty = 0f;
+    private float presencePenalty = 0f;
+    private int penaltyWindow = SamplerSettings.DEFAULT_PENALTY_WINDOW;
+    private Long seed;
+    private List<String> stopSequences = new ArrayList<>();
+    private boolean ignoreEndOfSequence;
+
+    private Builder() {}
+
+    /** Most tokens to generate (256); 0 only feeds the prompt. */
+    public Builder maxTokens(int value) {
+      maxTokens = value;
+      return this;
+    }
+
+    /** 0 = greedy, always the most likely token; higher = more random (0.8). */
+    public Builder temperature(double value) {
+      temperature = (float) value;
+      return this;
+    }
+
+    /** Sample among the k most likely tokens; 0 = all (40). */
+    public Builder topK(int value) {
+      topK = value;
+      return this;
+    }
+
+    /** Nucleus: the fewest most likely tokens whose probability reaches p, in (0, 1]; 1 = off (0.95). */
+    public Builder topP(double value) {
+      topP = (float) value;
+      return this;
+    }
+
+    /** Drop tokens less likely than p times the most likely one, in [0, 1]; 0 = off (0.05). */
+    public Builder minP(double value) {
+      minP = (float) value;
+      return this;
+    }
+
+    /** Recent tokens' logits are divided by this if positive, multiplied if negative; 1 = off (1). */
+    public Builder repeatPenalty(double value) {
+      repeatPenalty = (float) value;
+      return this;
+    }
+
+    /** Subtract this times each recent token's count from its logit; 0 = off (0). */
+    public Builder frequencyPenalty(double value) {
+      frequencyPenalty = (float) value;
+      return this;
+    }
+
+    /** Subtract this once from every recent token's logit; 0 = off (0). */
+    public Builder presencePenalty(double value) {
+      presencePenalty = (float) value;
+      return this;
+    }
+
+    /** How many recent tokens, prompt included, the penalties look at (64). */
+    public Builder penaltyWindow(int value) {
+      penaltyWindow = value;
+      return this;
+    }
+
+    /**
+     * Restarts the random generator from this seed for the generation, so that it is
+     * reproducible. Without a seed, a session's generator continues where its previous
+     * generation (or the session file it was restored from) left it; a new session starts at 0.
+     */
+    public Builder seed(long value) {
+      seed = value;
+      return this;
+    }
+
+    /** Forget the seed: the session's random generator continues. */
+    public Builder noSeed() {
+      seed = null;
+      return this;
+    }
+
+    /** Stop when the text contains one of these; matched across token boundaries, never returned. */
+    public Builder stopSequences(String... values) {
+      return stopSequences(List.of(values));
+    }
+
+    /** Replaces the stop sequences. */
+    public Builder stopSequences(List<String> values) {
+      stopSequences = new ArrayList<>(values);
+      return this;
+    }
+
+    /** Keep going past the end-of-sequence and end-of-turn tokens (false). */
+    public Builder ignoreEndOfSequence(boolean value) {
+      ignoreEndOfSequence = value;
+      return this;
+    }
+
+    /** @throws IllegalArgumentException naming the first option out of range */
+    public GenerateOptions build() {
+      return new GenerateOptions(this);
+    }
+  }
+}

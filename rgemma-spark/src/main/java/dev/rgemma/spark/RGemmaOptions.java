@@ -296,7 +296,10 @@ public final class RGemmaOptions implements Serializable {
       return this;
     }
 
-    /** Kernel threads of the executor JVM; tasks running at the same time share them (1). */
+    /**
+     * Kernel threads of the executor JVM, set when it loads the model; tasks running at the same
+     * time share them (1).
+     */
     public Builder threadsPerTask(int value) {
       threadsPerTask = value;
       return this;

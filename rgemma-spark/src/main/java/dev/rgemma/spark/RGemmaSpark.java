@@ -59,7 +59,7 @@ public final class RGemmaSpark {
   private RGemmaSpark() {}
 
   /**
-   * The output columns: {@code text} (string; null without a tokenizer... empty), {@code token_ids}
+   * The output columns: {@code text} (string; "" for a model without tokenizer), {@code token_ids}
    * (array<int>, the stop token not included), {@code finish_reason} (eos, end-of-turn,
    * stop-string, max-tokens), {@code prompt_token_count}, {@code generated_token_count}, {@code
    * prefill_ms}, {@code decode_ms} (wall-clock, shared with the rows decoded alongside) and {@code

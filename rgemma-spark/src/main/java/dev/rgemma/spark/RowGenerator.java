@@ -85,6 +85,8 @@ final class RowGenerator implements MapPartitionsFunction<Row, Row>, Serializabl
     return new Iterator<>() {
       @Override
       public boolean hasNext() {
+        // outcomes.hasNext() pulls rows; when it finds no more requests, rows without one may
+        // still have been queued on the way
         return !pulled.isEmpty() || outcomes.hasNext() || !pulled.isEmpty();
       }
 

@@ -18,6 +18,11 @@ import picocli.CommandLine.Command;
       DetokenizeCommand.class,
       QuantizeCommand.class,
       BenchCommand.class,
+      ServeCommand.class,
+      BatchBenchCommand.class,
+      TrainCommand.class,
+      TrainTokenizerCommand.class,
+      PerplexityCommand.class,
     })
 public final class Main implements Runnable {
 

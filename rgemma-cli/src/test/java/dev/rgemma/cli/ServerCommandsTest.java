@@ -1,0 +1,54 @@
+package dev.rgemma.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.rgemma.testing.Fixtures;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class ServerCommandsTest {
+  @TempDir Path temp;
+
+  private int run(StringWriter out, StringWriter err, String... args) {
+    CommandLine cli = Main.newCommandLine();
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    return cli.execute(args);
+  }
+
+  @Test
+  void benchPrintsOneRowPerBatchSize() {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = run(out, err, "bench-batch", "--model", Fixtures.dir("tiny-a").toString(), "--parallel", "1,3",
+        "--tokens", "2");
+    assertEquals(0, code, err.toString());
+    List<String> rows = Arrays.stream(out.toString().split("\n")).filter(l -> l.matches("\\s+\\d+\\s+2\\s+.*")).toList();
+    assertEquals(2, rows.size(), out.toString());
+    assertTrue(rows.get(0).trim().startsWith("1 ") && rows.get(1).trim().startsWith("3 "), out.toString());
+    for (String row : rows) {
+      double aggregate = Double.parseDouble(row.trim().split("\\s+")[3]);
+      assertTrue(aggregate > 0, row);
+    }
+  }
+
+  @Test
+  void serveRejectsBadOptionsWithOneLine() {
+    StringWriter err = new StringWriter();
+    assertEquals(1, run(new StringWriter(), err, "serve", "--model", temp.resolve("missing").toString()));
+    assertTrue(err.toString().startsWith("rgemma: ") && err.toString().contains("missing"), err.toString());
+    StringWriter err2 = new StringWriter();
+    assertEquals(1, run(new StringWriter(), err2, "serve", "--model", temp.toString(), "--cache-mib", "-1"));
+    assertTrue(err2.toString().startsWith("rgemma: --cache-mib"), err2.toString());
+    StringWriter err3 = new StringWriter();
+    assertEquals(1, run(new StringWriter(), err3, "bench-batch", "--model", temp.toString(), "--parallel", "0"));
+    assertTrue(err3.toString().startsWith("rgemma: --parallel"), err3.toString());
+  }
+}

@@ -1,0 +1,526 @@
+package dev.rgemma.server;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.rgemma.engine.TextCodec;
+import dev.rgemma.model.RecurrentGemmaModel;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * An OpenAI-compatible HTTP server over one model: {@code POST /v1/chat/completions},
+ * {@code POST /v1/completions}, {@code GET /v1/models}, {@code GET /health} and
+ * {@code GET /metrics}. The JDK's {@link HttpServer}, one virtual thread per request; generation
+ * runs on the {@link BatchScheduler}'s thread.
+ */
+public final class OpenAiServer implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String CHAT = "/v1/chat/completions";
+  private static final String COMPLETIONS = "/v1/completions";
+  private static final String MODELS = "/v1/models";
+  private static final long KEEP_ALIVE_SECONDS = 5;
+  /** How much of an oversized body is read (and dropped) before answering 413. */
+  private static final long MAX_DRAIN_BYTES = 64L << 20;
+
+  static {
+    // Stream chunks are small writes: send each at once instead of waiting to fill a segment.
+    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+  }
+
+  private final ServerOptions options;
+  private final TextCodec codec;
+  private final StateCache cache;
+  private final Metrics metrics = new Metrics();
+  private final BatchScheduler scheduler;
+  private final HttpServer http;
+  private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+  private final AtomicLong requestIds = new AtomicLong();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final long startedAt = System.currentTimeMillis() / 1000;
+
+  private OpenAiServer(ServerOptions options, RecurrentGemmaModel model, TextCodec codec) throws IOException {
+    this.options = options;
+    this.codec = codec;
+    this.cache = new StateCache(options.cacheBytes());
+    this.scheduler = new BatchScheduler(model, codec, cache, metrics, options.parallel(), options.queue(),
+        options.prefillChunk());
+    metrics.bind(scheduler, cache);
+    try {
+      this.http = HttpServer.create(new InetSocketAddress(options.host(), options.port()), 128);
+    } catch (IOException e) {
+      scheduler.close();
+      throw new IOException("cannot listen on " + options.host() + ":" + options.port() + ": " + e.getMessage(), e);
+    }
+    http.setExecutor(executor);
+    http.createContext("/", this::handle);
+  }
+
+  /** Starts serving {@code model}; the caller keeps ownership of the model and closes it after the server. */
+  public static OpenAiServer start(ServerOptions options, RecurrentGemmaModel model, TextCodec codec)
+      throws IOException {
+    OpenAiServer server = new OpenAiServer(options, model, codec);
+    server.http.start();
+    return server;
+  }
+
+  /** The port actually bound (useful with port 0). */
+  public int port() {
+    return http.getAddress().getPort();
+  }
+
+  /** {@code http://host:port}. */
+  public URI baseUri() {
+    return URI.create("http://" + options.host() + ":" + port());
+  }
+
+  public Metrics metrics() {
+    return metrics;
+  }
+
+  public StateCache cache() {
+    return cache;
+  }
+
+  public BatchScheduler scheduler() {
+    return scheduler;
+  }
+
+  @Override
+  public void close() {
+    if (closed.getAndSet(true)) {
+      return;
+    }
+    http.stop(0);
+    scheduler.close();
+    executor.close();
+  }
+
+  /** What the log line and metrics report about one request. */
+  private static final class Call {
+    final String id;
+    final long start = System.nanoTime();
+    String endpoint = "other";
+    int status;
+    boolean stream;
+    int chunks; // text chunks streamed
+    SequenceResult result;
+    String note = "";
+
+    Call(String id) {
+      this.id = id;
+    }
+  }
+
+  private void handle(HttpExchange exchange) {
+    Call call = new Call("req-" + requestIds.incrementAndGet());
+    String method = exchange.getRequestMethod();
+    String path = exchange.getRequestURI().getPath();
+    try {
+      switch (path) {
+        case "/health" -> {
+          call.endpoint = path;
+          requireMethod(exchange, "GET");
+          sendJson(exchange, call, 200, JSON.createObjectNode().put("status", "ok"));
+        }
+        case "/metrics" -> {
+          call.endpoint = path;
+          requireMethod(exchange, "GET");
+          send(exchange, call, 200, "text/plain; version=0.0.4; charset=utf-8",
+              metrics.prometheusText().getBytes(StandardCharsets.UTF_8));
+        }
+        case MODELS -> {
+          call.endpoint = path;
+          requireMethod(exchange, "GET");
+          ObjectNode list = JSON.createObjectNode().put("object", "list");
+          list.putArray("data").add(modelObject());
+          sendJson(exchange, call, 200, list);
+        }
+        case CHAT, COMPLETIONS -> {
+          call.endpoint = path;
+          requireMethod(exchange, "POST");
+          generate(exchange, call, path.equals(CHAT));
+        }
+        default -> {
+          if (path.startsWith(MODELS + "/")) {
+            call.endpoint = MODELS + "/{id}";
+            requireMethod(exchange, "GET");
+            requireModel(path.substring(MODELS.length() + 1));
+            sendJson(exchange, call, 200, modelObject());
+          } else {
+            throw new ApiException(404, "invalid_request_error", null, "not_found",
+                "no such endpoint: " + method + " " + path);
+          }
+        }
+      }
+    } catch (ApiException e) {
+      sendErrorQuietly(exchange, call, e);
+    } catch (IOException e) {
+      call.status = call.status == 0 ? 499 : call.status; // the client went away
+      call.note = "client gone" + (call.stream ? " after " + call.chunks + " chunks" : "") + ": " + e.getMessage();
+    } catch (RuntimeException e) {
+      call.note = "internal error: " + e;
+      sendErrorQuietly(exchange, call, new ApiException(500, "server_error", null, "internal_error",
+          "internal error: " + e.getMessage()));
+    } finally {
+      exchange.close();
+      metrics.request(call.endpoint, call.status);
+      log(method, path, call);
+    }
+  }
+
+  private void log(String method, String path, Call call) {
+    StringBuilder line = new StringBuilder();
+    line.append(call.id).append(' ').append(method).append(' ').append(path).append(" status=").append(call.status);
+    if (call.result != null) {
+      SequenceResult r = call.result;
+      line.append(" stream=").append(call.stream)
+          .append(" prompt_tokens=").append(r.promptTokens())
+          .append(" cached_tokens=").append(r.cachedTokens())
+          .append(" completion_tokens=").append(r.completionTokens())
+          .append(" finish=").append(r.finishReason())
+          .append(String.format(Locale.ROOT, " queue_ms=%.1f prefill_ms=%.1f decode_ms=%.1f",
+              r.queueNanos() / 1e6, r.prefillNanos() / 1e6, r.decodeNanos() / 1e6));
+    }
+    line.append(String.format(Locale.ROOT, " total_ms=%.1f", (System.nanoTime() - call.start) / 1e6));
+    if (!call.note.isEmpty()) {
+      line.append(' ').append(call.note);
+    }
+    options.requestLog().accept(line.toString());
+  }
+
+  private ObjectNode modelObject() {
+    return JSON.createObjectNode().put("id", options.modelId()).put("object", "model")
+        .put("created", startedAt).put("owned_by", "rgemma");
+  }
+
+  private void requireModel(String model) {
+    if (model != null && !model.equals(options.modelId())) {
+      throw new ApiException(404, "invalid_request_error", "model", "model_not_found",
+          "the model '" + model + "' does not exist; this server serves '" + options.modelId() + "'");
+    }
+  }
+
+  private static void requireMethod(HttpExchange exchange, String allowed) {
+    if (!exchange.getRequestMethod().equals(allowed)) {
+      exchange.getResponseHeaders().set("Allow", allowed);
+      throw new ApiException(405, "invalid_request_error", null, "method_not_allowed",
+          exchange.getRequestMethod() + " is not allowed on " + exchange.getRequestURI().getPath()
+              + "; use " + allowed);
+    }
+  }
+
+  private void generate(HttpExchange exchange, Call call, boolean chat) throws IOException {
+    JsonNode body = readJson(exchange);
+    requireModel(RequestParser.model(body));
+    RequestParser.Options opts = RequestParser.options(body, options.defaultMaxTokens(), chat);
+    int[] prompt;
+    if (chat) {
+      List<TextCodec.Message> messages = RequestParser.messages(body);
+      String rendered;
+      try {
+        rendered = codec.renderChat(messages, true);
+      } catch (IllegalArgumentException e) {
+        throw ApiException.invalid("messages", e.getMessage());
+      }
+      prompt = codec.encode(rendered, true);
+    } else {
+      prompt = codec.encode(RequestParser.prompt(body), true);
+    }
+    call.stream = opts.stream();
+    Events events = new Events();
+    BatchScheduler.Generation generation;
+    try {
+      generation = scheduler.submit(new GenerationRequest(prompt, opts.maxTokens(), opts.sampling(), opts.stop()),
+          events);
+    } catch (QueueFullException e) {
+      exchange.getResponseHeaders().set("Retry-After", "1");
+      throw new ApiException(503, "server_error", null, "server_busy", e.getMessage());
+    } catch (IllegalArgumentException e) {
+      throw ApiException.invalid(chat ? "messages" : "prompt", e.getMessage());
+    }
+    String id = (chat ? "chatcmpl-" : "cmpl-") + call.id.substring("req-".length());
+    long created = System.currentTimeMillis() / 1000;
+    try {
+      if (opts.stream()) {
+        stream(exchange, call, events, chat, id, created, opts.includeUsage());
+      } else {
+        whole(exchange, call, events, chat, id, created);
+      }
+    } finally {
+      generation.cancel(); // no-op when finished; frees the slot when the client went away
+    }
+  }
+
+  private void whole(HttpExchange exchange, Call call, Events events, boolean chat, String id, long created)
+      throws IOException {
+    StringBuilder text = new StringBuilder();
+    while (true) {
+      Object event = events.take();
+      switch (event) {
+        case String piece -> text.append(piece);
+        case SequenceResult result -> {
+          call.result = result;
+          metrics.usage(result);
+          ObjectNode response = envelope(id, chat ? "chat.completion" : "text_completion", created);
+          ObjectNode choice = response.putArray("choices").addObject().put("index", 0);
+          if (chat) {
+            choice.putObject("message").put("role", "assistant").put("content", text.toString());
+          } else {
+            choice.put("text", text.toString());
+          }
+          choice.putNull("logprobs");
+          choice.put("finish_reason", result.finishReason());
+          response.set("usage", usage(result));
+          sendJson(exchange, call, 200, response);
+          return;
+        }
+        case RuntimeException error -> throw error;
+        default -> throw new IllegalStateException("unexpected event " + event);
+      }
+    }
+  }
+
+  private void stream(HttpExchange exchange, Call call, Events events, boolean chat, String id, long created,
+      boolean includeUsage) throws IOException {
+    exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+    exchange.getResponseHeaders().set("Cache-Control", "no-cache");
+    exchange.sendResponseHeaders(200, 0);
+    call.status = 200;
+    OutputStream out = exchange.getResponseBody();
+    if (chat) {
+      ObjectNode first = streamChunk(id, created, chat, includeUsage);
+      ((ObjectNode) first.withArray("choices").get(0)).putObject("delta").put("role", "assistant").put("content", "");
+      writeEvent(out, first);
+    }
+    while (true) {
+      Object event = events.poll(KEEP_ALIVE_SECONDS);
+      switch (event) {
+        case null -> {
+          // An SSE comment: clients ignore it, and a write to a closed connection fails, which
+          // frees the slot of a client that left while its prompt was being processed.
+          out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
+          out.flush();
+        }
+        case String piece -> {
+          ObjectNode chunk = streamChunk(id, created, chat, includeUsage);
+          ObjectNode choice = (ObjectNode) chunk.withArray("choices").get(0);
+          if (chat) {
+            choice.putObject("delta").put("content", piece);
+          } else {
+            choice.put("text", piece);
+          }
+          writeEvent(out, chunk);
+          call.chunks++;
+        }
+        case SequenceResult result -> {
+          call.result = result;
+          metrics.usage(result);
+          ObjectNode last = streamChunk(id, created, chat, includeUsage);
+          ObjectNode choice = (ObjectNode) last.withArray("choices").get(0);
+          if (chat) {
+            choice.putObject("delta");
+          } else {
+            choice.put("text", "");
+          }
+          choice.put("finish_reason", result.finishReason());
+          writeEvent(out, last);
+          if (includeUsage) {
+            ObjectNode usage = envelope(id, chat ? "chat.completion.chunk" : "text_completion", created);
+            usage.putArray("choices");
+            usage.set("usage", usage(result));
+            writeEvent(out, usage);
+          }
+          out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+          out.flush();
+          return;
+        }
+        case RuntimeException error -> {
+          call.note = "generation failed: " + error;
+          writeEvent(out, errorBody(new ApiException(500, "server_error", null, "internal_error",
+              "generation failed: " + error.getMessage())));
+          out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+          out.flush();
+          return;
+        }
+        default -> throw new IllegalStateException("unexpected event " + event);
+      }
+    }
+  }
+
+  private ObjectNode streamChunk(String id, long created, boolean chat, boolean includeUsage) {
+    ObjectNode chunk = envelope(id, chat ? "chat.completion.chunk" : "text_completion", created);
+    ArrayNode choices = chunk.putArray("choices");
+    ObjectNode choice = choices.addObject().put("index", 0);
+    choice.putNull("logprobs");
+    choice.putNull("finish_reason");
+    if (includeUsage) {
+      chunk.putNull("usage");
+    }
+    return chunk;
+  }
+
+  private ObjectNode envelope(String id, String object, long created) {
+    return JSON.createObjectNode().put("id", id).put("object", object).put("created", created)
+        .put("model", options.modelId());
+  }
+
+  private static ObjectNode usage(SequenceResult result) {
+    ObjectNode usage = JSON.createObjectNode()
+        .put("prompt_tokens", result.promptTokens())
+        .put("completion_tokens", result.completionTokens())
+        .put("total_tokens", result.promptTokens() + result.completionTokens());
+    usage.putObject("prompt_tokens_details").put("cached_tokens", result.cachedTokens());
+    return usage;
+  }
+
+  private static void writeEvent(OutputStream out, JsonNode data) throws IOException {
+    out.write(("data: " + JSON.writeValueAsString(data) + "\n\n").getBytes(StandardCharsets.UTF_8));
+    out.flush();
+  }
+
+  private JsonNode readJson(HttpExchange exchange) throws IOException {
+    String length = exchange.getRequestHeaders().getFirst("Content-Length");
+    long declared = -1;
+    if (length != null) {
+      try {
+        declared = Long.parseLong(length.trim());
+      } catch (NumberFormatException e) {
+        throw ApiException.invalid(null, "bad Content-Length: " + length);
+      }
+    }
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (InputStream in = exchange.getRequestBody()) {
+      if (declared > options.maxBodyBytes()) {
+        refuseTooLarge(exchange, in);
+      }
+      byte[] buffer = new byte[8192];
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        bytes.write(buffer, 0, n);
+        if (bytes.size() > options.maxBodyBytes()) {
+          refuseTooLarge(exchange, in);
+        }
+      }
+    }
+    JsonNode body;
+    try {
+      body = JSON.readTree(bytes.toByteArray());
+    } catch (JsonProcessingException e) {
+      throw new ApiException(400, "invalid_request_error", null, "invalid_json",
+          "the body is not valid JSON: " + e.getOriginalMessage());
+    }
+    if (body == null || !body.isObject()) {
+      throw new ApiException(400, "invalid_request_error", null, "invalid_json",
+          "the body must be a JSON object");
+    }
+    return body;
+  }
+
+  /**
+   * Answers 413. The rest of the body is read first (up to a bound) so that the client, still
+   * sending, is not cut off by a reset before it reads the answer.
+   */
+  private void refuseTooLarge(HttpExchange exchange, InputStream in) throws IOException {
+    long budget = MAX_DRAIN_BYTES;
+    byte[] buffer = new byte[8192];
+    for (int n; budget > 0 && (n = in.read(buffer)) > 0; ) {
+      budget -= n;
+    }
+    exchange.getResponseHeaders().set("Connection", "close");
+    throw new ApiException(413, "invalid_request_error", null, "request_too_large",
+        "the request body is larger than " + options.maxBodyBytes() + " bytes");
+  }
+
+  private static ObjectNode errorBody(ApiException e) {
+    ObjectNode body = JSON.createObjectNode();
+    ObjectNode error = body.putObject("error").put("message", e.getMessage()).put("type", e.type());
+    error.put("param", e.param());
+    error.put("code", e.code());
+    return body;
+  }
+
+  private void sendErrorQuietly(HttpExchange exchange, Call call, ApiException e) {
+    if (call.status != 0) {
+      return; // the response has started: too late for an error status
+    }
+    if (!e.getMessage().isEmpty() && call.note.isEmpty()) {
+      call.note = "error: " + e.getMessage();
+    }
+    try {
+      sendJson(exchange, call, e.status(), errorBody(e));
+    } catch (IOException ignored) {
+      call.status = e.status();
+    }
+  }
+
+  private static void sendJson(HttpExchange exchange, Call call, int status, JsonNode body) throws IOException {
+    send(exchange, call, status, "application/json", JSON.writeValueAsBytes(body));
+  }
+
+  private static void send(HttpExchange exchange, Call call, int status, String contentType, byte[] body)
+      throws IOException {
+    exchange.getResponseHeaders().set("Content-Type", contentType);
+    call.status = status;
+    exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(body);
+    }
+  }
+
+  /** Hands a generation's output from the scheduler's thread to the request's thread. */
+  private static final class Events implements SequenceListener {
+    private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+
+    @Override
+    public void onText(String text) {
+      queue.add(text);
+    }
+
+    @Override
+    public void onFinish(SequenceResult result) {
+      queue.add(result);
+    }
+
+    @Override
+    public void onError(RuntimeException error) {
+      queue.add(error);
+    }
+
+    Object take() {
+      try {
+        return queue.take();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the generation", e);
+      }
+    }
+
+    Object poll(long seconds) {
+      try {
+        return queue.poll(seconds, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the generation", e);
+      }
+    }
+  }
+}

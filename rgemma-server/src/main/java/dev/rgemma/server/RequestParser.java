@@ -1,0 +1,208 @@
+package dev.rgemma.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.rgemma.engine.TextCodec;
+import dev.rgemma.sampling.SamplerSettings;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Reads and validates the bodies of {@code /v1/chat/completions} and {@code /v1/completions}.
+ * Fields it does not know are ignored, as OpenAI clients expect; known fields of the wrong type or
+ * out of range are a 400 naming the field.
+ */
+final class RequestParser {
+  private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");
+  private static final int MAX_STOP_STRINGS = 4;
+  /** Frequency and presence penalties look at this many of the latest prompt and generated tokens. */
+  static final int PENALTY_WINDOW = 256;
+
+  private RequestParser() {}
+
+  /** The generation options common to both endpoints. */
+  record Options(int maxTokens, SamplerSettings sampling, List<String> stop, boolean stream,
+      boolean includeUsage) {}
+
+  static List<TextCodec.Message> messages(JsonNode body) {
+    JsonNode messages = body.get("messages");
+    if (messages == null || messages.isNull()) {
+      throw ApiException.invalid("messages", "'messages' is required");
+    }
+    if (!messages.isArray() || messages.isEmpty()) {
+      throw ApiException.invalid("messages", "'messages' must be a non-empty array of messages");
+    }
+    List<TextCodec.Message> out = new ArrayList<>();
+    for (int i = 0; i < messages.size(); i++) {
+      JsonNode message = messages.get(i);
+      String param = "messages[" + i + "]";
+      if (!message.isObject()) {
+        throw ApiException.invalid(param, param + " must be an object with 'role' and 'content'");
+      }
+      JsonNode role = message.get("role");
+      if (role == null || !role.isTextual() || !ROLES.contains(role.asText())) {
+        throw ApiException.invalid(param + ".role", param + ".role must be one of system, user, assistant, got "
+            + (role == null ? "nothing" : role.toString()));
+      }
+      String roleName = role.asText().equals("developer") ? "system" : role.asText();
+      out.add(new TextCodec.Message(roleName, content(message.get("content"), param + ".content")));
+    }
+    return out;
+  }
+
+  /** A string, or an array of {@code {"type": "text", "text": ...}} parts. */
+  private static String content(JsonNode content, String param) {
+    if (content == null || content.isNull()) {
+      return "";
+    }
+    if (content.isTextual()) {
+      return content.asText();
+    }
+    if (content.isArray()) {
+      StringBuilder text = new StringBuilder();
+      for (JsonNode part : content) {
+        if (!part.isObject() || !"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+          throw ApiException.invalid(param, param + " may only hold text parts ({\"type\": \"text\", \"text\": ...})");
+        }
+        text.append(part.get("text").asText());
+      }
+      return text.toString();
+    }
+    throw ApiException.invalid(param, param + " must be a string or an array of text parts, got " + content);
+  }
+
+  static String prompt(JsonNode body) {
+    JsonNode prompt = body.get("prompt");
+    if (prompt == null || prompt.isNull()) {
+      throw ApiException.invalid("prompt", "'prompt' is required");
+    }
+    if (prompt.isTextual()) {
+      return prompt.asText();
+    }
+    if (prompt.isArray() && prompt.size() == 1 && prompt.get(0).isTextual()) {
+      return prompt.get(0).asText();
+    }
+    throw ApiException.invalid("prompt", "'prompt' must be a string (or an array of one string)");
+  }
+
+  /** The model a request names; absent means the served model. */
+  static String model(JsonNode body) {
+    JsonNode model = body.get("model");
+    if (model == null || model.isNull()) {
+      return null;
+    }
+    if (!model.isTextual()) {
+      throw ApiException.invalid("model", "'model' must be a string, got " + model);
+    }
+    return model.asText();
+  }
+
+  static Options options(JsonNode body, int defaultMaxTokens, boolean chat) {
+    Integer maxTokens = integer(body, "max_tokens", 1, Integer.MAX_VALUE);
+    if (chat) {
+      Integer maxCompletionTokens = integer(body, "max_completion_tokens", 1, Integer.MAX_VALUE);
+      if (maxCompletionTokens != null) {
+        maxTokens = maxCompletionTokens;
+      }
+    }
+    Integer n = integer(body, "n", 1, Integer.MAX_VALUE);
+    if (n != null && n != 1) {
+      throw ApiException.invalid("n", "only n = 1 is supported, got " + n);
+    }
+    double temperature = number(body, "temperature", 0, 2, 1);
+    double topP = number(body, "top_p", 0, 1, 1);
+    if (topP == 0) {
+      throw ApiException.invalid("top_p", "'top_p' must be in (0, 1], got 0");
+    }
+    double frequencyPenalty = number(body, "frequency_penalty", -2, 2, 0);
+    double presencePenalty = number(body, "presence_penalty", -2, 2, 0);
+    Long seed = longValue(body, "seed");
+    boolean stream = bool(body, "stream", false);
+    boolean includeUsage = false;
+    JsonNode streamOptions = body.get("stream_options");
+    if (streamOptions != null && !streamOptions.isNull()) {
+      if (!streamOptions.isObject()) {
+        throw ApiException.invalid("stream_options", "'stream_options' must be an object, got " + streamOptions);
+      }
+      includeUsage = bool(streamOptions, "include_usage", false);
+    }
+    return new Options(maxTokens == null ? defaultMaxTokens : maxTokens,
+        new SamplerSettings((float) temperature, 0, (float) topP, 0f, 1f, (float) frequencyPenalty,
+            (float) presencePenalty, PENALTY_WINDOW, seed == null ? ThreadLocalRandom.current().nextLong() : seed),
+        stop(body), stream, includeUsage);
+  }
+
+  private static List<String> stop(JsonNode body) {
+    JsonNode stop = body.get("stop");
+    if (stop == null || stop.isNull()) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>();
+    if (stop.isTextual()) {
+      out.add(stop.asText());
+    } else if (stop.isArray() && stop.size() <= MAX_STOP_STRINGS) {
+      for (JsonNode s : stop) {
+        if (!s.isTextual()) {
+          throw ApiException.invalid("stop", "'stop' must hold only strings, got " + s);
+        }
+        out.add(s.asText());
+      }
+    } else {
+      throw ApiException.invalid("stop", "'stop' must be a string or an array of at most " + MAX_STOP_STRINGS
+          + " strings, got " + stop);
+    }
+    if (out.stream().anyMatch(String::isEmpty)) {
+      throw ApiException.invalid("stop", "stop strings must not be empty");
+    }
+    return out;
+  }
+
+  private static Integer integer(JsonNode body, String name, int min, int max) {
+    Long value = longValue(body, name);
+    if (value == null) {
+      return null;
+    }
+    if (value < min || value > max) {
+      throw ApiException.invalid(name, "'" + name + "' must be in [" + min + ", " + max + "], got " + value);
+    }
+    return value.intValue();
+  }
+
+  private static Long longValue(JsonNode body, String name) {
+    JsonNode node = body.get(name);
+    if (node == null || node.isNull()) {
+      return null;
+    }
+    if (!node.isIntegralNumber() || !node.canConvertToLong()) {
+      throw ApiException.invalid(name, "'" + name + "' must be an integer, got " + node);
+    }
+    return node.asLong();
+  }
+
+  private static double number(JsonNode body, String name, double min, double max, double absent) {
+    JsonNode node = body.get(name);
+    if (node == null || node.isNull()) {
+      return absent;
+    }
+    if (!node.isNumber()) {
+      throw ApiException.invalid(name, "'" + name + "' must be a number, got " + node);
+    }
+    double value = node.asDouble();
+    if (!(value >= min && value <= max)) {
+      throw ApiException.invalid(name, "'" + name + "' must be in [" + min + ", " + max + "], got " + node);
+    }
+    return value;
+  }
+
+  private static boolean bool(JsonNode body, String name, boolean absent) {
+    JsonNode node = body.get(name);
+    if (node == null || node.isNull()) {
+      return absent;
+    }
+    if (!node.isBoolean()) {
+      throw ApiException.invalid(name, "'" + name + "' must be true or false, got " + node);
+    }
+    return node.asBoolean();
+  }
+}

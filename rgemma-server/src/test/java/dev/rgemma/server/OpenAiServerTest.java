@@ -1,0 +1,385 @@
+package dev.rgemma.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.langchain4j.data.message.AiMessage;
+import dev.langchain4j.data.message.SystemMessage;
+import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.exception.InvalidRequestException;
+import dev.langchain4j.exception.ModelNotFoundException;
+import dev.langchain4j.model.catalog.ModelDescription;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
+import dev.langchain4j.model.openai.OpenAiChatModel;
+import dev.langchain4j.model.openai.OpenAiLanguageModel;
+import dev.langchain4j.model.openai.OpenAiModelCatalog;
+import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
+import dev.langchain4j.model.openai.OpenAiTokenUsage;
+import dev.langchain4j.model.output.FinishReason;
+import dev.langchain4j.model.output.Response;
+import dev.rgemma.engine.StopReason;
+import dev.rgemma.engine.TextCodec;
+import dev.rgemma.model.RecurrentGemmaModel;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Drives the server with LangChain4j's OpenAI client (chat, streamed chat, completions, models,
+ * stop strings, max tokens, errors) and with raw HTTP where a client cannot send the mistake.
+ * Expected answers come from the engine's {@link dev.rgemma.engine.Session}, one sequence alone.
+ */
+class OpenAiServerTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final CharCodec CODEC = new CharCodec();
+  static final String MODEL = "tiny-a";
+  static final int DEFAULT_MAX_TOKENS = 10;
+  static RecurrentGemmaModel model;
+  static OpenAiServer server;
+  static String base;
+  static final List<String> log = new CopyOnWriteArrayList<>();
+  static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+  @BeforeAll
+  static void start() throws Exception {
+    model = Reference.tinyModel();
+    ServerOptions options = new ServerOptions("127.0.0.1", 0, MODEL, 4, 16, 8, 4096, 1 << 24,
+        DEFAULT_MAX_TOKENS, log::add);
+    server = OpenAiServer.start(options, model, CODEC);
+    base = server.baseUri().toString();
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+    model.close();
+  }
+
+  static OpenAiChatModel.OpenAiChatModelBuilder chatModel() {
+    return OpenAiChatModel.builder().baseUrl(base + "/v1").apiKey("none").modelName(MODEL).maxRetries(0)
+        .timeout(Duration.ofSeconds(60));
+  }
+
+  static String expectedChat(List<TextCodec.Message> messages, int maxTokens, List<String> stop) {
+    return Reference.greedy(model, CODEC, Reference.chatPrompt(CODEC, messages), maxTokens, stop).text();
+  }
+
+  @Test
+  void chatAnswersWithUsageAndFinishReasonLength() {
+    ChatResponse response = chatModel().temperature(0.0).maxTokens(6).build()
+        .chat(ChatRequest.builder().messages(SystemMessage.from("Be brief."), UserMessage.from("Hello there")).build());
+    List<TextCodec.Message> messages = List.of(
+        new TextCodec.Message("system", "Be brief."), new TextCodec.Message("user", "Hello there"));
+    dev.rgemma.engine.GenerationResult alone =
+        Reference.greedy(model, CODEC, Reference.chatPrompt(CODEC, messages), 6, List.of());
+    assertEquals(StopReason.MAX_TOKENS, alone.stopReason(), "the fixture model should use all 6 tokens");
+    assertEquals(alone.text(), response.aiMessage().text());
+    assertEquals(FinishReason.LENGTH, response.finishReason());
+    assertEquals(6, response.tokenUsage().outputTokenCount());
+    assertEquals(Reference.chatPrompt(CODEC, messages).length, response.tokenUsage().inputTokenCount());
+    assertEquals(MODEL, response.modelName());
+  }
+
+  @Test
+  void maxCompletionTokensAndTheServerDefaultLimitTheAnswer() throws Exception {
+    ChatResponse limited = chatModel().temperature(0.0).maxCompletionTokens(3).build().chat(UserMessage.from("Hi"));
+    assertEquals(3, limited.tokenUsage().outputTokenCount());
+    JsonNode unlimited = postJson("/v1/chat/completions",
+        "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"temperature\": 0}").body;
+    assertEquals(DEFAULT_MAX_TOKENS, unlimited.at("/usage/completion_tokens").asInt());
+    assertEquals("length", unlimited.at("/choices/0/finish_reason").asText());
+  }
+
+  @Test
+  void streamedChatSendsTheSameTextInChunks() throws Exception {
+    List<String> partials = new CopyOnWriteArrayList<>();
+    CompletableFuture<ChatResponse> done = new CompletableFuture<>();
+    OpenAiStreamingChatModel streaming = OpenAiStreamingChatModel.builder().baseUrl(base + "/v1").apiKey("none")
+        .modelName(MODEL).temperature(0.0).maxTokens(8).timeout(Duration.ofSeconds(60)).build();
+    streaming.chat(List.of(UserMessage.from("Stream me a line")), new StreamingChatResponseHandler() {
+      @Override
+      public void onPartialResponse(String partial) {
+        partials.add(partial);
+      }
+
+      @Override
+      public void onCompleteResponse(ChatResponse response) {
+        done.complete(response);
+      }
+
+      @Override
+      public void onError(Throwable error) {
+        done.completeExceptionally(error);
+      }
+    });
+    ChatResponse response = done.get(60, TimeUnit.SECONDS);
+    String expected = expectedChat(List.of(new TextCodec.Message("user", "Stream me a line")), 8, List.of());
+    assertEquals(expected, String.join("", partials));
+    assertEquals(expected, response.aiMessage().text());
+    assertTrue(partials.size() > 1, "the text should come in several chunks, got " + partials);
+    assertEquals(FinishReason.LENGTH, response.finishReason());
+  }
+
+  @Test
+  void stopStringsCutTheAnswer() {
+    List<TextCodec.Message> messages = List.of(new TextCodec.Message("user", "Count"));
+    String full = expectedChat(messages, 10, List.of());
+    assertTrue(full.length() >= 6, "need some greedy text, got '" + full + "'");
+    String stop = full.substring(2, 5);
+    ChatResponse response = chatModel().temperature(0.0).maxTokens(10).stop(List.of(stop, "never-said")).build()
+        .chat(UserMessage.from("Count"));
+    assertEquals(full.substring(0, full.indexOf(stop)), response.aiMessage().text());
+    assertEquals(FinishReason.STOP, response.finishReason());
+  }
+
+  @Test
+  void completionsContinueAPlainPrompt() {
+    Response<String> response = OpenAiLanguageModel.builder().baseUrl(base + "/v1").apiKey("none").modelName(MODEL)
+        .temperature(0.0).maxRetries(0).build().generate("Once upon a time");
+    dev.rgemma.engine.GenerationResult alone =
+        Reference.greedy(model, CODEC, CODEC.encode("Once upon a time", true), DEFAULT_MAX_TOKENS, List.of());
+    assertEquals(alone.text(), response.content());
+    assertEquals(CODEC.encode("Once upon a time", true).length, response.tokenUsage().inputTokenCount());
+    assertEquals(alone.stopReason() == StopReason.MAX_TOKENS ? FinishReason.LENGTH : FinishReason.STOP,
+        response.finishReason());
+  }
+
+  @Test
+  void streamedCompletionsEndWithDoneAndUsage() throws Exception {
+    Sse sse = postStream("/v1/completions",
+        "{\"prompt\": \"abc\", \"max_tokens\": 4, \"temperature\": 0, \"stream\": true, "
+            + "\"stream_options\": {\"include_usage\": true}}");
+    assertEquals(200, sse.status);
+    assertEquals("[DONE]", sse.events.getLast());
+    StringBuilder text = new StringBuilder();
+    JsonNode usage = null;
+    String finish = null;
+    for (String event : sse.events.subList(0, sse.events.size() - 1)) {
+      JsonNode chunk = JSON.readTree(event);
+      assertEquals("text_completion", chunk.get("object").asText());
+      if (chunk.get("choices").isEmpty()) {
+        usage = chunk.get("usage");
+      } else {
+        text.append(chunk.at("/choices/0/text").asText());
+        if (!chunk.at("/choices/0/finish_reason").isNull()) {
+          finish = chunk.at("/choices/0/finish_reason").asText();
+        }
+      }
+    }
+    assertEquals(Reference.greedy(model, CODEC, CODEC.encode("abc", true), 4, List.of()).text(), text.toString());
+    assertEquals("length", finish);
+    assertEquals(4, usage.get("completion_tokens").asInt());
+    assertEquals(4, usage.get("prompt_tokens").asInt());
+  }
+
+  @Test
+  void aSeedMakesSamplingReproducible() throws Exception {
+    String body = "{\"prompt\": \"seeded\", \"max_tokens\": 12, \"temperature\": 1.2, \"top_p\": 0.9, "
+        + "\"frequency_penalty\": 0.5, \"presence_penalty\": 0.3, \"seed\": 1234}";
+    Reply first = postJson("/v1/completions", body);
+    Reply second = postJson("/v1/completions", body);
+    assertEquals(200, first.status, first.body.toString());
+    assertEquals(first.body.at("/choices/0/text").asText(), second.body.at("/choices/0/text").asText());
+    assertEquals(first.body.at("/usage/completion_tokens").asInt(), second.body.at("/usage/completion_tokens").asInt());
+  }
+
+  @Test
+  void modelsListTheServedModel() throws Exception {
+    List<ModelDescription> models = OpenAiModelCatalog.builder().baseUrl(base + "/v1").apiKey("none").build()
+        .listModels();
+    assertEquals(List.of(MODEL), models.stream().map(ModelDescription::name).toList());
+    assertEquals(200, get("/v1/models/" + MODEL).status);
+    assertEquals("ok", get("/health").body.get("status").asText());
+  }
+
+  @Test
+  void aSecondTurnProcessesOnlyItsNewTokens() throws Exception {
+    String user1 = "Tell me about rivers";
+    Reply turn1 = postJson("/v1/chat/completions", chatBody(List.of(new TextCodec.Message("user", user1)), 6));
+    String answer = turn1.body.at("/choices/0/message/content").asText();
+    assertEquals("length", turn1.body.at("/choices/0/finish_reason").asText());
+    assertEquals(answer.strip(), answer, "the template trims answers; this test needs one without outer spaces");
+    int prompt1 = turn1.body.at("/usage/prompt_tokens").asInt();
+    assertEquals(0, turn1.body.at("/usage/prompt_tokens_details/cached_tokens").asInt());
+
+    List<TextCodec.Message> conversation = List.of(new TextCodec.Message("user", user1),
+        new TextCodec.Message("assistant", answer), new TextCodec.Message("user", "And lakes?"));
+    long fedBefore = metric("rgemma_batch_tokens_total");
+    Reply turn2 = postJson("/v1/chat/completions", chatBody(conversation, 4));
+    long fed = metric("rgemma_batch_tokens_total") - fedBefore;
+    int prompt2 = turn2.body.at("/usage/prompt_tokens").asInt();
+    int cached = turn2.body.at("/usage/prompt_tokens_details/cached_tokens").asInt();
+    assertEquals(Reference.chatPrompt(CODEC, conversation).length, prompt2);
+    // Turn 1's state holds its prompt and its answer but the answer's last token (never fed).
+    assertEquals(prompt1 + 6 - 1, cached);
+    // Fed: the uncached prompt tokens, then 3 of the 4 generated tokens.
+    assertEquals(prompt2 - cached + 3, fed);
+    String expected = expectedChat(conversation, 4, List.of());
+    assertEquals(expected, turn2.body.at("/choices/0/message/content").asText());
+  }
+
+  @Test
+  void errorsComeInOpenAiShapeThroughTheClient() {
+    assertInstanceOf(ModelNotFoundException.class, assertThrows(RuntimeException.class,
+        () -> chatModel().modelName("gpt-4o").build().chat(UserMessage.from("Hi"))));
+    assertInstanceOf(InvalidRequestException.class, assertThrows(RuntimeException.class,
+        () -> chatModel().temperature(5.0).build().chat(UserMessage.from("Hi"))));
+    assertInstanceOf(InvalidRequestException.class, assertThrows(RuntimeException.class,
+        () -> chatModel().build().chat(AiMessage.from("no user turn first"))));
+  }
+
+  @Test
+  void errorsComeInOpenAiShapeOverRawHttp() throws Exception {
+    assertError(postJson("/v1/chat/completions", "{\"messages\": [}"), 400, "invalid_json", null);
+    assertError(postJson("/v1/chat/completions", "[1, 2]"), 400, "invalid_json", null);
+    assertError(postJson("/v1/chat/completions", "{\"messages\": \"hi\"}"), 400, "invalid_value", "messages");
+    assertError(postJson("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], "
+        + "\"max_tokens\": \"ten\"}"), 400, "invalid_value", "max_tokens");
+    assertError(postJson("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], "
+        + "\"max_tokens\": 0}"), 400, "invalid_value", "max_tokens");
+    assertError(postJson("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], "
+        + "\"top_p\": 1.5}"), 400, "invalid_value", "top_p");
+    assertError(postJson("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], "
+        + "\"n\": 2}"), 400, "invalid_value", "n");
+    assertError(postJson("/v1/chat/completions", "{\"messages\": [{\"role\": \"tool\", \"content\": \"x\"}]}"),
+        400, "invalid_value", "messages[0].role");
+    assertError(postJson("/v1/completions", "{\"prompt\": 5}"), 400, "invalid_value", "prompt");
+    assertError(postJson("/v1/completions", "{\"prompt\": \"x\", \"stop\": [\"a\", 3]}"), 400, "invalid_value", "stop");
+    assertError(postJson("/v1/completions", "{\"prompt\": \"x\", \"model\": \"other\"}"), 404, "model_not_found", "model");
+    assertError(postJson("/v1/embeddings", "{}"), 404, "not_found", null);
+    assertError(get("/v1/models/other"), 404, "model_not_found", "model");
+    Reply wrongMethod = get("/v1/chat/completions");
+    assertError(wrongMethod, 405, "method_not_allowed", null);
+    assertEquals("POST", wrongMethod.headers.firstValue("Allow").orElse(""));
+    String big = "{\"prompt\": \"" + "a".repeat(5000) + "\"}";
+    assertError(postJson("/v1/completions", big), 413, "request_too_large", null);
+    // Unknown fields are ignored.
+    Reply extra = postJson("/v1/completions", "{\"prompt\": \"x\", \"max_tokens\": 2, \"logit_bias\": {}, "
+        + "\"user\": \"u\", \"future_field\": [1]}");
+    assertEquals(200, extra.status);
+    assertTrue(log.stream().anyMatch(line -> line.contains("/v1/completions status=413")), String.join("\n", log));
+  }
+
+  @Test
+  void aFullQueueAnswers503AndADisconnectedStreamFreesItsSlot() throws Exception {
+    ServerOptions options = new ServerOptions("127.0.0.1", 0, MODEL, 1, 0, 8, 1 << 20, 0, 10, line -> {});
+    try (OpenAiServer small = OpenAiServer.start(options, model, CODEC)) {
+      String url = small.baseUri() + "/v1/chat/completions";
+      HttpRequest endless = HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(
+          "{\"messages\": [{\"role\": \"user\", \"content\": \"go\"}], \"stream\": true, \"max_tokens\": 100000000}"))
+          .header("Content-Type", "application/json").build();
+      HttpResponse<InputStream> stream = http.send(endless, HttpResponse.BodyHandlers.ofInputStream());
+      assertEquals(200, stream.statusCode());
+      InputStream body = stream.body();
+      body.readNBytes(200); // generation is under way
+      HttpResponse<String> busy = http.send(HttpRequest.newBuilder(URI.create(url)).POST(
+          HttpRequest.BodyPublishers.ofString("{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(503, busy.statusCode());
+      assertEquals("1", busy.headers().firstValue("Retry-After").orElse(""));
+      assertEquals("server_busy", JSON.readTree(busy.body()).at("/error/code").asText());
+      body.close(); // the client leaves mid-stream
+      BatchSchedulerTest.awaitTrue(() -> small.scheduler().active() == 0);
+      HttpResponse<String> after = http.send(HttpRequest.newBuilder(URI.create(url)).POST(
+          HttpRequest.BodyPublishers.ofString("{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, after.statusCode());
+    }
+  }
+
+  @Test
+  void metricsAreInPrometheusTextFormat() throws Exception {
+    postJson("/v1/completions", "{\"prompt\": \"m\", \"max_tokens\": 2}");
+    HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode());
+    assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
+    for (String line : response.body().split("\n")) {
+      assertTrue(line.startsWith("# HELP ") || line.startsWith("# TYPE ")
+          || line.matches("rgemma_[a-z_]+(\\{([a-z_]+=\"[^\"]*\",?)+})? -?[0-9.eE+-]+"), "not a Prometheus line: " + line);
+    }
+    assertTrue(response.body().contains("rgemma_requests_total{endpoint=\"/v1/completions\",status=\"200\"}"));
+    assertTrue(metric("rgemma_completion_tokens_total") >= 2);
+    assertTrue(response.body().contains("\nrgemma_queue_depth 0\n"));
+  }
+
+  // --- raw HTTP helpers ---
+
+  record Reply(int status, JsonNode body, java.net.http.HttpHeaders headers) {}
+
+  record Sse(int status, List<String> events) {}
+
+  static String chatBody(List<TextCodec.Message> messages, int maxTokens) throws Exception {
+    var body = JSON.createObjectNode().put("model", MODEL).put("temperature", 0).put("max_tokens", maxTokens);
+    var array = body.putArray("messages");
+    for (TextCodec.Message m : messages) {
+      array.addObject().put("role", m.role()).put("content", m.content());
+    }
+    return JSON.writeValueAsString(body);
+  }
+
+  static Reply postJson(String path, String body) throws Exception {
+    HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(base + path))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    return new Reply(response.statusCode(), JSON.readTree(response.body()), response.headers());
+  }
+
+  static Reply get(String path) throws Exception {
+    HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(base + path)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    return new Reply(response.statusCode(), JSON.readTree(response.body()), response.headers());
+  }
+
+  static Sse postStream(String path, String body) throws Exception {
+    HttpResponse<java.util.stream.Stream<String>> response = http.send(
+        HttpRequest.newBuilder(URI.create(base + path)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofLines());
+    List<String> events = new ArrayList<>();
+    response.body().filter(line -> line.startsWith("data: ")).forEach(line -> events.add(line.substring(6)));
+    return new Sse(response.statusCode(), events);
+  }
+
+  static long metric(String name) throws Exception {
+    String text = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+    for (String line : text.split("\n")) {
+      if (line.startsWith(name + " ")) {
+        return (long) Double.parseDouble(line.substring(name.length() + 1));
+      }
+    }
+    throw new AssertionError("no metric " + name + " in\n" + text);
+  }
+
+  static void assertError(Reply reply, int status, String code, String param) {
+    assertEquals(status, reply.status, reply.body.toString());
+    JsonNode error = reply.body.get("error");
+    assertTrue(error != null && error.isObject(), "OpenAI error shape expected: " + reply.body);
+    assertFalse(error.get("message").asText().isEmpty());
+    assertTrue(error.get("type").isTextual());
+    assertEquals(code, error.get("code").asText());
+    if (param == null) {
+      assertTrue(error.get("param").isNull(), reply.body.toString());
+    } else {
+      assertEquals(param, error.get("param").asText());
+    }
+  }
+}

@@ -208,6 +208,29 @@ class RGemmaSparkTest {
     assertError(result.get(1), "the prompt is empty");
   }
 
+  /** The demo model (a real tokenizer): the same texts as {@code rgemma generate}, greedy and sampled. */
+  @Test
+  void demoModelEqualsTheGenerateCommand() {
+    Path demo = Path.of("..", "models", "demo").toAbsolutePath().normalize();
+    assertTrue(java.nio.file.Files.isRegularFile(demo.resolve("model.safetensors")), "the demo model is missing: " + demo);
+    List<Row> rows = List.of(RowFactory.create(0, "Call me Ishmael.", 1L), RowFactory.create(1, "The sea", 3L));
+    Dataset<Row> prompts = spark.createDataFrame(rows, DataTypes.createStructType(List.of(
+        DataTypes.createStructField("id", DataTypes.IntegerType, false),
+        DataTypes.createStructField("prompt", DataTypes.StringType, true),
+        DataTypes.createStructField("seed", DataTypes.LongType, true))));
+    for (boolean greedy : new boolean[] {true, false}) {
+      RGemmaOptions options = RGemmaOptions.builder(demo.toString()).maxTokens(16).seedColumn("seed")
+          .temperature(greedy ? 0 : 0.8f).batchSize(2).build();
+      for (Row row : RGemmaSpark.generate(prompts, "prompt", options).collectAsList()) {
+        String text = row.getAs("text");
+        String expected = cli(List.of("generate", "--model", demo.toString(), "--prompt", row.getString(1),
+            "--seed", Long.toString(row.getLong(2)), "--max-tokens", "16", "--temperature", greedy ? "0" : "0.8"));
+        assertEquals(expected, text.isEmpty() || text.endsWith("\n") ? text : text + "\n", "row " + row.getInt(0));
+        assertTrue(!text.isBlank(), "row " + row.getInt(0) + " should have text");
+      }
+    }
+  }
+
   /** A GGUF file (with its tokenizer in the metadata) works as the model, as in the CLI. */
   @Test
   void ggufModelsEqualTheGenerateCommand() {

@@ -65,7 +65,8 @@ final class GenerateCommand implements Callable<Integer> {
 
   @Option(names = "--chat", negatable = true,
       description = "Wrap the prompt in the model's chat template. Default: on for instruction-tuned "
-          + "models (their tokenizer has <start_of_turn>), off otherwise.")
+          + "models (their tokenizer has <start_of_turn> and, where the checkpoint has a "
+          + "tokenizer_config.json, it names a chat_template), off otherwise.")
   Boolean chat;
 
   @Option(names = "--print-ids",

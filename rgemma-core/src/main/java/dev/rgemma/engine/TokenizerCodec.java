@@ -18,10 +18,46 @@ import java.util.OptionalInt;
 public final class TokenizerCodec implements TextCodec {
   private final Tokenizer tokenizer;
   private final String bosPiece; // null if the vocabulary has no BOS
+  private final Boolean declaresChatTemplate; // from tokenizer_config.json; null if there is none
 
   public TokenizerCodec(Tokenizer tokenizer) {
+    this(tokenizer, null);
+  }
+
+  /**
+   * @param declaresChatTemplate whether the model's {@code tokenizer_config.json} has a {@code
+   *     chat_template}; null when there is no such file
+   */
+  public TokenizerCodec(Tokenizer tokenizer, Boolean declaresChatTemplate) {
     this.tokenizer = Objects.requireNonNull(tokenizer);
     this.bosPiece = tokenizer.bosId() < 0 ? null : tokenizer.piece(tokenizer.bosId());
+    this.declaresChatTemplate = declaresChatTemplate;
+  }
+
+  /**
+   * Instruction-tuned models: the vocabulary has turn markers and, where the checkpoint has a
+   * {@code tokenizer_config.json}, it names a chat template (Hugging Face's chat models do; a base
+   * model trained without the template, such as the demo model, does not).
+   */
+  @Override
+  public boolean isChatModel() {
+    boolean turnMarkers = specialToken("<start_of_turn>").isPresent();
+    return turnMarkers && (declaresChatTemplate == null || declaresChatTemplate);
+  }
+
+  /** Whether {@code tokenizer_config.json} in {@code directory} has a chat template; null without the file. */
+  static Boolean declaresChatTemplate(Path directory) throws IOException {
+    Path config = directory.resolve("tokenizer_config.json");
+    if (!Files.isRegularFile(config)) {
+      return null;
+    }
+    try {
+      com.fasterxml.jackson.databind.JsonNode root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(config.toFile());
+      com.fasterxml.jackson.databind.JsonNode template = root == null ? null : root.get("chat_template");
+      return template != null && !template.isNull();
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new RgemmaException(config + ": invalid JSON: " + e.getOriginalMessage());
+    }
   }
 
   /**
@@ -64,7 +100,7 @@ public final class TokenizerCodec implements TextCodec {
       throw new RgemmaException(modelDirectory + ": the tokenizer has " + tokenizer.vocabSize()
           + " tokens, more than the model's vocab_size " + modelVocabSize);
     }
-    return Optional.of(new TokenizerCodec(tokenizer));
+    return Optional.of(new TokenizerCodec(tokenizer, declaresChatTemplate(modelDirectory)));
   }
 
   public Tokenizer tokenizer() {

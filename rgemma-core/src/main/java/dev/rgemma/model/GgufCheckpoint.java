@@ -22,6 +22,8 @@ public final class GgufCheckpoint implements TensorSource {
   public static final String TOKENIZER_JSON_KEY = "tokenizer.huggingface.json";
   /** tokenizer.model (SentencePiece protobuf), as a UINT8 array. */
   public static final String SENTENCEPIECE_KEY = "rgemma.tokenizer.sentencepiece_model";
+  /** {@code tokenizer_config.json} verbatim (it says, e.g., whether the model has a chat template). */
+  public static final String TOKENIZER_CONFIG_KEY = "rgemma.tokenizer.huggingface_config_json";
 
   private final GgufFile file;
   private final ModelConfig config;
@@ -70,6 +72,10 @@ public final class GgufCheckpoint implements TensorSource {
     if (json != null && json.type() == GgufValue.Type.STRING) {
       java.nio.file.Files.writeString(directory.resolve("tokenizer.json"), json.asString());
       found = true;
+    }
+    GgufValue tokenizerConfig = file.metadata().get(TOKENIZER_CONFIG_KEY);
+    if (tokenizerConfig != null && tokenizerConfig.type() == GgufValue.Type.STRING) {
+      java.nio.file.Files.writeString(directory.resolve("tokenizer_config.json"), tokenizerConfig.asString());
     }
     GgufValue model = file.metadata().get(SENTENCEPIECE_KEY);
     if (model != null && model.type() == GgufValue.Type.ARRAY) {

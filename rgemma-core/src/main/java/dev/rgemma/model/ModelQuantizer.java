@@ -217,6 +217,10 @@ public final class ModelQuantizer {
   static void putTokenizer(GgufWriter w, Path directory, ModelConfig config) throws IOException {
     Path json = directory.resolve("tokenizer.json");
     Path model = directory.resolve("tokenizer.model");
+    Path tokenizerConfig = directory.resolve("tokenizer_config.json");
+    if (Files.isRegularFile(tokenizerConfig)) {
+      w.put(GgufCheckpoint.TOKENIZER_CONFIG_KEY, GgufValue.ofString(Files.readString(tokenizerConfig)));
+    }
     if (Files.isRegularFile(model)) {
       byte[] bytes = Files.readAllBytes(model);
       List<Long> values = new ArrayList<>(bytes.length);

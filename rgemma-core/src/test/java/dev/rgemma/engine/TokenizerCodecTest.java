@@ -35,6 +35,19 @@ class TokenizerCodecTest {
   }
 
   @Test
+  void chatDefaultFollowsTheTokenizerConfigsChatTemplate() throws Exception {
+    TinyTokenizer.write(dir.resolve("tokenizer.json"));
+    java.nio.file.Files.writeString(dir.resolve("tokenizer_config.json"), "{\"add_bos_token\": true}");
+    assertEquals(false, TokenizerCodec.forModel(dir, TinyTokenizer.VOCAB).orElseThrow().isChatModel(),
+        "turn markers but no chat_template: a base model");
+    java.nio.file.Files.writeString(dir.resolve("tokenizer_config.json"), "{\"chat_template\": \"{{ bos_token }}\"}");
+    assertTrue(TokenizerCodec.forModel(dir, TinyTokenizer.VOCAB).orElseThrow().isChatModel());
+    java.nio.file.Files.writeString(dir.resolve("tokenizer_config.json"), "{\"chat_template\": ");
+    org.junit.jupiter.api.Assertions.assertThrows(dev.rgemma.RgemmaException.class,
+        () -> TokenizerCodec.forModel(dir, TinyTokenizer.VOCAB));
+  }
+
+  @Test
   void streamsTextAndSkipsSpecialTokens() throws Exception {
     TextCodec codec = codec();
     int[] ids = codec.encode("the Ünïcode", false);

@@ -9,7 +9,4 @@ module dev.rgemma.core {
 
   exports dev.rgemma;
   exports dev.rgemma.api;
-
-  // Training checkpoints record their options as JSON through Jackson's reflection.
-  opens dev.rgemma.training to com.fasterxml.jackson.databind;
 }

@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -54,8 +53,7 @@ public final class BpeEncoder {
     }
     JsonNode vocab = model.path("vocab");
     String[] byId = new String[vocab.size()];
-    for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : vocab.properties()) {
       int id = e.getValue().asInt();
       if (id < 0 || id >= byId.length) {
         throw new RgemmaException(tokenizerJson + ": vocab id " + id + " of \"" + e.getKey()

@@ -229,7 +229,19 @@ public final class Trainer {
     Map<String, Object> state = new LinkedHashMap<>();
     state.put("step", step);
     state.put("optimizer_step", optimizer.step());
-    state.put("options", options);
+    // Plain maps only: the core is a JPMS module that does not open this package to Jackson.
+    Map<String, Object> o = new LinkedHashMap<>();
+    o.put("steps", options.steps());
+    o.put("batch_size", options.batchSize());
+    o.put("seq_len", options.seqLen());
+    o.put("learning_rate", options.learningRate());
+    o.put("warmup_steps", options.warmupSteps());
+    o.put("min_learning_rate_ratio", options.minLearningRateRatio());
+    o.put("weight_decay", options.weightDecay());
+    o.put("gradient_clip", options.gradientClip());
+    o.put("seed", options.seed());
+    o.put("save_dtype", options.saveDType().name());
+    state.put("options", o);
     state.put("last_train_loss", lastTrainLoss);
     new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
         .writeValue(out.resolve(TRAINER_STATE).toFile(), state);

@@ -43,6 +43,7 @@ final class SparkTesting {
         .appName("rgemma-spark-test")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.locality.wait", "0") // tiny tasks: run them wherever a core is free
         // tiny data: interpreted plans start faster than compiled ones on a small machine
         .config("spark.sql.codegen.wholeStage", "false")
         .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")

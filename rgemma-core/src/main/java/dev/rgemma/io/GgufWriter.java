@@ -125,8 +125,7 @@ public final class GgufWriter {
     Path directory = out.toAbsolutePath().getParent();
     Path temporary = Files.createTempFile(directory, "." + out.getFileName() + ".", ".partial");
     try {
-      try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.READ, StandardOpenOption.WRITE);
-          Arena arena = Arena.ofShared()) {
+      try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
         channel.truncate(0);
         ByteBuffer headerBuffer = ByteBuffer.wrap(headerBytes);
         while (headerBuffer.hasRemaining()) {
@@ -140,9 +139,13 @@ public final class GgufWriter {
         long written = 0;
         long bytesTotal = total - dataStart;
         for (Pending t : tensors.values()) {
-          MemorySegment target = channel.map(FileChannel.MapMode.READ_WRITE, dataStart + offsets.get(index), t.bytes(), arena);
-          t.data().write(target);
-          target.force();
+          // One mapping per tensor, unmapped once written: the process never holds the whole file.
+          try (Arena arena = Arena.ofShared()) {
+            MemorySegment target = channel.map(FileChannel.MapMode.READ_WRITE, dataStart + offsets.get(index),
+                t.bytes(), arena);
+            t.data().write(target);
+            target.force();
+          }
           index++;
           written += t.bytes();
           if (progress != null) {

@@ -35,6 +35,9 @@ final class VectorKernels implements KernelImpl {
   /** Float32 bytes of one thread's weight panel: comfortably inside a 1-2 MiB L2. */
   private static final int PANEL_BYTES = 256 * 1024;
 
+  /** Up to this many tokens per call, the decode kernels run once per token (see matmulRows). */
+  static final int FEW_TOKENS = 4;
+
   private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[0]);
 
   VectorKernels() {
@@ -65,9 +68,13 @@ final class VectorKernels implements KernelImpl {
   public void matmulRows(
       WeightMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset,
       int rowStart, int rowEnd) {
-    if (tokens == 1) {
+    if (tokens <= FEW_TOKENS) {
+      // A few tokens: each block of rows is read from memory once and, from L1, widened again
+      // for every token; cheaper than widening the whole matrix into a float32 panel.
       for (int r = rowStart; r < rowEnd; r += 4) {
-        decodeRows(w, r, Math.min(4, rowEnd - r), x, xOffset, out, outOffset);
+        for (int t = 0; t < tokens; t++) {
+          decodeRows(w, r, Math.min(4, rowEnd - r), x, xOffset + t * w.cols(), out, outOffset + t * w.rows());
+        }
       }
       return;
     }

@@ -33,56 +33,25 @@ public final class SyntheticCheckpoint implements TensorSource {
     }
     this.config = config;
     SplittableRandom random = new SplittableRandom(seed);
-    int v = config.vocabSize();
-    int d = config.hiddenSize();
-    int e = config.lruWidth();
-    int heads = config.numHeads();
-    int bw = config.lruBlockWidth();
-    int hd = config.headDim();
-    int mlp = config.mlpWidth();
-    int width = config.conv1dWidth();
-    matrix(TensorNames.EMBED_TOKENS, random, matrixType, 1.0, v, d);
-    vector(TensorNames.FINAL_NORM, random, 0.1, 0, d);
-    for (int i = 0; i < config.numLayers(); i++) {
-      vector(TensorNames.temporalPreNorm(i), random, 0.1, 0, d);
-      vector(TensorNames.channelPreNorm(i), random, 0.1, 0, d);
-      switch (config.blockTypes().get(i)) {
-        case RECURRENT -> {
-          matrix(TensorNames.linearY(i, "weight"), random, matrixType, fanIn(d), e, d);
-          vector(TensorNames.linearY(i, "bias"), random, 0.1, 0, e);
-          matrix(TensorNames.linearX(i, "weight"), random, matrixType, fanIn(d), e, d);
-          vector(TensorNames.linearX(i, "bias"), random, 0.1, 0, e);
-          matrix(TensorNames.linearOut(i, "weight"), random, matrixType, fanIn(e), d, e);
-          vector(TensorNames.linearOut(i, "bias"), random, 0.1, 0, d);
-          vector(TensorNames.conv1d(i, "weight"), random, fanIn(width), 0, e, 1, width);
-          vector(TensorNames.conv1d(i, "bias"), random, 0.1, 0, e);
-          float[] recurrent = new float[e];
-          for (int j = 0; j < e; j++) {
-            // a = sigmoid(-a_param)^8 ... choose a_param so that a^(1/8) spans [0.9, 0.999]
+    for (ModelTensors.Spec spec : ModelTensors.of(config)) {
+      long[] shape = spec.shape();
+      switch (spec.role()) {
+        case MATRIX -> matrix(spec.name(), random, matrixType,
+            spec.name().equals(TensorNames.EMBED_TOKENS) ? 1.0 : fanIn(spec.fanIn()),
+            (int) shape[0], (int) shape[1]);
+        case NORM, BIAS -> vector(spec.name(), random, 0.1, 0, shape);
+        case CONV, LRU_GATE -> vector(spec.name(), random, fanIn(spec.fanIn()), 0, shape);
+        case LRU_PARAM -> {
+          float[] recurrent = new float[(int) shape[0]];
+          for (int j = 0; j < recurrent.length; j++) {
+            // a_param such that a^(1/8) = sigmoid(-a_param) spans [0.9, 0.999]
             double radius = 0.9 + 0.099 * random.nextDouble();
             double a = Math.pow(radius, 1.0 / 8);
             recurrent[j] = (float) Math.log(1.0 / a - 1.0); // softplus(x) = -log(a) for x = log(1/a - 1)
           }
-          put(TensorNames.rgLruRecurrentParam(i), DType.F32, recurrent, e);
-          vector(TensorNames.rgLruInputGate(i, "weight"), random, fanIn(bw), 0, heads, bw, bw);
-          vector(TensorNames.rgLruInputGate(i, "bias"), random, 0.1, 0, heads, bw);
-          vector(TensorNames.rgLruRecurrentGate(i, "weight"), random, fanIn(bw), 0, heads, bw, bw);
-          vector(TensorNames.rgLruRecurrentGate(i, "bias"), random, 0.1, 0, heads, bw);
-        }
-        case ATTENTION -> {
-          matrix(TensorNames.qProj(i), random, matrixType, fanIn(d), heads * hd, d);
-          matrix(TensorNames.kProj(i), random, matrixType, fanIn(d), hd, d);
-          matrix(TensorNames.vProj(i), random, matrixType, fanIn(d), hd, d);
-          matrix(TensorNames.oProj(i, "weight"), random, matrixType, fanIn(heads * hd), d, heads * hd);
-          vector(TensorNames.oProj(i, "bias"), random, 0.1, 0, d);
+          put(spec.name(), DType.F32, recurrent, shape);
         }
       }
-      matrix(TensorNames.gateProj(i, "weight"), random, matrixType, fanIn(d), mlp, d);
-      vector(TensorNames.gateProj(i, "bias"), random, 0.1, 0, mlp);
-      matrix(TensorNames.upProj(i, "weight"), random, matrixType, fanIn(d), mlp, d);
-      vector(TensorNames.upProj(i, "bias"), random, 0.1, 0, mlp);
-      matrix(TensorNames.downProj(i, "weight"), random, matrixType, fanIn(mlp), d, mlp);
-      vector(TensorNames.downProj(i, "bias"), random, 0.1, 0, d);
     }
   }
 

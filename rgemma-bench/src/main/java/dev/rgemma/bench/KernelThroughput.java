@@ -1,6 +1,7 @@
 package dev.rgemma.bench;
 
 import dev.rgemma.kernels.Kernels;
+import dev.rgemma.kernels.PackedMatrix;
 import dev.rgemma.tensor.DType;
 import dev.rgemma.tensor.WeightMatrix;
 import java.lang.foreign.Arena;
@@ -48,10 +49,11 @@ public final class KernelThroughput {
     try (Arena arena = Arena.ofShared()) {
       long matrixBytes = rows * type.byteSize(cols);
       int count = (int) Math.max(1, (totalBytes + matrixBytes - 1) / matrixBytes);
-      WeightMatrix[] set = new WeightMatrix[count];
+      PackedMatrix[] set = new PackedMatrix[count];
       Random random = new Random(3);
+      WeightMatrix stored = MatmulBenchmark.randomWeights(arena, type, rows, cols, random);
       for (int i = 0; i < count; i++) {
-        set[i] = MatmulBenchmark.randomWeights(arena, type, rows, cols, random);
+        set[i] = Kernels.pack(stored, arena);
       }
       float[] x = new float[cols];
       float[] out = new float[rows];
@@ -80,7 +82,7 @@ public final class KernelThroughput {
   static double prefillFlops(DType type, int rows, int cols, int tokens, double seconds) {
     try (Arena arena = Arena.ofShared()) {
       Random random = new Random(4);
-      WeightMatrix w = MatmulBenchmark.randomWeights(arena, type, rows, cols, random);
+      PackedMatrix w = Kernels.pack(MatmulBenchmark.randomWeights(arena, type, rows, cols, random), arena);
       float[] x = new float[tokens * cols];
       for (int i = 0; i < x.length; i++) {
         x[i] = (float) random.nextGaussian();

@@ -21,6 +21,18 @@ interface KernelImpl {
   /** Writes row {@code row} of {@code w}, widened to float32, into {@code out[offset ..]}. */
   void readRow(WeightMatrix w, int row, float[] out, int offset);
 
+  /** Rows per group of the matrices this implementation packs ({@link PackedMatrix#groupRows()}). */
+  int groupRows();
+
+  /**
+   * {@code out[t, r] = sum_c w[r, c] * x[t, c]} for the rows of groups {@code groupStart <= g <
+   * groupEnd} and all {@code t < tokens}, each output one fused multiply-add chain over the columns
+   * in order (see {@link PackedMatrix}); other rows are left alone.
+   */
+  void matmulPacked(
+      PackedMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset,
+      int groupStart, int groupEnd);
+
   /** Sum of the float32 values in {@code data[offset, offset + bytes)} (bytes a multiple of 64). */
   float sumFloats(java.lang.foreign.MemorySegment data, long offset, long bytes);
 

@@ -86,6 +86,63 @@ public final class Kernels {
         });
   }
 
+  /**
+   * Repacks {@code w} into the layout the kernels read fastest ({@link PackedMatrix}), in memory
+   * owned by {@code arena}; {@code w} itself is only read.
+   */
+  public static PackedMatrix pack(WeightMatrix w, java.lang.foreign.Arena arena) {
+    Objects.requireNonNull(w);
+    Objects.requireNonNull(arena);
+    return Packing.pack(w, IMPL.groupRows(), arena, pool);
+  }
+
+  /**
+   * {@code out[t, r] = sum_c w[r, c] * x[t, c]} for {@code t < tokens}, as {@link
+   * #matmul(WeightMatrix, float[], int, int, float[], int)} but over a packed matrix; each output
+   * is a fused multiply-add chain over the columns in order, so it is the same bit for bit whatever
+   * the number of tokens, the threads or the implementation.
+   */
+  public static void matmul(
+      PackedMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset) {
+    matmul(IMPL, pool, w, x, xOffset, tokens, out, outOffset);
+  }
+
+  static void matmul(
+      KernelImpl impl, WorkerPool workers, PackedMatrix w, float[] x, int xOffset, int tokens,
+      float[] out, int outOffset) {
+    Objects.requireNonNull(w);
+    if (tokens < 1) {
+      throw new IllegalArgumentException("tokens must be at least 1, got " + tokens);
+    }
+    checkRange("x", x, xOffset, (long) tokens * w.cols());
+    checkRange("out", out, outOffset, (long) tokens * w.rows());
+    int groups = w.groups();
+    long work = (long) w.rows() * w.cols() * tokens;
+    int threads = workers.threads();
+    if (threads == 1 || work < PARALLEL_THRESHOLD || groups < 4) {
+      impl.matmulPacked(w, x, xOffset, tokens, out, outOffset, 0, groups);
+      return;
+    }
+    // Several tasks per thread so that a thread slowed by other load does not hold up the call;
+    // multiples of 4 groups to match the micro-kernels.
+    int tasks = Math.max(1, Math.min(threads * 4, groups / 4));
+    int step = ((groups + tasks - 1) / tasks + 3) / 4 * 4;
+    int taskCount = (groups + step - 1) / step;
+    workers.parallelFor(
+        taskCount,
+        task -> {
+          int start = task * step;
+          impl.matmulPacked(w, x, xOffset, tokens, out, outOffset, start, Math.min(groups, start + step));
+        });
+  }
+
+  /** Writes row {@code row} of a packed matrix, widened to float32, into {@code out[offset ..]}. */
+  public static void readRow(PackedMatrix w, int row, float[] out, int offset) {
+    Objects.checkIndex(row, w.rows());
+    checkRange("out", out, offset, w.cols());
+    ScalarKernels.readPackedRow(w, row, out, offset);
+  }
+
   /** Writes row {@code row} of {@code w}, widened to float32, into {@code out[offset ..]}. */
   public static void readRow(WeightMatrix w, int row, float[] out, int offset) {
     Objects.checkIndex(row, w.rows());
@@ -93,9 +150,33 @@ public final class Kernels {
     IMPL.readRow(w, row, out, offset);
   }
 
-  /** Runs {@code body.accept(i)} for {@code i < tasks} on the kernel pool (for probes). */
-  static void parallelFor(int tasks, java.util.function.IntConsumer body) {
+  /**
+   * Runs {@code body.accept(i)} for every {@code i < tasks} on the kernel pool and returns when all
+   * are done. Kernel calls made inside a task run on that task's thread.
+   */
+  public static void parallelFor(int tasks, java.util.function.IntConsumer body) {
     pool.parallelFor(tasks, body);
+  }
+
+  /** Work on the index range {@code [start, end)}. */
+  @FunctionalInterface
+  public interface RangeBody {
+    void run(int start, int end);
+  }
+
+  /**
+   * Splits {@code [0, items)} into chunks of at least {@code minChunk} items and runs them on the
+   * kernel pool (on the caller alone when there is too little work to share).
+   */
+  public static void parallelRanges(int items, int minChunk, RangeBody body) {
+    int threads = pool.threads();
+    if (threads == 1 || items <= minChunk) {
+      body.run(0, items);
+      return;
+    }
+    int chunk = Math.max(minChunk, (items + threads * 4 - 1) / (threads * 4));
+    int tasks = (items + chunk - 1) / chunk;
+    pool.parallelFor(tasks, t -> body.run(t * chunk, Math.min(items, (t + 1) * chunk)));
   }
 
   private static void checkRange(String what, float[] array, int offset, long length) {

@@ -51,6 +51,78 @@ final class ScalarKernels implements KernelImpl {
     readRow(w, row, 0, w.cols(), out, offset);
   }
 
+  @Override
+  public int groupRows() {
+    return 16;
+  }
+
+  @Override
+  public void matmulPacked(
+      PackedMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset,
+      int groupStart, int groupEnd) {
+    int rows = w.rows();
+    int cols = w.cols();
+    float[] row = new float[cols];
+    int rowEnd = Math.min(rows, groupEnd * w.groupRows());
+    for (int r = groupStart * w.groupRows(); r < rowEnd; r++) {
+      readPackedRow(w, r, row, 0);
+      for (int t = 0; t < tokens; t++) {
+        int xBase = xOffset + t * cols;
+        float sum = 0f;
+        for (int c = 0; c < cols; c++) {
+          sum = Math.fma(row[c], x[xBase + c], sum);
+        }
+        out[outOffset + t * rows + r] = sum;
+      }
+    }
+  }
+
+  /** Writes row {@code row} of a packed matrix, widened to float32, into {@code out[offset ..]}. */
+  static void readPackedRow(PackedMatrix w, int row, float[] out, int offset) {
+    MemorySegment data = w.data();
+    int g = w.groupRows();
+    int i = row % g;
+    long base = (row / g) * w.groupBytes();
+    int cols = w.cols();
+    switch (w.dtype()) {
+      case F32 -> {
+        for (int c = 0; c < cols; c++) {
+          out[offset + c] = data.get(F32, base + 4L * (c * g + i));
+        }
+      }
+      case BF16 -> {
+        for (int c = 0; c < cols; c++) {
+          out[offset + c] = Floats.bf16ToFloat(data.get(I16, base + 4L * ((c / 2) * g + i) + 2L * (c % 2)));
+        }
+      }
+      case F16 -> {
+        for (int c = 0; c < cols; c++) {
+          out[offset + c] = Floats.f16ToFloat(data.get(I16, base + 2L * (c * g + i)));
+        }
+      }
+      case Q8_0 -> {
+        for (int b = 0; b < cols / 32; b++) {
+          long block = base + b * w.blockBytes();
+          float scale = Floats.f16ToFloat(data.get(I16, block + 32L * g + 2L * i));
+          for (int j = 0; j < 32; j++) {
+            out[offset + 32 * b + j] = scale * data.get(ValueLayout.JAVA_BYTE, block + (long) j * g + i);
+          }
+        }
+      }
+      case Q4_0 -> {
+        for (int b = 0; b < cols / 32; b++) {
+          long block = base + b * w.blockBytes();
+          float scale = Floats.f16ToFloat(data.get(I16, block + 16L * g + 2L * i));
+          for (int j = 0; j < 16; j++) {
+            int packed = data.get(ValueLayout.JAVA_BYTE, block + (long) j * g + i) & 0xFF;
+            out[offset + 32 * b + 2 * j] = scale * ((packed & 0x0F) - 8);
+            out[offset + 32 * b + 2 * j + 1] = scale * ((packed >>> 4) - 8);
+          }
+        }
+      }
+    }
+  }
+
   /**
    * Widens {@code w[row, colStart .. colEnd)} into {@code out[offset ..]}; for quantized types the
    * column bounds are multiples of 32.

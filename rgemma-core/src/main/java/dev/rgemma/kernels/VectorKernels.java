@@ -94,6 +94,512 @@ final class VectorKernels implements KernelImpl {
     }
   }
 
+  // ---- packed matrices (PackedMatrix): one FMA chain per output over the columns in order ----
+
+  /** Columns of one k-block of the prefill panel: a multiple of 32 (quantized blocks). */
+  private static final int KC = 256;
+
+  private static final ThreadLocal<float[]> PACKED_PANEL = ThreadLocal.withInitial(() -> new float[2 * KC * L]);
+  private static final ThreadLocal<float[]> PACKED_ACC = ThreadLocal.withInitial(() -> new float[0]);
+
+  @Override
+  public int groupRows() {
+    return L;
+  }
+
+  @Override
+  public void matmulPacked(
+      PackedMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset,
+      int groupStart, int groupEnd) {
+    if (w.groupRows() != L) {
+      ScalarKernels.INSTANCE.matmulPacked(w, x, xOffset, tokens, out, outOffset, groupStart, groupEnd);
+      return;
+    }
+    if (tokens == 1) {
+      for (int g = groupStart; g < groupEnd; g += 4) {
+        decodeGroups(w, g, Math.min(4, groupEnd - g), x, xOffset, out, outOffset);
+      }
+    } else {
+      panelProduct(w, x, xOffset, tokens, out, outOffset, groupStart, groupEnd);
+    }
+  }
+
+  /** One token times groups {@code g0 .. g0 + count} (at most 4; missing ones repeat the last). */
+  private static void decodeGroups(
+      PackedMatrix w, int g0, int count, float[] x, int xo, float[] out, int outOffset) {
+    MemorySegment data = w.data();
+    long gb = w.groupBytes();
+    long b0 = g0 * gb;
+    long b1 = (g0 + Math.min(1, count - 1)) * gb;
+    long b2 = (g0 + Math.min(2, count - 1)) * gb;
+    long b3 = (g0 + Math.min(3, count - 1)) * gb;
+    // Results go through an array: vectors returned from a method would be boxed.
+    float[] acc = new float[4 * L];
+    switch (w.dtype()) {
+      case F32 -> groupsF32(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
+      case BF16 -> groupsBf16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
+      case F16 -> groupsF16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
+      case Q8_0 -> groupsQ8(data, b0, b1, b2, b3, w.cols() / 32, w.blockBytes(), x, xo, acc);
+      case Q4_0 -> groupsQ4(data, b0, b1, b2, b3, w.cols() / 32, w.blockBytes(), x, xo, acc);
+    }
+    int rows = w.rows();
+    for (int k = 0; k < count; k++) {
+      int row = (g0 + k) * L;
+      System.arraycopy(acc, k * L, out, outOffset + row, Math.min(L, rows - row));
+    }
+  }
+
+  private static void groupsF32(
+      MemorySegment data, long b0, long b1, long b2, long b3, int cols, float[] x, int xo, float[] acc) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    long step = 4L * L;
+    long end = step * cols;
+    int xi = xo;
+    for (long o = 0; o < end; o += step, xi++) {
+      FloatVector u = FloatVector.broadcast(F, x[xi]);
+      a0 = FloatVector.fromMemorySegment(F, data, b0 + o, LE).fma(u, a0);
+      a1 = FloatVector.fromMemorySegment(F, data, b1 + o, LE).fma(u, a1);
+      a2 = FloatVector.fromMemorySegment(F, data, b2 + o, LE).fma(u, a2);
+      a3 = FloatVector.fromMemorySegment(F, data, b3 + o, LE).fma(u, a3);
+    }
+    a0.intoArray(acc, 0);
+    a1.intoArray(acc, L);
+    a2.intoArray(acc, 2 * L);
+    a3.intoArray(acc, 3 * L);
+  }
+
+  /** BF16 pairs: a 32-bit word holds column c (low half) and c + 1 (high half) of one row. */
+  private static void groupsBf16(
+      MemorySegment data, long b0, long b1, long b2, long b3, int cols, float[] x, int xo, float[] acc) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    long step = 4L * L;
+    int pairs = cols / 2;
+    int xi = xo;
+    for (int p = 0; p < pairs; p++, xi += 2) {
+      long o = p * step;
+      FloatVector u = FloatVector.broadcast(F, x[xi]);
+      FloatVector v = FloatVector.broadcast(F, x[xi + 1]);
+      IntVector w0 = IntVector.fromMemorySegment(I, data, b0 + o, LE);
+      IntVector w1 = IntVector.fromMemorySegment(I, data, b1 + o, LE);
+      IntVector w2 = IntVector.fromMemorySegment(I, data, b2 + o, LE);
+      IntVector w3 = IntVector.fromMemorySegment(I, data, b3 + o, LE);
+      a0 = w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a0);
+      a1 = w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a1);
+      a2 = w2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a2);
+      a3 = w3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a3);
+      a0 = w0.and(0xFFFF0000).reinterpretAsFloats().fma(v, a0);
+      a1 = w1.and(0xFFFF0000).reinterpretAsFloats().fma(v, a1);
+      a2 = w2.and(0xFFFF0000).reinterpretAsFloats().fma(v, a2);
+      a3 = w3.and(0xFFFF0000).reinterpretAsFloats().fma(v, a3);
+    }
+    if (cols % 2 != 0) {
+      long o = pairs * step;
+      FloatVector u = FloatVector.broadcast(F, x[xi]);
+      a0 = IntVector.fromMemorySegment(I, data, b0 + o, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a0);
+      a1 = IntVector.fromMemorySegment(I, data, b1 + o, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a1);
+      a2 = IntVector.fromMemorySegment(I, data, b2 + o, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a2);
+      a3 = IntVector.fromMemorySegment(I, data, b3 + o, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a3);
+    }
+    a0.intoArray(acc, 0);
+    a1.intoArray(acc, L);
+    a2.intoArray(acc, 2 * L);
+    a3.intoArray(acc, 3 * L);
+  }
+
+  /** F16 widening is long: two groups per loop keep C2 within its inlining budget. */
+  private static void groupsF16(
+      MemorySegment data, long b0, long b1, long b2, long b3, int cols, float[] x, int xo, float[] acc) {
+    pairF16(data, b0, b1, cols, x, xo, acc, 0);
+    pairF16(data, b2, b3, cols, x, xo, acc, 2 * L);
+  }
+
+  private static void pairF16(
+      MemorySegment data, long b0, long b1, int cols, float[] x, int xo, float[] acc, int at) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    long step = 2L * L;
+    long end = step * cols;
+    int xi = xo;
+    for (long o = 0; o < end; o += step, xi++) {
+      FloatVector u = FloatVector.broadcast(F, x[xi]);
+      a0 = f16(data, b0 + o).fma(u, a0);
+      a1 = f16(data, b1 + o).fma(u, a1);
+    }
+    a0.intoArray(acc, at);
+    a1.intoArray(acc, at + L);
+  }
+
+  private static final ThreadLocal<float[]> SCALES = ThreadLocal.withInitial(() -> new float[0]);
+
+  /** Blocks whose scales are widened ahead of the multiply-adds that use them. */
+  private static final int SCALE_CHUNK = 1;
+
+  /**
+   * The f16 scales of {@code blocks} blocks of four groups, widened into a per-thread array ({@code
+   * [block][group][L]}): done first, so that the main loops stay small enough for C2 to keep every
+   * vector in a register.
+   */
+  private static float[] widenScales(
+      MemorySegment data, long b0, long b1, long b2, long b3, int firstBlock, int blocks,
+      long blockBytes, long at) {
+    float[] scales = SCALES.get();
+    if (scales.length < blocks * 4 * L) {
+      scales = new float[blocks * 4 * L];
+      SCALES.set(scales);
+    }
+    // Scalar conversions (an intrinsic each): no vector crosses a method boundary here.
+    for (int b = 0; b < blocks; b++) {
+      long o = (firstBlock + b) * blockBytes + at;
+      int s = 4 * b * L;
+      for (int i = 0; i < L; i++) {
+        scales[s + i] = Float.float16ToFloat(data.get(ScalarKernels.I16, b0 + o + 2L * i));
+        scales[s + L + i] = Float.float16ToFloat(data.get(ScalarKernels.I16, b1 + o + 2L * i));
+        scales[s + 2 * L + i] = Float.float16ToFloat(data.get(ScalarKernels.I16, b2 + o + 2L * i));
+        scales[s + 3 * L + i] = Float.float16ToFloat(data.get(ScalarKernels.I16, b3 + o + 2L * i));
+      }
+    }
+    return scales;
+  }
+
+  /**
+   * {@link #f16} of L halves into {@code out[at ..]}, written out here rather than called: a
+   * method returning a vector that C2 declines to inline (f16 is long) boxes it, which costs
+   * microseconds per call.
+   */
+  private static void f16Scales(MemorySegment data, long offset, float[] out, int at) {
+    IntVector half = (IntVector) ShortVector.fromMemorySegment(S, data, offset, LE)
+        .convertShape(VectorOperators.S2I, I, 0);
+    IntVector magnitude = half.and(0x7FFF);
+    IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+    IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+    VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7C00);
+    IntVector bits = finite.blend(shifted.or(0x7F800000), special);
+    bits.or(half.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().intoArray(out, at);
+  }
+
+  /** Q8_0: weight = q * scale (exact), then the same chain as f32. */
+  private static void groupsQ8(
+      MemorySegment data, long b0, long b1, long b2, long b3, int blocks, long blockBytes,
+      float[] x, int xo, float[] acc) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    int xi = xo;
+    float[] scales = null;
+    for (int b = 0; b < blocks; b++) {
+      int k = b % SCALE_CHUNK;
+      if (k == 0) {
+        scales = widenScales(data, b0, b1, b2, b3, b, Math.min(SCALE_CHUNK, blocks - b), blockBytes, 32L * L);
+      }
+      FloatVector d0 = FloatVector.fromArray(F, scales, (4 * k) * L);
+      FloatVector d1 = FloatVector.fromArray(F, scales, (4 * k + 1) * L);
+      FloatVector d2 = FloatVector.fromArray(F, scales, (4 * k + 2) * L);
+      FloatVector d3 = FloatVector.fromArray(F, scales, (4 * k + 3) * L);
+      long o = b * blockBytes;
+      for (int j = 0; j < 32; j++) {
+        FloatVector u = FloatVector.broadcast(F, x[xi + j]);
+        long q = o + (long) j * L;
+        a0 = q8(data, b0 + q).mul(d0).fma(u, a0);
+        a1 = q8(data, b1 + q).mul(d1).fma(u, a1);
+        a2 = q8(data, b2 + q).mul(d2).fma(u, a2);
+        a3 = q8(data, b3 + q).mul(d3).fma(u, a3);
+      }
+      xi += 32;
+    }
+    a0.intoArray(acc, 0);
+    a1.intoArray(acc, L);
+    a2.intoArray(acc, 2 * L);
+    a3.intoArray(acc, 3 * L);
+  }
+
+  /**
+   * Q4_0: byte j of a packed block column holds columns 2j (low nibble) and 2j + 1 (high), offset
+   * by 8; weight = (q - 8) * scale = fma(q, scale, -8 * scale), exact.
+   */
+  private static void groupsQ4(
+      MemorySegment data, long b0, long b1, long b2, long b3, int blocks, long blockBytes,
+      float[] x, int xo, float[] acc) {
+    for (int b = 0; b < blocks; b += SCALE_CHUNK) {
+      int n = Math.min(SCALE_CHUNK, blocks - b);
+      float[] scales = widenScales(data, b0, b1, b2, b3, b, n, blockBytes, 16L * L);
+      pairQ4(data, b0, b1, b, n, blockBytes, scales, 0, x, xo, acc, 0, b == 0);
+      pairQ4(data, b2, b3, b, n, blockBytes, scales, 2, x, xo, acc, 2 * L, b == 0);
+    }
+  }
+
+  /** Blocks {@code firstBlock ..} of two groups; the sums continue from {@code acc} unless {@code start}. */
+  private static void pairQ4(
+      MemorySegment data, long b0, long b1, int firstBlock, int blocks, long blockBytes, float[] scales,
+      int first, float[] x, int xo, float[] acc, int at, boolean start) {
+    FloatVector a0 = start ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, at);
+    FloatVector a1 = start ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, at + L);
+    int xi = xo + 32 * firstBlock;
+    for (int b = 0; b < blocks; b++) {
+      FloatVector d0 = FloatVector.fromArray(F, scales, (4 * b + first) * L);
+      FloatVector d1 = FloatVector.fromArray(F, scales, (4 * b + first + 1) * L);
+      FloatVector m0 = d0.mul(-8f);
+      FloatVector m1 = d1.mul(-8f);
+      long o = (firstBlock + b) * blockBytes;
+      for (int j = 0; j < 16; j++) {
+        FloatVector u = FloatVector.broadcast(F, x[xi + 2 * j]);
+        FloatVector v = FloatVector.broadcast(F, x[xi + 2 * j + 1]);
+        long q = o + (long) j * L;
+        IntVector p0 = nibblePairs(data, b0 + q);
+        IntVector p1 = nibblePairs(data, b1 + q);
+        a0 = lowNibble(p0).fma(d0, m0).fma(u, a0);
+        a1 = lowNibble(p1).fma(d1, m1).fma(u, a1);
+        a0 = highNibble(p0).fma(d0, m0).fma(v, a0);
+        a1 = highNibble(p1).fma(d1, m1).fma(v, a1);
+      }
+      xi += 32;
+    }
+    a0.intoArray(acc, at);
+    a1.intoArray(acc, at + L);
+  }
+
+  /** L packed Q4 bytes zero-extended into int lanes. */
+  private static IntVector nibblePairs(MemorySegment data, long offset) {
+    return (IntVector) ByteVector.fromMemorySegment(B, data, offset, LE)
+        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+  }
+
+  private static FloatVector lowNibble(IntVector packed) {
+    return (FloatVector) packed.and(0x0F).convert(VectorOperators.I2F, 0);
+  }
+
+  private static FloatVector highNibble(IntVector packed) {
+    return (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+  }
+
+  /**
+   * Several tokens: pairs of groups are widened to float32 a k-block at a time into a panel that
+   * stays in cache, then multiplied with the tokens by register-blocked micro-kernels (2 groups x
+   * 12, 4 or 1 tokens) that broadcast one input value per column; the partial sums wait in a small
+   * per-thread buffer between k-blocks (stored and reloaded exactly, so the chain is unbroken).
+   */
+  private static void panelProduct(
+      PackedMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset,
+      int groupStart, int groupEnd) {
+    int cols = w.cols();
+    int rows = w.rows();
+    float[] panel = PACKED_PANEL.get();
+    float[] acc = PACKED_ACC.get();
+    if (acc.length < tokens * 2 * L) {
+      acc = new float[tokens * 2 * L];
+      PACKED_ACC.set(acc);
+    }
+    for (int g = groupStart; g < groupEnd; g += 2) {
+      boolean second = g + 1 < groupEnd;
+      for (int k0 = 0; k0 < cols; k0 += KC) {
+        int k1 = Math.min(cols, k0 + KC);
+        widenGroup(w, g, k0, k1, panel, 0);
+        if (second) {
+          widenGroup(w, g + 1, k0, k1, panel, KC * L);
+        } else {
+          java.util.Arrays.fill(panel, KC * L, KC * L + (k1 - k0) * L, 0f);
+        }
+        boolean first = k0 == 0;
+        int n = k1 - k0;
+        int t = 0;
+        for (; t + 12 <= tokens; t += 12) {
+          micro12(panel, n, x, xOffset + t * cols + k0, cols, acc, t * 2 * L, first);
+        }
+        for (; t + 4 <= tokens; t += 4) {
+          micro4(panel, n, x, xOffset + t * cols + k0, cols, acc, t * 2 * L, first);
+        }
+        for (; t < tokens; t++) {
+          micro1(panel, n, x, xOffset + t * cols + k0, acc, t * 2 * L, first);
+        }
+      }
+      for (int half = 0; half < (second ? 2 : 1); half++) {
+        int row = (g + half) * L;
+        int valid = Math.min(L, rows - row);
+        for (int t = 0; t < tokens; t++) {
+          System.arraycopy(acc, (2 * t + half) * L, out, outOffset + t * rows + row, valid);
+        }
+      }
+    }
+  }
+
+  /** Widens columns {@code k0 .. k1} of group {@code g} into {@code panel[off + (c - k0) * L + i]}. */
+  private static void widenGroup(PackedMatrix w, int g, int k0, int k1, float[] panel, int off) {
+    MemorySegment data = w.data();
+    long base = g * w.groupBytes();
+    switch (w.dtype()) {
+      case F32 -> MemorySegment.copy(data, ScalarKernels.F32, base + 4L * k0 * L, panel, off, (k1 - k0) * L);
+      case BF16 -> {
+        // k0 is even (KC is); k1 may be odd at the last column.
+        for (int c = k0; c < k1; c += 2) {
+          IntVector pair = IntVector.fromMemorySegment(I, data, base + 2L * c * L, LE);
+          pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(panel, off + (c - k0) * L);
+          if (c + 1 < k1) {
+            pair.and(0xFFFF0000).reinterpretAsFloats().intoArray(panel, off + (c + 1 - k0) * L);
+          }
+        }
+      }
+      case F16 -> {
+        for (int c = k0; c < k1; c++) {
+          f16(data, base + 2L * c * L).intoArray(panel, off + (c - k0) * L);
+        }
+      }
+      case Q8_0 -> {
+        float[] scale = new float[L];
+        for (int b = k0 / 32; b < k1 / 32; b++) {
+          long block = base + b * w.blockBytes();
+          f16Scales(data, block + 32L * L, scale, 0);
+          FloatVector d = FloatVector.fromArray(F, scale, 0);
+          int o = off + (32 * b - k0) * L;
+          for (int j = 0; j < 32; j++) {
+            q8(data, block + (long) j * L).mul(d).intoArray(panel, o + j * L);
+          }
+        }
+      }
+      case Q4_0 -> {
+        float[] scale = new float[L];
+        for (int b = k0 / 32; b < k1 / 32; b++) {
+          long block = base + b * w.blockBytes();
+          f16Scales(data, block + 16L * L, scale, 0);
+          FloatVector d = FloatVector.fromArray(F, scale, 0);
+          FloatVector m = d.mul(-8f);
+          int o = off + (32 * b - k0) * L;
+          for (int j = 0; j < 16; j++) {
+            IntVector p = nibblePairs(data, block + (long) j * L);
+            lowNibble(p).fma(d, m).intoArray(panel, o + 2 * j * L);
+            highNibble(p).fma(d, m).intoArray(panel, o + (2 * j + 1) * L);
+          }
+        }
+      }
+    }
+  }
+
+  /** 2 groups x 12 tokens over n panel columns; x rows start at xo, stride {@code cols}. */
+  private static void micro12(
+      float[] p, int n, float[] x, int xo, int cols, float[] acc, int ao, boolean first) {
+    int q = KC * L;
+    FloatVector a0, b0, a1, b1, a2, b2, a3, b3, a4, b4, a5, b5;
+    FloatVector a6, b6, a7, b7, a8, b8, a9, b9, a10, b10, a11, b11;
+    if (first) {
+      a0 = FloatVector.zero(F);
+      b0 = a0; a1 = a0; b1 = a0; a2 = a0; b2 = a0; a3 = a0; b3 = a0; a4 = a0; b4 = a0; a5 = a0; b5 = a0;
+      a6 = a0; b6 = a0; a7 = a0; b7 = a0; a8 = a0; b8 = a0; a9 = a0; b9 = a0; a10 = a0; b10 = a0; a11 = a0; b11 = a0;
+    } else {
+      a0 = FloatVector.fromArray(F, acc, ao); b0 = FloatVector.fromArray(F, acc, ao + L);
+      a1 = FloatVector.fromArray(F, acc, ao + 2 * L); b1 = FloatVector.fromArray(F, acc, ao + 3 * L);
+      a2 = FloatVector.fromArray(F, acc, ao + 4 * L); b2 = FloatVector.fromArray(F, acc, ao + 5 * L);
+      a3 = FloatVector.fromArray(F, acc, ao + 6 * L); b3 = FloatVector.fromArray(F, acc, ao + 7 * L);
+      a4 = FloatVector.fromArray(F, acc, ao + 8 * L); b4 = FloatVector.fromArray(F, acc, ao + 9 * L);
+      a5 = FloatVector.fromArray(F, acc, ao + 10 * L); b5 = FloatVector.fromArray(F, acc, ao + 11 * L);
+      a6 = FloatVector.fromArray(F, acc, ao + 12 * L); b6 = FloatVector.fromArray(F, acc, ao + 13 * L);
+      a7 = FloatVector.fromArray(F, acc, ao + 14 * L); b7 = FloatVector.fromArray(F, acc, ao + 15 * L);
+      a8 = FloatVector.fromArray(F, acc, ao + 16 * L); b8 = FloatVector.fromArray(F, acc, ao + 17 * L);
+      a9 = FloatVector.fromArray(F, acc, ao + 18 * L); b9 = FloatVector.fromArray(F, acc, ao + 19 * L);
+      a10 = FloatVector.fromArray(F, acc, ao + 20 * L); b10 = FloatVector.fromArray(F, acc, ao + 21 * L);
+      a11 = FloatVector.fromArray(F, acc, ao + 22 * L); b11 = FloatVector.fromArray(F, acc, ao + 23 * L);
+    }
+    int x1 = xo + cols, x2 = x1 + cols, x3 = x2 + cols, x4 = x3 + cols, x5 = x4 + cols;
+    int x6 = x5 + cols, x7 = x6 + cols, x8 = x7 + cols, x9 = x8 + cols, x10 = x9 + cols, x11 = x10 + cols;
+    for (int c = 0; c < n; c++) {
+      FloatVector v = FloatVector.fromArray(F, p, c * L);
+      FloatVector w = FloatVector.fromArray(F, p, q + c * L);
+      FloatVector u = FloatVector.broadcast(F, x[xo + c]);
+      a0 = v.fma(u, a0);
+      b0 = w.fma(u, b0);
+      u = FloatVector.broadcast(F, x[x1 + c]);
+      a1 = v.fma(u, a1);
+      b1 = w.fma(u, b1);
+      u = FloatVector.broadcast(F, x[x2 + c]);
+      a2 = v.fma(u, a2);
+      b2 = w.fma(u, b2);
+      u = FloatVector.broadcast(F, x[x3 + c]);
+      a3 = v.fma(u, a3);
+      b3 = w.fma(u, b3);
+      u = FloatVector.broadcast(F, x[x4 + c]);
+      a4 = v.fma(u, a4);
+      b4 = w.fma(u, b4);
+      u = FloatVector.broadcast(F, x[x5 + c]);
+      a5 = v.fma(u, a5);
+      b5 = w.fma(u, b5);
+      u = FloatVector.broadcast(F, x[x6 + c]);
+      a6 = v.fma(u, a6);
+      b6 = w.fma(u, b6);
+      u = FloatVector.broadcast(F, x[x7 + c]);
+      a7 = v.fma(u, a7);
+      b7 = w.fma(u, b7);
+      u = FloatVector.broadcast(F, x[x8 + c]);
+      a8 = v.fma(u, a8);
+      b8 = w.fma(u, b8);
+      u = FloatVector.broadcast(F, x[x9 + c]);
+      a9 = v.fma(u, a9);
+      b9 = w.fma(u, b9);
+      u = FloatVector.broadcast(F, x[x10 + c]);
+      a10 = v.fma(u, a10);
+      b10 = w.fma(u, b10);
+      u = FloatVector.broadcast(F, x[x11 + c]);
+      a11 = v.fma(u, a11);
+      b11 = w.fma(u, b11);
+    }
+    a0.intoArray(acc, ao); b0.intoArray(acc, ao + L);
+    a1.intoArray(acc, ao + 2 * L); b1.intoArray(acc, ao + 3 * L);
+    a2.intoArray(acc, ao + 4 * L); b2.intoArray(acc, ao + 5 * L);
+    a3.intoArray(acc, ao + 6 * L); b3.intoArray(acc, ao + 7 * L);
+    a4.intoArray(acc, ao + 8 * L); b4.intoArray(acc, ao + 9 * L);
+    a5.intoArray(acc, ao + 10 * L); b5.intoArray(acc, ao + 11 * L);
+    a6.intoArray(acc, ao + 12 * L); b6.intoArray(acc, ao + 13 * L);
+    a7.intoArray(acc, ao + 14 * L); b7.intoArray(acc, ao + 15 * L);
+    a8.intoArray(acc, ao + 16 * L); b8.intoArray(acc, ao + 17 * L);
+    a9.intoArray(acc, ao + 18 * L); b9.intoArray(acc, ao + 19 * L);
+    a10.intoArray(acc, ao + 20 * L); b10.intoArray(acc, ao + 21 * L);
+    a11.intoArray(acc, ao + 22 * L); b11.intoArray(acc, ao + 23 * L);
+  }
+
+  /** 2 groups x 4 tokens. */
+  private static void micro4(
+      float[] p, int n, float[] x, int xo, int cols, float[] acc, int ao, boolean first) {
+    int q = KC * L;
+    FloatVector a0, b0, a1, b1, a2, b2, a3, b3;
+    if (first) {
+      a0 = FloatVector.zero(F);
+      b0 = a0; a1 = a0; b1 = a0; a2 = a0; b2 = a0; a3 = a0; b3 = a0;
+    } else {
+      a0 = FloatVector.fromArray(F, acc, ao); b0 = FloatVector.fromArray(F, acc, ao + L);
+      a1 = FloatVector.fromArray(F, acc, ao + 2 * L); b1 = FloatVector.fromArray(F, acc, ao + 3 * L);
+      a2 = FloatVector.fromArray(F, acc, ao + 4 * L); b2 = FloatVector.fromArray(F, acc, ao + 5 * L);
+      a3 = FloatVector.fromArray(F, acc, ao + 6 * L); b3 = FloatVector.fromArray(F, acc, ao + 7 * L);
+    }
+    int x1 = xo + cols, x2 = x1 + cols, x3 = x2 + cols;
+    for (int c = 0; c < n; c++) {
+      FloatVector v = FloatVector.fromArray(F, p, c * L);
+      FloatVector w = FloatVector.fromArray(F, p, q + c * L);
+      FloatVector u = FloatVector.broadcast(F, x[xo + c]);
+      a0 = v.fma(u, a0);
+      b0 = w.fma(u, b0);
+      u = FloatVector.broadcast(F, x[x1 + c]);
+      a1 = v.fma(u, a1);
+      b1 = w.fma(u, b1);
+      u = FloatVector.broadcast(F, x[x2 + c]);
+      a2 = v.fma(u, a2);
+      b2 = w.fma(u, b2);
+      u = FloatVector.broadcast(F, x[x3 + c]);
+      a3 = v.fma(u, a3);
+      b3 = w.fma(u, b3);
+    }
+    a0.intoArray(acc, ao); b0.intoArray(acc, ao + L);
+    a1.intoArray(acc, ao + 2 * L); b1.intoArray(acc, ao + 3 * L);
+    a2.intoArray(acc, ao + 4 * L); b2.intoArray(acc, ao + 5 * L);
+    a3.intoArray(acc, ao + 6 * L); b3.intoArray(acc, ao + 7 * L);
+  }
+
+  /** 2 groups x 1 token. */
+  private static void micro1(float[] p, int n, float[] x, int xo, float[] acc, int ao, boolean first) {
+    int q = KC * L;
+    FloatVector a0 = first ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, ao);
+    FloatVector b0 = first ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, ao + L);
+    for (int c = 0; c < n; c++) {
+      FloatVector u = FloatVector.broadcast(F, x[xo + c]);
+      a0 = FloatVector.fromArray(F, p, c * L).fma(u, a0);
+      b0 = FloatVector.fromArray(F, p, q + c * L).fma(u, b0);
+    }
+    a0.intoArray(acc, ao);
+    b0.intoArray(acc, ao + L);
+  }
+
   /** out[t, firstRow + i] = panel[i, :] . x[t, :] for i < panelRows and all tokens. */
   private static void multiplyPanel(
       float[] panel, int firstRow, int panelRows, int cols, int rows, float[] x, int xOffset,

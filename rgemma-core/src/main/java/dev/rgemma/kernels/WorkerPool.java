@@ -70,7 +70,8 @@ final class WorkerPool {
     if (tasks <= 0) {
       return;
     }
-    if (tasks == 1 || workers.length == 0 || closed || isWorker() || !callerLock.tryLock()) {
+    if (tasks == 1 || workers.length == 0 || closed || isWorker() || callerLock.isHeldByCurrentThread()
+        || !callerLock.tryLock()) {
       for (int i = 0; i < tasks; i++) {
         body.accept(i);
       }

@@ -1,6 +1,7 @@
 package dev.rgemma.model;
 
 import dev.rgemma.kernels.Kernels;
+import dev.rgemma.kernels.PackedMatrix;
 import dev.rgemma.tensor.WeightMatrix;
 
 /**
@@ -10,14 +11,14 @@ import dev.rgemma.tensor.WeightMatrix;
  */
 public record LocalAttentionBlock(
     ModelConfig config,
-    WeightMatrix qProj, // [numHeads * headDim, hidden]
-    WeightMatrix kProj, // [headDim, hidden]
-    WeightMatrix vProj, // [headDim, hidden]
-    WeightMatrix oProj, // [hidden, numHeads * headDim]
+    PackedMatrix qProj, // [numHeads * headDim, hidden]
+    PackedMatrix kProj, // [headDim, hidden]
+    PackedMatrix vProj, // [headDim, hidden]
+    PackedMatrix oProj, // [hidden, numHeads * headDim]
     float[] oProjBias) // [hidden]
     implements TemporalBlock {
 
-  static LocalAttentionBlock load(TensorSource source, ModelConfig config, int layer) {
+  static LocalAttentionBlock load(Weights source, ModelConfig config, int layer) {
     int d = config.hiddenSize();
     int hd = config.headDim();
     int qWidth = config.numHeads() * hd;

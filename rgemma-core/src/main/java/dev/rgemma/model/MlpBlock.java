@@ -1,19 +1,19 @@
 package dev.rgemma.model;
 
 import dev.rgemma.kernels.Kernels;
-import dev.rgemma.tensor.WeightMatrix;
+import dev.rgemma.kernels.PackedMatrix;
 
 /** GeGLU MLP: {@code (gelu(m Wg + bg) * (m Wu + bu)) Wd + bd}. */
 public record MlpBlock(
     ModelConfig config,
-    WeightMatrix gateProj, // [mlpWidth, hidden]
+    PackedMatrix gateProj, // [mlpWidth, hidden]
     float[] gateBias, // [mlpWidth]
-    WeightMatrix upProj, // [mlpWidth, hidden]
+    PackedMatrix upProj, // [mlpWidth, hidden]
     float[] upBias, // [mlpWidth]
-    WeightMatrix downProj, // [hidden, mlpWidth]
+    PackedMatrix downProj, // [hidden, mlpWidth]
     float[] downBias) { // [hidden]
 
-  static MlpBlock load(TensorSource source, ModelConfig config, int layer) {
+  static MlpBlock load(Weights source, ModelConfig config, int layer) {
     int d = config.hiddenSize();
     int mlp = config.mlpWidth();
     return new MlpBlock(
@@ -34,9 +34,11 @@ public record MlpBlock(
     Kernels.matmul(upProj, m, 0, tokens, up, 0);
     Ops.addBias(gate, gateBias, tokens);
     Ops.addBias(up, upBias, tokens);
-    for (int i = 0; i < gate.length; i++) {
-      gate[i] = Ops.geluTanh(gate[i]) * up[i];
-    }
+    Kernels.parallelRanges(gate.length, 8192, (start, end) -> {
+      for (int i = start; i < end; i++) {
+        gate[i] = Ops.geluTanh(gate[i]) * up[i];
+      }
+    });
     Kernels.matmul(downProj, gate, 0, tokens, out, 0);
     Ops.addBias(out, downBias, tokens);
   }

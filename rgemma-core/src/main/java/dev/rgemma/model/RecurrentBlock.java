@@ -1,7 +1,7 @@
 package dev.rgemma.model;
 
 import dev.rgemma.kernels.Kernels;
-import dev.rgemma.tensor.WeightMatrix;
+import dev.rgemma.kernels.PackedMatrix;
 
 /**
  * Griffin's recurrent block: {@code out = (RG_LRU(Conv1D(n Wx + bx)) * gelu(n Wy + by)) Wout + bout}.
@@ -9,25 +9,25 @@ import dev.rgemma.tensor.WeightMatrix;
  */
 public record RecurrentBlock(
     ModelConfig config,
-    WeightMatrix linearY, // [lruWidth, hidden]
+    PackedMatrix linearY, // [lruWidth, hidden]
     float[] linearYBias, // [lruWidth]
-    WeightMatrix linearX, // [lruWidth, hidden]
+    PackedMatrix linearX, // [lruWidth, hidden]
     float[] linearXBias, // [lruWidth]
-    WeightMatrix linearOut, // [hidden, lruWidth]
+    PackedMatrix linearOut, // [hidden, lruWidth]
     float[] linearOutBias, // [hidden]
     float[] convWeight, // [convWidth, lruWidth], convWeight[convWidth - 1] multiplies the current token
     float[] convBias, // [lruWidth]
-    float[] recurrentParam, // [lruWidth], a_param
-    float[] inputGateWeight, // [numHeads, blockWidth, blockWidth], applied as x W
+    float[] softplusA, // [lruWidth], softplus(a_param)
+    java.util.List<PackedMatrix> inputGate, // per head: W[h] transposed, [blockWidth (out), blockWidth (in)]
     float[] inputGateBias, // [lruWidth]
-    float[] recurrentGateWeight, // [numHeads, blockWidth, blockWidth]
+    java.util.List<PackedMatrix> recurrentGate, // per head, as inputGate
     float[] recurrentGateBias) // [lruWidth]
     implements TemporalBlock {
 
   /** RG-LRU constant c in a_t = sigma(Lambda)^(c r_t). */
   private static final float C = 8f;
 
-  static RecurrentBlock load(TensorSource source, ModelConfig config, int layer) {
+  static RecurrentBlock load(Weights source, ModelConfig config, int layer) {
     int d = config.hiddenSize();
     int e = config.lruWidth();
     int heads = config.numHeads();
@@ -51,11 +51,39 @@ public record RecurrentBlock(
         source.floats(TensorNames.linearOut(layer, "bias"), d),
         convWeight,
         source.floats(TensorNames.conv1d(layer, "bias"), e),
-        source.floats(TensorNames.rgLruRecurrentParam(layer), e),
-        source.floats(TensorNames.rgLruInputGate(layer, "weight"), heads, bw, bw),
+        softplus(source.floats(TensorNames.rgLruRecurrentParam(layer), e)),
+        perHead(source, TensorNames.rgLruInputGate(layer, "weight"), heads, bw),
         source.floats(TensorNames.rgLruInputGate(layer, "bias"), heads, bw),
-        source.floats(TensorNames.rgLruRecurrentGate(layer, "weight"), heads, bw, bw),
+        perHead(source, TensorNames.rgLruRecurrentGate(layer, "weight"), heads, bw),
         source.floats(TensorNames.rgLruRecurrentGate(layer, "bias"), heads, bw));
+  }
+
+  private static float[] softplus(float[] a) {
+    float[] out = new float[a.length];
+    for (int j = 0; j < a.length; j++) {
+      out[j] = Ops.softplus(a[j]);
+    }
+    return out;
+  }
+
+  /**
+   * The block-diagonal gate [heads, bw, bw] (applied as {@code x W}) as one packed [bw, bw] matrix
+   * per head holding {@code W[h]} transposed, so each head is a matrix product.
+   */
+  private static java.util.List<PackedMatrix> perHead(Weights source, String name, int heads, int bw) {
+    float[] w = source.floats(name, heads, bw, bw);
+    java.util.List<PackedMatrix> matrices = new java.util.ArrayList<>();
+    for (int h = 0; h < heads; h++) {
+      float[] transposed = new float[bw * bw];
+      for (int i = 0; i < bw; i++) {
+        for (int j = 0; j < bw; j++) {
+          transposed[j * bw + i] = w[(h * bw + i) * bw + j];
+        }
+      }
+      matrices.add(source.pack(new dev.rgemma.tensor.WeightMatrix(name + "[" + h + "]", dev.rgemma.tensor.DType.F32,
+          bw, bw, java.lang.foreign.MemorySegment.ofArray(transposed))));
+    }
+    return java.util.List.copyOf(matrices);
   }
 
   /** Runs the block on {@code n} ([tokens, hidden], rows grouped in segments), writing [tokens, hidden]. */
@@ -64,9 +92,11 @@ public record RecurrentBlock(
     float[] y = new float[tokens * e]; // [tokens, lruWidth]
     Kernels.matmul(linearY, n, 0, tokens, y, 0);
     Ops.addBias(y, linearYBias, tokens);
-    for (int i = 0; i < y.length; i++) {
-      y[i] = Ops.geluTanh(y[i]);
-    }
+    Kernels.parallelRanges(y.length, 8192, (start, end) -> {
+      for (int i = start; i < end; i++) {
+        y[i] = Ops.geluTanh(y[i]);
+      }
+    });
     float[] x = new float[tokens * e]; // [tokens, lruWidth]
     Kernels.matmul(linearX, n, 0, tokens, x, 0);
     Ops.addBias(x, linearXBias, tokens);
@@ -112,53 +142,54 @@ public record RecurrentBlock(
 
   /**
    * The RG-LRU scan; {@code h} ([lruWidth], float32) is carried in and out. Writes h_t of each
-   * token to {@code outputs} from {@code outputOffset}.
+   * token to {@code outputs} from {@code outputOffset}. The gates depend only on the conv output,
+   * so they are computed for all tokens first (matrix products per head); the scan itself is
+   * independent per channel and runs on the kernel pool, channels split across threads.
    */
   private void rgLru(float[] c, int tokens, long startPosition, float[] h, float[] outputs, int outputOffset) {
     int e = config.lruWidth();
-    int bw = config.lruBlockWidth();
-    float[] softplusA = new float[e];
-    for (int j = 0; j < e; j++) {
-      softplusA[j] = Ops.softplus(recurrentParam[j]);
-    }
-    float[] inputGate = new float[e];
-    float[] recurrentGate = new float[e];
-    for (int t = 0; t < tokens; t++) {
-      int base = t * e;
-      blockDiagonal(c, base, inputGateWeight, inputGateBias, inputGate);
-      blockDiagonal(c, base, recurrentGateWeight, recurrentGateBias, recurrentGate);
-      boolean reset = startPosition + t == 0;
-      for (int j = 0; j < e; j++) {
-        float gateX = Ops.sigmoid(inputGate[j]);
-        float gateA = Ops.sigmoid(recurrentGate[j]);
-        float logA = -C * gateA * softplusA[j];
-        float a = (float) Math.exp(logA);
-        float multiplier = (float) Math.sqrt(1.0 - (float) Math.exp(2f * logA));
-        if (reset) {
-          a = 0f;
-          multiplier = 1f;
+    float[] inputGates = gates(c, tokens, inputGate, inputGateBias);
+    float[] recurrentGates = gates(c, tokens, recurrentGate, recurrentGateBias);
+    Kernels.parallelRanges(e, 256, (start, end) -> {
+      for (int t = 0; t < tokens; t++) {
+        int base = t * e;
+        boolean reset = startPosition + t == 0;
+        for (int j = start; j < end; j++) {
+          float gateX = Ops.sigmoid(inputGates[base + j]);
+          float gateA = Ops.sigmoid(recurrentGates[base + j]);
+          float logA = -C * gateA * softplusA[j];
+          float a = (float) Math.exp(logA);
+          float multiplier = (float) Math.sqrt(1.0 - (float) Math.exp(2f * logA));
+          if (reset) {
+            a = 0f;
+            multiplier = 1f;
+          }
+          float normalizedX = c[base + j] * gateX * multiplier;
+          h[j] = a * h[j] + normalizedX;
+          outputs[outputOffset + base + j] = h[j];
         }
-        float normalizedX = c[base + j] * gateX * multiplier;
-        h[j] = a * h[j] + normalizedX;
-        outputs[outputOffset + base + j] = h[j];
       }
-    }
+    });
   }
 
-  /** {@code out[h*bw + j] = sum_i x[h*bw + i] W[h, i, j] + b[h*bw + j]}. */
-  private void blockDiagonal(float[] x, int xOffset, float[] w, float[] b, float[] out) {
+  /** Pre-activation gate values [tokens, lruWidth]: {@code x_h W_h + b} per head. */
+  private float[] gates(float[] c, int tokens, java.util.List<PackedMatrix> weights, float[] bias) {
+    int e = config.lruWidth();
     int bw = config.lruBlockWidth();
-    int heads = config.numHeads();
-    System.arraycopy(b, 0, out, 0, heads * bw);
-    for (int head = 0; head < heads; head++) {
-      int o = head * bw;
-      for (int i = 0; i < bw; i++) {
-        float xi = x[xOffset + o + i];
-        int row = (head * bw + i) * bw;
+    float[] out = new float[tokens * e];
+    Kernels.parallelFor(weights.size(), head -> {
+      float[] in = new float[tokens * bw];
+      float[] product = new float[tokens * bw];
+      for (int t = 0; t < tokens; t++) {
+        System.arraycopy(c, t * e + head * bw, in, t * bw, bw);
+      }
+      Kernels.matmul(weights.get(head), in, 0, tokens, product, 0);
+      for (int t = 0; t < tokens; t++) {
         for (int j = 0; j < bw; j++) {
-          out[o + j] += xi * w[row + j];
+          out[t * e + head * bw + j] = product[t * bw + j] + bias[head * bw + j];
         }
       }
-    }
+    });
+    return out;
   }
 }

@@ -2,7 +2,7 @@ package dev.rgemma.model;
 
 import dev.rgemma.RgemmaException;
 import dev.rgemma.kernels.Kernels;
-import dev.rgemma.tensor.WeightMatrix;
+import dev.rgemma.kernels.PackedMatrix;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,26 +19,27 @@ public final class RecurrentGemmaModel implements AutoCloseable {
 
   private final ModelConfig config;
   private final TensorSource source;
-  private final WeightMatrix embedding; // [vocab, hidden]
-  private final WeightMatrix output; // [vocab, hidden], usually the embedding itself
+  private final Weights weights;
+  private final PackedMatrix embedding; // [vocab, hidden]
+  private final PackedMatrix output; // [vocab, hidden], usually the embedding itself
   private final List<ResidualBlock> blocks;
   private final float[] finalNorm; // [hidden]
   private final float embeddingScale;
 
-  private RecurrentGemmaModel(TensorSource source) {
+  private RecurrentGemmaModel(TensorSource source, Weights weights) {
     this.source = source;
+    this.weights = weights;
     this.config = source.config();
     int v = config.vocabSize();
     int d = config.hiddenSize();
-    this.embedding = source.matrix(TensorNames.EMBED_TOKENS, v, d);
-    this.output = source.find(TensorNames.LM_HEAD).isPresent()
-        ? source.matrix(TensorNames.LM_HEAD, v, d) : embedding;
+    this.embedding = weights.matrix(TensorNames.EMBED_TOKENS, v, d);
+    this.output = weights.has(TensorNames.LM_HEAD) ? weights.matrix(TensorNames.LM_HEAD, v, d) : embedding;
     List<ResidualBlock> layers = new ArrayList<>();
     for (int i = 0; i < config.numLayers(); i++) {
-      layers.add(ResidualBlock.load(source, config, i));
+      layers.add(ResidualBlock.load(weights, config, i));
     }
     this.blocks = List.copyOf(layers);
-    this.finalNorm = source.floats(TensorNames.FINAL_NORM, d);
+    this.finalNorm = weights.floats(TensorNames.FINAL_NORM, d);
     this.embeddingScale = config.embeddingScale();
   }
 
@@ -49,9 +50,11 @@ public final class RecurrentGemmaModel implements AutoCloseable {
 
   /** Builds the model over {@code source}, which the model closes when it is closed. */
   public static RecurrentGemmaModel fromSource(TensorSource source) {
+    Weights weights = new Weights(source);
     try {
-      return new RecurrentGemmaModel(source);
+      return new RecurrentGemmaModel(source, weights);
     } catch (RuntimeException e) {
+      weights.close();
       source.close();
       throw e;
     }
@@ -212,11 +215,14 @@ public final class RecurrentGemmaModel implements AutoCloseable {
       trace.finalNorm(firstToken, normed, rows);
     }
     Kernels.matmul(output, normed, 0, rows, logits, logitsOffset);
-    Ops.softCap(logits, logitsOffset, rows * config.vocabSize(), config.logitsSoftCap());
+    int count = rows * config.vocabSize();
+    Kernels.parallelRanges(count, 16384,
+        (start, end) -> Ops.softCap(logits, logitsOffset + start, end - start, config.logitsSoftCap()));
   }
 
   @Override
   public void close() {
+    weights.close();
     source.close();
   }
 }

@@ -8,7 +8,7 @@ public record ResidualBlock(
     float[] channelPreNorm, // [hidden]
     MlpBlock mlp) {
 
-  static ResidualBlock load(TensorSource source, ModelConfig config, int layer) {
+  static ResidualBlock load(Weights source, ModelConfig config, int layer) {
     int d = config.hiddenSize();
     TemporalBlock temporal = switch (config.blockTypes().get(layer)) {
       case RECURRENT -> RecurrentBlock.load(source, config, layer);

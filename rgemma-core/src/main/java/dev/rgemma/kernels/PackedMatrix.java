@@ -1,0 +1,111 @@
+package dev.rgemma.kernels;
+
+import dev.rgemma.tensor.DType;
+import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+
+/**
+ * A weight matrix {@code [rows, cols]} repacked for the kernels ({@link Kernels#pack}): rows are
+ * taken in groups of {@link #groupRows()} (the kernels' vector width; the last group is padded with
+ * zero rows) and each group is stored column by column, so that one vector load yields one column
+ * of a whole group. Every group takes {@link #groupBytes()} bytes, the same number of bytes per
+ * weight as the stored type:
+ *
+ * <ul>
+ *   <li>F32, F16: element {@code (i, c)} of a group at element index {@code c * G + i};
+ *   <li>BF16: columns in pairs, one 32-bit word per row and pair: word {@code (c / 2) * G + i}
+ *       holds {@code (i, c)} for even c in its low half and {@code (i, c + 1)} in its high half
+ *       (so widening is a shift or a mask; an odd last column is paired with zero);
+ *   <li>Q8_0: per 32-column block (544 bytes for G = 16): {@code 32 * G} int8 values, element
+ *       {@code (i, 32b + j)} at {@code j * G + i}, then {@code G} f16 scales;
+ *   <li>Q4_0: per 32-column block (288 bytes for G = 16): {@code 16 * G} bytes, byte {@code j * G
+ *       + i} holding element {@code (i, 32b + j)} in its low nibble and {@code (i, 32b + j + 16)} in
+ *       its high nibble (offset by 8, as in GGUF), then {@code G} f16 scales.
+ * </ul>
+ *
+ * <p>Widened weights are exact ({@code q * scale}); every output of a product is one fused
+ * multiply-add chain over the columns in order, so a row's result does not depend on the kernel,
+ * the number of tokens or the split over threads.
+ */
+public final class PackedMatrix {
+  private final String name;
+  private final DType dtype;
+  private final int rows;
+  private final int cols;
+  private final int groupRows;
+  private final MemorySegment data;
+
+  PackedMatrix(String name, DType dtype, int rows, int cols, int groupRows, MemorySegment data) {
+    this.name = Objects.requireNonNull(name);
+    this.dtype = Objects.requireNonNull(dtype);
+    this.rows = rows;
+    this.cols = cols;
+    this.groupRows = groupRows;
+    this.data = Objects.requireNonNull(data);
+    if (data.byteSize() != groups() * groupBytes()) {
+      throw new IllegalArgumentException(name + ": packed data has " + data.byteSize() + " bytes, expected "
+          + groups() * groupBytes());
+    }
+  }
+
+  static long groupBytes(DType dtype, int cols, int groupRows) {
+    return switch (dtype) {
+      case F32 -> 4L * cols * groupRows;
+      case F16 -> 2L * cols * groupRows;
+      case BF16 -> 4L * ((cols + 1) / 2) * groupRows;
+      case Q8_0 -> (cols / 32) * (34L * groupRows);
+      case Q4_0 -> (cols / 32) * (18L * groupRows);
+    };
+  }
+
+  /** The checkpoint tensor name, for messages. */
+  public String name() {
+    return name;
+  }
+
+  public DType dtype() {
+    return dtype;
+  }
+
+  public int rows() {
+    return rows;
+  }
+
+  public int cols() {
+    return cols;
+  }
+
+  /** Rows per group (G). */
+  public int groupRows() {
+    return groupRows;
+  }
+
+  /** Number of row groups, {@code ceil(rows / G)}. */
+  public int groups() {
+    return (rows + groupRows - 1) / groupRows;
+  }
+
+  /** Bytes of one group. */
+  public long groupBytes() {
+    return groupBytes(dtype, cols, groupRows);
+  }
+
+  /** Bytes of one 32-column block of one group (quantized types). */
+  long blockBytes() {
+    return dtype.blockBytes() * (long) groupRows;
+  }
+
+  /** Bytes of weights, as stored (padding rows included). */
+  public long byteSize() {
+    return data.byteSize();
+  }
+
+  MemorySegment data() {
+    return data;
+  }
+
+  @Override
+  public String toString() {
+    return name + " " + dtype + " [" + rows + ", " + cols + "] packed by " + groupRows;
+  }
+}

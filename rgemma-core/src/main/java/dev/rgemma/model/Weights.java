@@ -1,0 +1,54 @@
+package dev.rgemma.model;
+
+import dev.rgemma.kernels.Kernels;
+import dev.rgemma.kernels.PackedMatrix;
+import dev.rgemma.tensor.WeightMatrix;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Loads a model's tensors from a {@link TensorSource}: matrices are repacked for the kernels into
+ * memory this object owns (and their mapped pages released right away, so the weights are resident
+ * once, not twice); small tensors are read into float arrays.
+ */
+final class Weights implements AutoCloseable {
+  private final TensorSource source;
+  private final Arena arena = Arena.ofShared();
+
+  Weights(TensorSource source) {
+    this.source = source;
+  }
+
+  ModelConfig config() {
+    return source.config();
+  }
+
+  /** A [rows, cols] matrix, packed. */
+  PackedMatrix matrix(String name, int rows, int cols) {
+    WeightMatrix stored = source.matrix(name, rows, cols);
+    PackedMatrix packed = Kernels.pack(stored, arena);
+    MemorySegment data = stored.data();
+    if (data.isMapped()) {
+      data.unload();
+    }
+    return packed;
+  }
+
+  /** Packs a matrix built in memory (e.g. rearranged from other tensors). */
+  PackedMatrix pack(WeightMatrix matrix) {
+    return Kernels.pack(matrix, arena);
+  }
+
+  float[] floats(String name, long... expectedShape) {
+    return source.floats(name, expectedShape);
+  }
+
+  boolean has(String name) {
+    return source.find(name).isPresent();
+  }
+
+  @Override
+  public void close() {
+    arena.close();
+  }
+}

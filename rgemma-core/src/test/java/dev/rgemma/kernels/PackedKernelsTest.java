@@ -1,0 +1,172 @@
+package dev.rgemma.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.rgemma.tensor.DType;
+import dev.rgemma.tensor.Quantize;
+import dev.rgemma.tensor.WeightMatrix;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Packed-matrix kernels: the Vector API ones bit for bit against the scalar twin (both are one
+ * fused multiply-add chain per output over the columns in order), against a float64 product of
+ * the widened weights, across thread splits and token counts, on sizes that cut groups, blocks and
+ * k-blocks awkwardly.
+ */
+class PackedKernelsTest {
+  private static final double TOLERANCE = 2e-6;
+  private static final int[] ROWS = {1, 7, 16, 17, 33, 70};
+  private static final int[] FLOAT_COLS = {1, 7, 33, 257, 300};
+  private static final int[] QUANT_COLS = {32, 96, 288, 544};
+  private static final int[] TOKENS = {1, 2, 13, 29};
+
+  private static KernelImpl vector;
+  private static WorkerPool pool;
+  private static Arena arena;
+
+  @BeforeAll
+  static void setUp() {
+    vector = KernelProvider.tryVector();
+    if (vector == null) {
+      fail("the Vector API implementation must be available in tests (--add-modules jdk.incubator.vector)");
+    }
+    pool = new WorkerPool(3);
+    arena = Arena.ofShared();
+  }
+
+  @AfterAll
+  static void tearDown() {
+    pool.close();
+    arena.close();
+  }
+
+  static Stream<Arguments> shapes() {
+    List<Arguments> cases = new ArrayList<>();
+    for (DType type : DType.values()) {
+      for (int rows : ROWS) {
+        for (int cols : type.isQuantized() ? QUANT_COLS : FLOAT_COLS) {
+          for (int tokens : TOKENS) {
+            cases.add(Arguments.of(type, rows, cols, tokens));
+          }
+        }
+      }
+    }
+    return cases.stream();
+  }
+
+  @ParameterizedTest(name = "{0} [{1} x {2}] x {3} tokens")
+  @MethodSource("shapes")
+  void vectorMatchesScalarBitForBit(DType type, int rows, int cols, int tokens) {
+    Random random = new Random(1000L * rows + 10L * cols + tokens + 7L * type.ordinal());
+    WeightMatrix w = randomMatrix(type, rows, cols, random);
+    PackedMatrix p = Packing.pack(w, vector.groupRows(), arena, pool);
+    float[] x = KernelsTest.randomFloats(random, 5 + tokens * cols);
+    float[] expected = new float[3 + tokens * rows];
+    float[] single = new float[3 + tokens * rows];
+    float[] pooled = new float[3 + tokens * rows];
+    ScalarKernels.INSTANCE.matmulPacked(p, x, 5, tokens, expected, 3, 0, p.groups());
+    vector.matmulPacked(p, x, 5, tokens, single, 3, 0, p.groups());
+    Kernels.matmul(vector, pool, p, x, 5, tokens, pooled, 3);
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(single[i]),
+          "vector vs scalar twin, index " + i + ": " + expected[i] + " vs " + single[i]);
+      assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(pooled[i]),
+          "threads must not change a bit, index " + i);
+    }
+    assertEquals(0f, pooled[0], "values before outOffset untouched");
+    float[] alone = new float[rows];
+    for (int t = 0; t < tokens; t++) {
+      vector.matmulPacked(p, x, 5 + t * cols, 1, alone, 0, 0, p.groups());
+      for (int r = 0; r < rows; r++) {
+        assertEquals(Float.floatToIntBits(single[3 + t * rows + r]), Float.floatToIntBits(alone[r]),
+            "token " + t + " row " + r + " alone vs in a call of " + tokens);
+      }
+    }
+    assertCloseToFloat64(w, x, 5, tokens, single, 3);
+  }
+
+  @ParameterizedTest
+  @MethodSource("types")
+  void packedRowsEqualStoredRows(DType type) {
+    Random random = new Random(type.ordinal());
+    int cols = type.isQuantized() ? 96 : 45;
+    WeightMatrix w = randomMatrix(type, 37, cols, random);
+    PackedMatrix p = Kernels.pack(w, arena);
+    // 45 columns: BF16 pairs the last column with zeros.
+    long rowBytes = type == DType.BF16 ? 2L * 46 : w.rowBytes();
+    assertEquals(rowBytes * 3 * p.groupRows(), p.byteSize(), "same bytes per weight as stored, 3 groups");
+    float[] expected = new float[cols];
+    float[] actual = new float[cols + 2];
+    for (int r = 0; r < 37; r++) {
+      ScalarKernels.INSTANCE.readRow(w, r, expected, 0);
+      Kernels.readRow(p, r, actual, 2);
+      for (int c = 0; c < cols; c++) {
+        assertEquals(Float.floatToIntBits(expected[c]), Float.floatToIntBits(actual[c + 2]),
+            "row " + r + " col " + c);
+      }
+    }
+  }
+
+  static Stream<DType> types() {
+    return Stream.of(DType.values());
+  }
+
+  @Test
+  void facadeChecksArguments() {
+    PackedMatrix p = Kernels.pack(randomMatrix(DType.F32, 4, 8, new Random(1)), arena);
+    assertThrows(IndexOutOfBoundsException.class, () -> Kernels.matmul(p, new float[7], 0, 1, new float[4], 0));
+    assertThrows(IndexOutOfBoundsException.class, () -> Kernels.matmul(p, new float[8], 0, 1, new float[3], 0));
+    assertThrows(IllegalArgumentException.class, () -> Kernels.matmul(p, new float[8], 0, 0, new float[4], 0));
+    assertThrows(IndexOutOfBoundsException.class, () -> Kernels.readRow(p, 4, new float[8], 0));
+    assertThrows(IllegalArgumentException.class,
+        () -> Kernels.pack(new WeightMatrix("odd", DType.Q8_0, 1, 16, MemorySegment.ofArray(new byte[17])), arena));
+  }
+
+  static WeightMatrix randomMatrix(DType type, int rows, int cols, Random random) {
+    float[] values = KernelsTest.randomFloats(random, rows * cols);
+    if (type.isQuantized() || type == DType.F16) {
+      // Include an all-zero block (scale 0) and tiny values (f16 subnormal scales).
+      for (int c = 0; c < Math.min(32, cols); c++) {
+        values[c] = 0f;
+        values[values.length - 1 - c] *= 1e-6f;
+      }
+    }
+    return new WeightMatrix("w", type, rows, cols, MemorySegment.ofArray(Quantize.to(type, values)));
+  }
+
+  /** Each output within TOLERANCE * sum |w x| of the float64 product of the widened weights. */
+  private static void assertCloseToFloat64(WeightMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset) {
+    int rows = w.rows();
+    int cols = w.cols();
+    float[] row = new float[cols];
+    for (int r = 0; r < rows; r++) {
+      ScalarKernels.INSTANCE.readRow(w, r, row, 0);
+      for (int t = 0; t < tokens; t++) {
+        double sum = 0;
+        double magnitude = 0;
+        for (int c = 0; c < cols; c++) {
+          double term = (double) row[c] * x[xOffset + t * cols + c];
+          sum += term;
+          magnitude += Math.abs(term);
+        }
+        float actual = out[outOffset + t * rows + r];
+        if (Math.abs(sum - actual) > TOLERANCE * magnitude + 1e-30) {
+          fail("out[" + t + ", " + r + "] = " + actual + ", float64 " + sum + " (scale " + magnitude + ")");
+        }
+      }
+    }
+  }
+}

@@ -130,10 +130,16 @@ final class BenchCommand implements Callable<Integer> {
     int lateTokens = Math.min(genTokens, 64);
     long stateBytes;
     try (RecurrentGemmaModel model = RecurrentGemmaModel.load(file)) {
-      // Warm-up: compiles the kernels before anything is timed.
+      // Warm-up: runs every kernel path (prefill micro-kernels for 12, 4 and 1 tokens, decode)
+      // often enough for the JIT to compile it before anything is timed.
       ModelState warm = model.newState();
-      model.forwardLast(warm, java.util.Arrays.copyOf(prompt, Math.min(prompt.length, 8)));
-      model.forwardLast(warm, new int[] {prompt[0]});
+      int[] warmPrompt = random.ints(Math.min(promptTokens, 64) + 17, 0, vocab).toArray();
+      for (int round = 0; round < 2; round++) {
+        model.forwardLast(warm, warmPrompt);
+        for (int i = 0; i < 3; i++) {
+          model.forwardLast(warm, new int[] {prompt[i % prompt.length]});
+        }
+      }
 
       ModelState state = model.newState();
       stateBytes = state.sizeBytes();

@@ -1,6 +1,7 @@
 package dev.rgemma.bench;
 
 import dev.rgemma.kernels.Kernels;
+import dev.rgemma.kernels.PackedMatrix;
 import dev.rgemma.tensor.DType;
 import dev.rgemma.tensor.Quantize;
 import dev.rgemma.tensor.WeightMatrix;
@@ -23,8 +24,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * {@link Kernels#matmul} per weight type: decode ({@code tokens = 1}) and prefill chunks, on the
- * shapes of RecurrentGemma-2B's linear layers. Bytes per second = weight bytes / time (for decode)
+ * {@link Kernels#matmul} per weight type and layout ({@code packed}: the model's {@link
+ * PackedMatrix}; {@code rows}: a row-major {@link WeightMatrix}, as attention uses for its caches):
+ * decode ({@code tokens = 1}) and prefill chunks, on the shapes of RecurrentGemma-2B's linear layers. Bytes per second = weight bytes / time (for decode)
  * and FLOP/s = 2 rows cols tokens / time follow from the reported time per call.
  *
  * <pre>java --add-modules jdk.incubator.vector -jar rgemma-bench/target/rgemma-bench.jar Matmul</pre>
@@ -46,12 +48,16 @@ public class MatmulBenchmark {
   @Param({"1", "64"})
   public int tokens;
 
+  @Param({"packed", "rows"})
+  public String layout;
+
   /** Kernel threads; 0 = all processors. */
   @Param({"0"})
   public int threads;
 
   private Arena arena;
   private WeightMatrix weights;
+  private PackedMatrix packed;
   private float[] x;
   private float[] out;
 
@@ -66,6 +72,7 @@ public class MatmulBenchmark {
     DType dtype = DType.valueOf(type);
     arena = Arena.ofShared();
     weights = randomWeights(arena, dtype, rows, cols, new Random(1));
+    packed = Kernels.pack(weights, arena);
     x = new float[tokens * cols];
     Random random = new Random(2);
     for (int i = 0; i < x.length; i++) {
@@ -81,7 +88,11 @@ public class MatmulBenchmark {
 
   @Benchmark
   public float[] matmul() {
-    Kernels.matmul(weights, x, 0, tokens, out, 0);
+    if (layout.equals("packed")) {
+      Kernels.matmul(packed, x, 0, tokens, out, 0);
+    } else {
+      Kernels.matmul(weights, x, 0, tokens, out, 0);
+    }
     return out;
   }
 

@@ -39,8 +39,14 @@ final class Weights implements AutoCloseable {
     return Kernels.pack(matrix, arena);
   }
 
+  /** A small tensor as a float array (its mapped pages released after the copy). */
   float[] floats(String name, long... expectedShape) {
-    return source.floats(name, expectedShape);
+    float[] values = source.floats(name, expectedShape);
+    MemorySegment data = source.require(name, expectedShape).data();
+    if (data.isMapped()) {
+      data.unload();
+    }
+    return values;
   }
 
   boolean has(String name) {

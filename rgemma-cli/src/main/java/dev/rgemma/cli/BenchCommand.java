@@ -133,7 +133,7 @@ final class BenchCommand implements Callable<Integer> {
       // Warm-up: runs every kernel path (prefill micro-kernels for 12, 4 and 1 tokens, decode)
       // often enough for the JIT to compile it before anything is timed.
       ModelState warm = model.newState();
-      int[] warmPrompt = random.ints(Math.min(promptTokens, 64) + 17, 0, vocab).toArray();
+      int[] warmPrompt = random.ints(Math.min(promptTokens, 256) + 17, 0, vocab).toArray();
       for (int round = 0; round < 2; round++) {
         model.forwardLast(warm, warmPrompt);
         for (int i = 0; i < 3; i++) {

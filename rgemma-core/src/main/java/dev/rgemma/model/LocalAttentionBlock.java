@@ -78,10 +78,12 @@ public record LocalAttentionBlock(
       }
     }
     boolean useCache = startPosition > 0;
-    float[] cacheScores = useCache ? new float[queries * window] : null; // [queries, window]
+    // Until the ring buffer has wrapped, only slots [0, startPosition) hold keys: score those alone.
+    int slots = (int) Math.min(window, startPosition);
+    float[] cacheScores = useCache ? new float[queries * slots] : null; // [queries, slots]
     float[] chunkScores = new float[queries * tokens]; // [queries, tokens]
     if (useCache) {
-      Kernels.matmul(matrix("kv-cache keys", window, hd, state.keys()), q, qOffset, queries, cacheScores, 0);
+      Kernels.matmul(matrix("kv-cache keys", slots, hd, state.keys()), q, qOffset, queries, cacheScores, 0);
     }
     Kernels.matmul(matrix("chunk keys", tokens, hd, chunkKeys), q, qOffset, queries, chunkScores, 0);
 
@@ -93,9 +95,9 @@ public record LocalAttentionBlock(
         int row = t * heads + h;
         float max = Float.NEGATIVE_INFINITY;
         if (useCache) {
-          for (int slot = 0; slot < window; slot++) {
+          for (int slot = 0; slot < slots; slot++) {
             long keyPosition = cachedPosition(slot, startPosition, window);
-            int index = row * window + slot;
+            int index = row * slots + slot;
             if (keyPosition >= 0 && position - keyPosition <= window) {
               cacheScores[index] *= scale;
               max = Math.max(max, cacheScores[index]);
@@ -115,12 +117,12 @@ public record LocalAttentionBlock(
         }
         float sum = 0f;
         if (useCache) {
-          sum += Ops.expInPlace(cacheScores, row * window, window, max);
+          sum += Ops.expInPlace(cacheScores, row * slots, slots, max);
         }
         sum += Ops.expInPlace(chunkScores, row * tokens, tokens, max);
         float inverse = 1f / sum;
         if (useCache) {
-          Ops.scale(cacheScores, row * window, window, inverse);
+          Ops.scale(cacheScores, row * slots, slots, inverse);
         }
         Ops.scale(chunkScores, row * tokens, tokens, inverse);
       }
@@ -130,9 +132,16 @@ public record LocalAttentionBlock(
     int outOffset = firstRow * heads * hd;
     Kernels.matmul(matrix("chunk values", hd, tokens, chunkValuesT), chunkScores, 0, queries, attended, outOffset);
     if (useCache) {
+      float[] valuesT = state.valuesTransposed(); // [headDim, window]
+      if (slots < window) {
+        float[] filled = new float[hd * slots];
+        for (int i = 0; i < hd; i++) {
+          System.arraycopy(valuesT, i * window, filled, i * slots, slots);
+        }
+        valuesT = filled;
+      }
       float[] fromCache = new float[queries * hd];
-      Kernels.matmul(matrix("kv-cache values", hd, window, state.valuesTransposed()), cacheScores, 0, queries,
-          fromCache, 0);
+      Kernels.matmul(matrix("kv-cache values", hd, slots, valuesT), cacheScores, 0, queries, fromCache, 0);
       for (int i = 0; i < fromCache.length; i++) {
         attended[outOffset + i] += fromCache[i];
       }

@@ -82,7 +82,7 @@ public final class MachineProbe {
     float[] sink = new float[chunks];
     double best = 0;
     try (Arena arena = Arena.ofShared()) {
-      MemorySegment buffer = arena.allocate(size, 4096);
+      MemorySegment buffer = LargePages.allocate(size, arena); // as the packed weights are
       buffer.fill((byte) 1);
       for (int pass = 0; pass <= passes; pass++) {
         long start = System.nanoTime();

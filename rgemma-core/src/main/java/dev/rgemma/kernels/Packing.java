@@ -5,6 +5,7 @@ import dev.rgemma.tensor.WeightMatrix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /** Rewrites a row-major {@link WeightMatrix} into the grouped layout of {@link PackedMatrix}. */
 final class Packing {
@@ -22,38 +23,79 @@ final class Packing {
     }
     int groups = (rows + groupRows - 1) / groupRows;
     long groupBytes = PackedMatrix.groupBytes(dtype, cols, groupRows);
-    MemorySegment packed = arena.allocate(groups * groupBytes, 64);
+    MemorySegment packed = LargePages.allocate(groups * groupBytes, arena);
     int tasks = (groups + GROUPS_PER_TASK - 1) / GROUPS_PER_TASK;
     pool.parallelFor(tasks, task -> {
-      byte[] row = new byte[Math.toIntExact(w.rowBytes())];
-      byte[] group = new byte[Math.toIntExact(groupBytes)];
       int end = Math.min(groups, (task + 1) * GROUPS_PER_TASK);
-      for (int g = task * GROUPS_PER_TASK; g < end; g++) {
-        java.util.Arrays.fill(group, (byte) 0);
-        for (int i = 0; i < groupRows && g * groupRows + i < rows; i++) {
-          MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, (g * groupRows + i) * w.rowBytes(), row, 0, row.length);
-          scatterRow(dtype, cols, groupRows, row, i, group);
-        }
-        MemorySegment.copy(group, 0, packed, ValueLayout.JAVA_BYTE, g * groupBytes, group.length);
+      switch (dtype) {
+        case F32 -> packWords(w, groupRows, groupBytes, packed, task * GROUPS_PER_TASK, end);
+        case F16, BF16 -> packHalves(w, groupRows, groupBytes, packed, task * GROUPS_PER_TASK, end);
+        case Q8_0, Q4_0 -> packBlocks(w, groupRows, groupBytes, packed, task * GROUPS_PER_TASK, end);
       }
     });
     return new PackedMatrix(w.name(), dtype, rows, cols, groupRows, packed);
   }
 
+  private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+  private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+  /** F32: element (i, c) at word c * G + i. */
+  private static void packWords(WeightMatrix w, int g, long groupBytes, MemorySegment packed, int first, int end) {
+    int cols = w.cols();
+    int[] row = new int[cols];
+    int[] group = new int[cols * g];
+    for (int gi = first; gi < end; gi++) {
+      java.util.Arrays.fill(group, 0);
+      for (int i = 0; i < g && gi * g + i < w.rows(); i++) {
+        MemorySegment.copy(w.data(), I32, (gi * g + i) * w.rowBytes(), row, 0, cols);
+        for (int c = 0; c < cols; c++) {
+          group[c * g + i] = row[c];
+        }
+      }
+      MemorySegment.copy(group, 0, packed, I32, gi * groupBytes, group.length);
+    }
+  }
+
+  /** F16: element (i, c) at half c * G + i; BF16: at half 2 * ((c / 2) * G + i) + c % 2 (pairs). */
+  private static void packHalves(WeightMatrix w, int g, long groupBytes, MemorySegment packed, int first, int end) {
+    int cols = w.cols();
+    boolean pairs = w.dtype() == DType.BF16;
+    short[] row = new short[cols];
+    short[] group = new short[Math.toIntExact(groupBytes / 2)];
+    for (int gi = first; gi < end; gi++) {
+      java.util.Arrays.fill(group, (short) 0);
+      for (int i = 0; i < g && gi * g + i < w.rows(); i++) {
+        MemorySegment.copy(w.data(), I16, (gi * g + i) * w.rowBytes(), row, 0, cols);
+        if (pairs) {
+          for (int c = 0; c < cols; c++) {
+            group[2 * ((c >> 1) * g + i) + (c & 1)] = row[c];
+          }
+        } else {
+          for (int c = 0; c < cols; c++) {
+            group[c * g + i] = row[c];
+          }
+        }
+      }
+      MemorySegment.copy(group, 0, packed, I16, gi * groupBytes, group.length);
+    }
+  }
+
+  private static void packBlocks(WeightMatrix w, int g, long groupBytes, MemorySegment packed, int first, int end) {
+    byte[] row = new byte[Math.toIntExact(w.rowBytes())];
+    byte[] group = new byte[Math.toIntExact(groupBytes)];
+    for (int gi = first; gi < end; gi++) {
+      java.util.Arrays.fill(group, (byte) 0);
+      for (int i = 0; i < g && gi * g + i < w.rows(); i++) {
+        MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, (gi * g + i) * w.rowBytes(), row, 0, row.length);
+        scatterRow(w.dtype(), w.cols(), g, row, i, group);
+      }
+      MemorySegment.copy(group, 0, packed, ValueLayout.JAVA_BYTE, gi * groupBytes, group.length);
+    }
+  }
+
   /** Places one stored row (its bytes as in the checkpoint) as row {@code i} of a group. */
   private static void scatterRow(DType dtype, int cols, int g, byte[] row, int i, byte[] group) {
     switch (dtype) {
-      case BF16 -> {
-        for (int c = 0; c < cols; c++) {
-          System.arraycopy(row, 2 * c, group, ((c / 2) * g + i) * 4 + (c % 2) * 2, 2);
-        }
-      }
-      case F32, F16 -> {
-        int size = dtype == DType.F32 ? 4 : 2;
-        for (int c = 0; c < cols; c++) {
-          System.arraycopy(row, c * size, group, (c * g + i) * size, size);
-        }
-      }
       case Q8_0 -> {
         int blockBytes = 34 * g;
         for (int b = 0; b < cols / 32; b++) {
@@ -81,6 +123,7 @@ final class Packing {
           }
         }
       }
+      default -> throw new IllegalArgumentException("not a block type: " + dtype);
     }
   }
 

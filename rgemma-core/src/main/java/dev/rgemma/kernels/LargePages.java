@@ -21,8 +21,8 @@ import java.util.Locale;
  */
 final class LargePages {
   private static final System.Logger LOG = System.getLogger("dev.rgemma.kernels");
-  /** Below this, ordinary allocation: not worth a system call. */
-  private static final long MIN_BYTES = 4L << 20;
+  /** Below one huge page, ordinary allocation (at most one partly used huge page per matrix). */
+  private static final long MIN_BYTES = 2L << 20;
   private static final long HUGE_PAGE = 2L << 20;
 
   private static final int PROT_READ_WRITE = 0x1 | 0x2;

@@ -104,6 +104,21 @@ public final class PackedMatrix {
     return data;
   }
 
+  /**
+   * Rows {@code [first, first + count)} as a packed matrix sharing this one's memory; {@code first}
+   * must start a group and {@code count} fill whole groups (or reach the last row).
+   */
+  public PackedMatrix rowBlock(int first, int count) {
+    java.util.Objects.checkFromIndexSize(first, count, rows);
+    if (first % groupRows != 0 || (count % groupRows != 0 && first + count != rows) || count == 0) {
+      throw new IllegalArgumentException(name + ": rows [" + first + ", " + (first + count)
+          + ") do not fall on groups of " + groupRows);
+    }
+    int groups = (count + groupRows - 1) / groupRows;
+    return new PackedMatrix(name + "[" + first + ":" + (first + count) + "]", dtype, count, cols, groupRows,
+        data.asSlice(first / groupRows * groupBytes(), groups * groupBytes()));
+  }
+
   @Override
   public String toString() {
     return name + " " + dtype + " [" + rows + ", " + cols + "] packed by " + groupRows;

@@ -68,20 +68,30 @@ public record RecurrentBlock(
 
   /**
    * The block-diagonal gate [heads, bw, bw] (applied as {@code x W}) as one packed [bw, bw] matrix
-   * per head holding {@code W[h]} transposed, so each head is a matrix product.
+   * per head holding {@code W[h]} transposed, so each head is a matrix product. The heads are packed
+   * together ([heads * bw, bw], one allocation) and viewed per head when bw fills whole row groups.
    */
   private static java.util.List<PackedMatrix> perHead(Weights source, String name, int heads, int bw) {
     float[] w = source.floats(name, heads, bw, bw);
-    java.util.List<PackedMatrix> matrices = new java.util.ArrayList<>();
+    float[] transposed = new float[heads * bw * bw]; // row h * bw + j, column i: W[h, i, j]
     for (int h = 0; h < heads; h++) {
-      float[] transposed = new float[bw * bw];
       for (int i = 0; i < bw; i++) {
         for (int j = 0; j < bw; j++) {
-          transposed[j * bw + i] = w[(h * bw + i) * bw + j];
+          transposed[(h * bw + j) * bw + i] = w[(h * bw + i) * bw + j];
         }
       }
-      matrices.add(source.pack(new dev.rgemma.tensor.WeightMatrix(name + "[" + h + "]", dev.rgemma.tensor.DType.F32,
-          bw, bw, java.lang.foreign.MemorySegment.ofArray(transposed))));
+    }
+    java.util.List<PackedMatrix> matrices = new java.util.ArrayList<>();
+    PackedMatrix all = source.pack(new dev.rgemma.tensor.WeightMatrix(name, dev.rgemma.tensor.DType.F32,
+        heads * bw, bw, java.lang.foreign.MemorySegment.ofArray(transposed)));
+    for (int h = 0; h < heads; h++) {
+      if (bw % all.groupRows() == 0) {
+        matrices.add(all.rowBlock(h * bw, bw));
+      } else {
+        float[] head = java.util.Arrays.copyOfRange(transposed, h * bw * bw, (h + 1) * bw * bw);
+        matrices.add(source.pack(new dev.rgemma.tensor.WeightMatrix(name + "[" + h + "]",
+            dev.rgemma.tensor.DType.F32, bw, bw, java.lang.foreign.MemorySegment.ofArray(head))));
+      }
     }
     return java.util.List.copyOf(matrices);
   }

@@ -653,10 +653,23 @@ final class VectorKernels implements KernelImpl {
       a22 = v2.fma(u, a22);
       a32 = v3.fma(u, a32);
     }
-    float[] sums = {
-      sum(a00), sum(a01), sum(a02), sum(a10), sum(a11), sum(a12),
-      sum(a20), sum(a21), sum(a22), sum(a30), sum(a31), sum(a32)
-    };
+    float[] lanes = new float[12 * L];
+    a00.intoArray(lanes, 0);
+    a01.intoArray(lanes, L);
+    a02.intoArray(lanes, 2 * L);
+    a10.intoArray(lanes, 3 * L);
+    a11.intoArray(lanes, 4 * L);
+    a12.intoArray(lanes, 5 * L);
+    a20.intoArray(lanes, 6 * L);
+    a21.intoArray(lanes, 7 * L);
+    a22.intoArray(lanes, 8 * L);
+    a30.intoArray(lanes, 9 * L);
+    a31.intoArray(lanes, 10 * L);
+    a32.intoArray(lanes, 11 * L);
+    float[] sums = new float[12];
+    for (int k = 0; k < 12; k++) {
+      sums[k] = treeSum(lanes, k * L);
+    }
     int[] wRow = {w0, w1, w2, w3};
     int[] xRow = {x0, x1, x2};
     for (int i = 0; i < validRows; i++) {
@@ -671,18 +684,20 @@ final class VectorKernels implements KernelImpl {
   }
 
   /**
-   * The lanes of {@code v} added as a fixed pairwise tree. Not {@code reduceLanes}: its order may
+   * The L lanes at {@code lanes[offset ..]} added as a fixed pairwise tree. Not {@code reduceLanes}: its order may
    * differ between interpreted and compiled code, and results must not depend on the JIT.
    */
-  private static float sum(FloatVector v) {
-    float[] lanes = v.toArray();
+  private static float treeSum(float[] lanes, int offset) {
+    // Sums stay in a scratch array: a vector passed to a method C2 does not inline is boxed.
+    float[] work = java.util.Arrays.copyOfRange(lanes, offset, offset + L);
     for (int width = L / 2; width >= 1; width /= 2) {
       for (int i = 0; i < width; i++) {
-        lanes[i] += lanes[i + width];
+        work[i] += work[i + width];
       }
     }
-    return lanes[0];
+    return work[0];
   }
+
 
   // ---- decode: up to four weight rows times one token, straight from the weight bytes ----
 
@@ -756,10 +771,14 @@ final class VectorKernels implements KernelImpl {
       a2 = FloatVector.fromArray(F, w, w2 + c).fma(u, a2);
       a3 = FloatVector.fromArray(F, w, w3 + c).fma(u, a3);
     }
-    sums[0] = sum(a0);
-    sums[1] = sum(a1);
-    sums[2] = sum(a2);
-    sums[3] = sum(a3);
+    float[] lanes = new float[4 * L];
+    a0.intoArray(lanes, 0);
+    a1.intoArray(lanes, L);
+    a2.intoArray(lanes, 2 * L);
+    a3.intoArray(lanes, 3 * L);
+    for (int k = 0; k < 4; k++) {
+      sums[k] = treeSum(lanes, k * L);
+    }
   }
 
   private static void rows4F32(
@@ -775,10 +794,14 @@ final class VectorKernels implements KernelImpl {
       a2 = FloatVector.fromMemorySegment(F, data, b2 + c, LE).fma(u, a2);
       a3 = FloatVector.fromMemorySegment(F, data, b3 + c, LE).fma(u, a3);
     }
-    sums[0] = sum(a0);
-    sums[1] = sum(a1);
-    sums[2] = sum(a2);
-    sums[3] = sum(a3);
+    float[] lanes = new float[4 * L];
+    a0.intoArray(lanes, 0);
+    a1.intoArray(lanes, L);
+    a2.intoArray(lanes, 2 * L);
+    a3.intoArray(lanes, 3 * L);
+    for (int k = 0; k < 4; k++) {
+      sums[k] = treeSum(lanes, k * L);
+    }
   }
 
   private static void rows4Bf16(
@@ -794,10 +817,14 @@ final class VectorKernels implements KernelImpl {
       a2 = bf16(data, b2 + c).fma(u, a2);
       a3 = bf16(data, b3 + c).fma(u, a3);
     }
-    sums[0] = sum(a0);
-    sums[1] = sum(a1);
-    sums[2] = sum(a2);
-    sums[3] = sum(a3);
+    float[] lanes = new float[4 * L];
+    a0.intoArray(lanes, 0);
+    a1.intoArray(lanes, L);
+    a2.intoArray(lanes, 2 * L);
+    a3.intoArray(lanes, 3 * L);
+    for (int k = 0; k < 4; k++) {
+      sums[k] = treeSum(lanes, k * L);
+    }
   }
 
 
@@ -817,8 +844,11 @@ final class VectorKernels implements KernelImpl {
       a0 = f16(data, b0 + c).fma(u, a0);
       a1 = f16(data, b1 + c).fma(u, a1);
     }
-    sums[0] = sum(a0);
-    sums[1] = sum(a1);
+    float[] lanes = new float[2 * L];
+    a0.intoArray(lanes, 0);
+    a1.intoArray(lanes, L);
+    sums[0] = treeSum(lanes, 0);
+    sums[1] = treeSum(lanes, L);
   }
 
   /** Q8_0: widened weight = q * scale (exact in float32), then the same FMA chain as f32. */
@@ -835,8 +865,11 @@ final class VectorKernels implements KernelImpl {
         a1 = q8(data, b1 + o + 2 + j).mul(d1).fma(u, a1);
       }
     }
-    sums[0] = sum(a0);
-    sums[1] = sum(a1);
+    float[] lanes = new float[2 * L];
+    a0.intoArray(lanes, 0);
+    a1.intoArray(lanes, L);
+    sums[0] = treeSum(lanes, 0);
+    sums[1] = treeSum(lanes, L);
   }
 
   /**
@@ -861,8 +894,11 @@ final class VectorKernels implements KernelImpl {
         a1 = high(nibbles(data, b1 + o + 2 + j)).mul(d1).fma(u, a1);
       }
     }
-    sums[0] = sum(a0);
-    sums[1] = sum(a1);
+    float[] lanes = new float[2 * L];
+    a0.intoArray(lanes, 0);
+    a1.intoArray(lanes, L);
+    sums[0] = treeSum(lanes, 0);
+    sums[1] = treeSum(lanes, L);
   }
 
   private static FloatVector scale(MemorySegment data, long block) {

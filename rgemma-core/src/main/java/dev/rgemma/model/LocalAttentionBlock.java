@@ -54,6 +54,9 @@ public record LocalAttentionBlock(
    * values in the ring buffer. Scores and weighted values are matrix products (all query heads
    * share the single key/value head): once against the cache slots, once against the chunk.
    */
+  /** Chunks of at most this many tokens weight their own values with plain loops. */
+  private static final int SHORT_CHUNK = 4;
+
   private void attend(float[] q, float[] k, float[] v, int firstRow, int tokens, long startPosition,
       LayerState.AttentionState state, float[] attended) {
     int heads = config.numHeads();
@@ -130,7 +133,21 @@ public record LocalAttentionBlock(
 
     // attended[query] = p_cache V_cache + p_chunk V_chunk
     int outOffset = firstRow * heads * hd;
-    Kernels.matmul(matrix("chunk values", hd, tokens, chunkValuesT), chunkScores, 0, queries, attended, outOffset);
+    if (tokens <= SHORT_CHUNK) {
+      // A few keys (decoding): plain loops; the kernel's per-call set-up would cost far more.
+      for (int query = 0; query < queries; query++) {
+        int o = outOffset + query * hd;
+        for (int u = 0; u < tokens; u++) {
+          float p = chunkScores[query * tokens + u];
+          int vo = (firstRow + u) * hd;
+          for (int i = 0; i < hd; i++) {
+            attended[o + i] += p * v[vo + i];
+          }
+        }
+      }
+    } else {
+      Kernels.matmul(matrix("chunk values", hd, tokens, chunkValuesT), chunkScores, 0, queries, attended, outOffset);
+    }
     if (useCache) {
       float[] valuesT = state.valuesTransposed(); // [headDim, window]
       if (slots < window) {

@@ -59,31 +59,10 @@ public final class Kernels {
       KernelImpl impl, WorkerPool workers, WeightMatrix w, float[] x, int xOffset, int tokens,
       float[] out, int outOffset) {
     Objects.requireNonNull(w);
-    if (tokens < 1) {
-      throw new IllegalArgumentException("tokens must be at least 1, got " + tokens);
-    }
-    checkRange("x", x, xOffset, (long) tokens * w.cols());
-    checkRange("out", out, outOffset, (long) tokens * w.rows());
-    int rows = w.rows();
-    long work = (long) rows * w.cols() * tokens;
-    int threads = workers.threads();
-    if (threads == 1 || work < PARALLEL_THRESHOLD || rows < 8) {
-      impl.matmulRows(w, x, xOffset, tokens, out, outOffset, 0, rows);
-      return;
-    }
-    // Several tasks per thread so that a thread slowed by other load does not hold up the call;
-    // multiples of 4 rows to match the 4-row micro-kernel.
-    int tasks = Math.min(threads * 4, rows / 4);
-    int rowsPerTask = (rows + tasks - 1) / tasks;
-    rowsPerTask = (rowsPerTask + 3) / 4 * 4;
-    int step = rowsPerTask;
-    int taskCount = (rows + step - 1) / step;
-    workers.parallelFor(
-        taskCount,
-        task -> {
-          int start = task * step;
-          impl.matmulRows(w, x, xOffset, tokens, out, outOffset, start, Math.min(rows, start + step));
-        });
+    checkProduct(w.rows(), w.cols(), x, xOffset, tokens, out, outOffset);
+    // Units of rows; at least 8 rows to split.
+    split(workers, w.rows(), 8, (long) w.rows() * w.cols() * tokens,
+        (start, end) -> impl.matmulRows(w, x, xOffset, tokens, out, outOffset, start, end));
   }
 
   /**
@@ -111,29 +90,36 @@ public final class Kernels {
       KernelImpl impl, WorkerPool workers, PackedMatrix w, float[] x, int xOffset, int tokens,
       float[] out, int outOffset) {
     Objects.requireNonNull(w);
+    checkProduct(w.rows(), w.cols(), x, xOffset, tokens, out, outOffset);
+    // Units of row groups; at least 4 groups to split.
+    split(workers, w.groups(), 4, (long) w.rows() * w.cols() * tokens,
+        (start, end) -> impl.matmulPacked(w, x, xOffset, tokens, out, outOffset, start, end));
+  }
+
+  private static void checkProduct(
+      int rows, int cols, float[] x, int xOffset, int tokens, float[] out, int outOffset) {
     if (tokens < 1) {
       throw new IllegalArgumentException("tokens must be at least 1, got " + tokens);
     }
-    checkRange("x", x, xOffset, (long) tokens * w.cols());
-    checkRange("out", out, outOffset, (long) tokens * w.rows());
-    int groups = w.groups();
-    long work = (long) w.rows() * w.cols() * tokens;
+    checkRange("x", x, xOffset, (long) tokens * cols);
+    checkRange("out", out, outOffset, (long) tokens * rows);
+  }
+
+  /**
+   * Runs {@code body} over {@code [0, units)} (rows or row groups) on the caller when the product
+   * is small, else split over the pool: several tasks per thread so that a thread slowed by other
+   * load does not hold up the call, each a multiple of 4 units to match the micro-kernels.
+   */
+  private static void split(WorkerPool workers, int units, int minUnits, long work, RangeBody body) {
     int threads = workers.threads();
-    if (threads == 1 || work < PARALLEL_THRESHOLD || groups < 4) {
-      impl.matmulPacked(w, x, xOffset, tokens, out, outOffset, 0, groups);
+    if (threads == 1 || work < PARALLEL_THRESHOLD || units < minUnits) {
+      body.run(0, units);
       return;
     }
-    // Several tasks per thread so that a thread slowed by other load does not hold up the call;
-    // multiples of 4 groups to match the micro-kernels.
-    int tasks = Math.max(1, Math.min(threads * 4, groups / 4));
-    int step = ((groups + tasks - 1) / tasks + 3) / 4 * 4;
-    int taskCount = (groups + step - 1) / step;
-    workers.parallelFor(
-        taskCount,
-        task -> {
-          int start = task * step;
-          impl.matmulPacked(w, x, xOffset, tokens, out, outOffset, start, Math.min(groups, start + step));
-        });
+    int tasks = Math.max(1, Math.min(threads * 4, units / 4));
+    int step = ((units + tasks - 1) / tasks + 3) / 4 * 4;
+    int taskCount = (units + step - 1) / step;
+    workers.parallelFor(taskCount, task -> body.run(task * step, Math.min(units, task * step + step)));
   }
 
   /** Writes row {@code row} of a packed matrix, widened to float32, into {@code out[offset ..]}. */

@@ -3,6 +3,7 @@ package dev.rgemma.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.kernels.Kernels;
 import dev.rgemma.kernels.MachineProbe;
+import dev.rgemma.model.Profile;
 import dev.rgemma.model.BlockType;
 import dev.rgemma.model.LayerState;
 import dev.rgemma.model.ModelConfig;
@@ -77,6 +78,11 @@ final class BenchCommand implements Callable<Integer> {
       description = "Where generated models are kept (default: <java.io.tmpdir>/rgemma-bench).")
   Path cacheDir;
 
+  @Option(names = "--profile",
+      description = "Also time each part of the forward pass while decoding (adds \"decode_profile_ms\": "
+          + "milliseconds per token by part).")
+  boolean profile;
+
   @Option(names = "--no-probe", description = "Skip the bandwidth and FMA measurements (efficiencies are then null).")
   boolean noProbe;
 
@@ -146,11 +152,15 @@ final class BenchCommand implements Callable<Integer> {
       long t0 = System.nanoTime();
       float[] logits = model.forwardLast(state, prompt);
       prefillSeconds = (System.nanoTime() - t0) / 1e9;
+      if (profile) {
+        Profile.start();
+      }
       t0 = System.nanoTime();
       for (int i = 0; i < genTokens; i++) {
         logits = model.forwardLast(state, new int[] {argmax(logits)});
       }
       decodeSeconds = (System.nanoTime() - t0) / 1e9;
+      Profile.stop();
 
       ModelState late = lateState(model, latePosition, random);
       logits = model.forwardLast(late, new int[] {prompt[0]});
@@ -191,6 +201,15 @@ final class BenchCommand implements Callable<Integer> {
     } else {
       json.append("\"measured_gb_s\":null,\"measured_fma_gflop_s\":null,\"decode_efficiency\":null,"
           + "\"prefill_efficiency\":null,");
+    }
+    if (profile) {
+      json.append("\"decode_profile_ms\":{");
+      double parts = 0;
+      for (var part : Profile.millis(genTokens).entrySet()) {
+        json.append(String.format(Locale.ROOT, "\"%s\":%.2f,", part.getKey(), part.getValue()));
+        parts += part.getValue();
+      }
+      json.append(String.format(Locale.ROOT, "\"other\":%.2f},", decodeSeconds * 1e3 / genTokens - parts));
     }
     json.append(String.format(Locale.ROOT, "\"peak_rss_bytes\":%d,\"weights_file_bytes\":%d,\"state_bytes\":%d}",
         peakRss, Files.size(file), stateBytes));

@@ -33,6 +33,16 @@ interface KernelImpl {
       PackedMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset,
       int groupStart, int groupEnd);
 
+  /**
+   * Row-major float32 products on heap arrays: {@code out[outOffset + t * outStride + r] = sum_c
+   * m[mOffset + r * rowStride + c] * x[xOffset + t * cols + c]} for {@code rowStart <= r < rowEnd},
+   * {@code t < tokens}, {@code c < cols}. Meant for small, changing matrices (attention over the
+   * key/value cache) where packing would cost more than it saves.
+   */
+  void dotRows(
+      float[] m, int mOffset, int rowStride, int cols, float[] x, int xOffset, int tokens,
+      float[] out, int outOffset, int outStride, int rowStart, int rowEnd);
+
   /** Sum of the float32 values in {@code data[offset, offset + bytes)} (bytes a multiple of 64). */
   float sumFloats(java.lang.foreign.MemorySegment data, long offset, long bytes);
 

@@ -96,6 +96,37 @@ public final class Kernels {
         (start, end) -> impl.matmulPacked(w, x, xOffset, tokens, out, outOffset, start, end));
   }
 
+  /**
+   * {@code out[outOffset + t * rows + r] = sum_c m[mOffset + r * rowStride + c] * x[xOffset + t *
+   * cols + c]} for {@code r < rows}, {@code t < tokens}: a row-major float32 matrix (rows {@code
+   * rowStride} apart, of which the first {@code cols} values are used) times {@code tokens} input
+   * rows. For small matrices that change from call to call, such as the attention's key/value
+   * cache; results agree with {@link #matmul} to float32 rounding (the summation order differs).
+   */
+  public static void dotRows(
+      float[] m, int mOffset, int rows, int cols, int rowStride, float[] x, int xOffset, int tokens,
+      float[] out, int outOffset) {
+    if (rows < 0 || cols < 0 || rowStride < cols) {
+      throw new IllegalArgumentException(
+          "bad shape: rows " + rows + ", cols " + cols + ", row stride " + rowStride);
+    }
+    if (rows == 0) {
+      return;
+    }
+    checkRange("m", m, mOffset, (long) (rows - 1) * rowStride + cols);
+    checkProduct(rows, cols, x, xOffset, tokens, out, outOffset);
+    split(pool, rows, 8, (long) rows * cols * tokens,
+        (start, end) -> IMPL.dotRows(m, mOffset, rowStride, cols, x, xOffset, tokens, out, outOffset, rows,
+            start, end));
+  }
+
+  /** {@link #dotRows} on a given implementation, on the caller's thread (for tests). */
+  static void dotRows(
+      KernelImpl impl, float[] m, int mOffset, int rows, int cols, int rowStride, float[] x, int xOffset,
+      int tokens, float[] out, int outOffset) {
+    impl.dotRows(m, mOffset, rowStride, cols, x, xOffset, tokens, out, outOffset, rows, 0, rows);
+  }
+
   private static void checkProduct(
       int rows, int cols, float[] x, int xOffset, int tokens, float[] out, int outOffset) {
     if (tokens < 1) {
@@ -107,8 +138,10 @@ public final class Kernels {
 
   /**
    * Runs {@code body} over {@code [0, units)} (rows or row groups) on the caller when the product
-   * is small, else split over the pool: several tasks per thread so that a thread slowed by other
-   * load does not hold up the call, each a multiple of 4 units to match the micro-kernels.
+   * is small, else split over the pool in guided chunks: each a share of what is left (large first,
+   * down to 4 units at the end), claimed by whichever thread is free, so that the threads finish
+   * together even when one of them is slowed by other load. Every chunk is a multiple of 4 units to
+   * match the micro-kernels.
    */
   private static void split(WorkerPool workers, int units, int minUnits, long work, RangeBody body) {
     int threads = workers.threads();
@@ -116,10 +149,25 @@ public final class Kernels {
       body.run(0, units);
       return;
     }
-    int tasks = Math.max(1, Math.min(threads * 4, units / 4));
-    int step = ((units + tasks - 1) / tasks + 3) / 4 * 4;
-    int taskCount = (units + step - 1) / step;
-    workers.parallelFor(taskCount, task -> body.run(task * step, Math.min(units, task * step + step)));
+    int[] bounds = guidedBounds(units, threads);
+    workers.parallelFor(bounds.length - 1, task -> body.run(bounds[task], bounds[task + 1]));
+  }
+
+  /** Chunk boundaries over {@code [0, units)}: each chunk ~1/(2 threads) of what is left, rounded up to 4. */
+  static int[] guidedBounds(int units, int threads) {
+    int[] bounds = new int[16];
+    int count = 0;
+    int at = 0;
+    while (at < units) {
+      if (count + 2 > bounds.length) {
+        bounds = java.util.Arrays.copyOf(bounds, bounds.length * 2);
+      }
+      bounds[count++] = at;
+      int share = (units - at + 2 * threads - 1) / (2 * threads);
+      at = Math.min(units, at + Math.max(4, (share + 3) / 4 * 4));
+    }
+    bounds[count++] = units;
+    return java.util.Arrays.copyOf(bounds, count);
   }
 
   /** Writes row {@code row} of a packed matrix, widened to float32, into {@code out[offset ..]}. */

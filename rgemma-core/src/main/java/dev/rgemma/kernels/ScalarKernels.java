@@ -47,6 +47,23 @@ final class ScalarKernels implements KernelImpl {
   }
 
   @Override
+  public void dotRows(
+      float[] m, int mOffset, int rowStride, int cols, float[] x, int xOffset, int tokens,
+      float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
+    for (int r = rowStart; r < rowEnd; r++) {
+      int row = mOffset + r * rowStride;
+      for (int t = 0; t < tokens; t++) {
+        int xBase = xOffset + t * cols;
+        float sum = 0f;
+        for (int c = 0; c < cols; c++) {
+          sum = Math.fma(m[row + c], x[xBase + c], sum);
+        }
+        out[outOffset + t * outStride + r] = sum;
+      }
+    }
+  }
+
+  @Override
   public void readRow(WeightMatrix w, int row, float[] out, int offset) {
     readRow(w, row, 0, w.cols(), out, offset);
   }

@@ -3,6 +3,7 @@ package dev.rgemma.kernels;
 import dev.rgemma.tensor.DType;
 import dev.rgemma.tensor.WeightMatrix;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -102,6 +103,18 @@ final class VectorKernels implements KernelImpl {
   private static final ThreadLocal<float[]> PACKED_PANEL = ThreadLocal.withInitial(() -> new float[2 * KC * L]);
   private static final ThreadLocal<float[]> PACKED_ACC = ThreadLocal.withInitial(() -> new float[0]);
 
+  /**
+   * How far ahead (bytes, per stream) the decode loops touch the weights. Each loop streams four
+   * row groups at once; a one-byte load this far ahead in each stream starts its cache-line fetch
+   * early, which the hardware prefetchers alone do not: on the development VM the BF16 loop went
+   * from ~23 to ~27 GB/s over a 2 GB set, level with a plain summing loop.
+   */
+  private static final long AHEAD = 2048;
+
+  /** Where the touched bytes go, so that the JIT cannot drop their loads. */
+  @SuppressWarnings("unused")
+  private static int touched;
+
   @Override
   public int groupRows() {
     return L;
@@ -135,13 +148,13 @@ final class VectorKernels implements KernelImpl {
     long b3 = (g0 + Math.min(3, count - 1)) * gb;
     // Results go through an array: vectors returned from a method would be boxed.
     float[] acc = new float[4 * L];
-    switch (w.dtype()) {
+    touched = switch (w.dtype()) {
       case F32 -> groupsF32(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case BF16 -> groupsBf16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case F16 -> groupsF16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case Q8_0 -> groupsQ8(data, b0, b1, b2, b3, w.cols() / 32, w.blockBytes(), x, xo, acc);
       case Q4_0 -> groupsQ4(data, b0, b1, b2, b3, w.cols() / 32, w.blockBytes(), x, xo, acc);
-    }
+    };
     int rows = w.rows();
     for (int k = 0; k < count; k++) {
       int row = (g0 + k) * L;
@@ -149,13 +162,28 @@ final class VectorKernels implements KernelImpl {
     }
   }
 
-  private static void groupsF32(
+  /**
+   * One byte of each of the four streams {@code AHEAD} bytes past {@code o} (clamped to the data),
+   * combined so that the loads stay; see {@link #AHEAD}.
+   */
+  private static int touch(MemorySegment data, long last, long b0, long b1, long b2, long b3, long o) {
+    long ahead = o + AHEAD;
+    return data.get(ValueLayout.JAVA_BYTE, Math.min(b0 + ahead, last))
+        ^ data.get(ValueLayout.JAVA_BYTE, Math.min(b1 + ahead, last))
+        ^ data.get(ValueLayout.JAVA_BYTE, Math.min(b2 + ahead, last))
+        ^ data.get(ValueLayout.JAVA_BYTE, Math.min(b3 + ahead, last));
+  }
+
+  private static int groupsF32(
       MemorySegment data, long b0, long b1, long b2, long b3, int cols, float[] x, int xo, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     long step = 4L * L;
     long end = step * cols;
+    long last = data.byteSize() - 1;
+    int sink = 0;
     int xi = xo;
     for (long o = 0; o < end; o += step, xi++) {
+      sink ^= touch(data, last, b0, b1, b2, b3, o);
       FloatVector u = FloatVector.broadcast(F, x[xi]);
       a0 = FloatVector.fromMemorySegment(F, data, b0 + o, LE).fma(u, a0);
       a1 = FloatVector.fromMemorySegment(F, data, b1 + o, LE).fma(u, a1);
@@ -166,17 +194,21 @@ final class VectorKernels implements KernelImpl {
     a1.intoArray(acc, L);
     a2.intoArray(acc, 2 * L);
     a3.intoArray(acc, 3 * L);
+    return sink;
   }
 
   /** BF16 pairs: a 32-bit word holds column c (low half) and c + 1 (high half) of one row. */
-  private static void groupsBf16(
+  private static int groupsBf16(
       MemorySegment data, long b0, long b1, long b2, long b3, int cols, float[] x, int xo, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     long step = 4L * L;
     int pairs = cols / 2;
+    long last = data.byteSize() - 1;
+    int sink = 0;
     int xi = xo;
     for (int p = 0; p < pairs; p++, xi += 2) {
       long o = p * step;
+      sink ^= touch(data, last, b0, b1, b2, b3, o);
       FloatVector u = FloatVector.broadcast(F, x[xi]);
       FloatVector v = FloatVector.broadcast(F, x[xi + 1]);
       IntVector w0 = IntVector.fromMemorySegment(I, data, b0 + o, LE);
@@ -204,28 +236,34 @@ final class VectorKernels implements KernelImpl {
     a1.intoArray(acc, L);
     a2.intoArray(acc, 2 * L);
     a3.intoArray(acc, 3 * L);
+    return sink;
   }
 
   /** F16 widening is long: two groups per loop keep C2 within its inlining budget. */
-  private static void groupsF16(
+  private static int groupsF16(
       MemorySegment data, long b0, long b1, long b2, long b3, int cols, float[] x, int xo, float[] acc) {
-    pairF16(data, b0, b1, cols, x, xo, acc, 0);
-    pairF16(data, b2, b3, cols, x, xo, acc, 2 * L);
+    return pairF16(data, b0, b1, cols, x, xo, acc, 0) ^ pairF16(data, b2, b3, cols, x, xo, acc, 2 * L);
   }
 
-  private static void pairF16(
+  private static int pairF16(
       MemorySegment data, long b0, long b1, int cols, float[] x, int xo, float[] acc, int at) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0;
     long step = 2L * L;
     long end = step * cols;
+    long last = data.byteSize() - 1;
+    int sink = 0;
     int xi = xo;
     for (long o = 0; o < end; o += step, xi++) {
+      if ((xi & 1) == 0) {
+        sink ^= touch(data, last, b0, b1, b0, b1, o);
+      }
       FloatVector u = FloatVector.broadcast(F, x[xi]);
       a0 = f16(data, b0 + o).fma(u, a0);
       a1 = f16(data, b1 + o).fma(u, a1);
     }
     a0.intoArray(acc, at);
     a1.intoArray(acc, at + L);
+    return sink;
   }
 
   private static final ThreadLocal<float[]> SCALES = ThreadLocal.withInitial(() -> new float[0]);
@@ -277,10 +315,12 @@ final class VectorKernels implements KernelImpl {
   }
 
   /** Q8_0: weight = q * scale (exact), then the same chain as f32. */
-  private static void groupsQ8(
+  private static int groupsQ8(
       MemorySegment data, long b0, long b1, long b2, long b3, int blocks, long blockBytes,
       float[] x, int xo, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    long last = data.byteSize() - 1;
+    int sink = 0;
     int xi = xo;
     float[] scales = null;
     for (int b = 0; b < blocks; b++) {
@@ -296,6 +336,9 @@ final class VectorKernels implements KernelImpl {
       for (int j = 0; j < 32; j++) {
         FloatVector u = FloatVector.broadcast(F, x[xi + j]);
         long q = o + (long) j * L;
+        if ((j & 3) == 0) {
+          sink ^= touch(data, last, b0, b1, b2, b3, q);
+        }
         a0 = q8(data, b0 + q).mul(d0).fma(u, a0);
         a1 = q8(data, b1 + q).mul(d1).fma(u, a1);
         a2 = q8(data, b2 + q).mul(d2).fma(u, a2);
@@ -307,27 +350,32 @@ final class VectorKernels implements KernelImpl {
     a1.intoArray(acc, L);
     a2.intoArray(acc, 2 * L);
     a3.intoArray(acc, 3 * L);
+    return sink;
   }
 
   /**
    * Q4_0: byte j of a packed block column holds columns 2j (low nibble) and 2j + 1 (high), offset
    * by 8; weight = (q - 8) * scale = fma(q, scale, -8 * scale), exact.
    */
-  private static void groupsQ4(
+  private static int groupsQ4(
       MemorySegment data, long b0, long b1, long b2, long b3, int blocks, long blockBytes,
       float[] x, int xo, float[] acc) {
+    int sink = 0;
     for (int b = 0; b < blocks; b += SCALE_CHUNK) {
       int n = Math.min(SCALE_CHUNK, blocks - b);
       float[] scales = widenScales(data, b0, b1, b2, b3, b, n, blockBytes, 16L * L);
-      pairQ4(data, b0, b1, b, n, blockBytes, scales, 0, x, xo, acc, 0, b == 0);
-      pairQ4(data, b2, b3, b, n, blockBytes, scales, 2, x, xo, acc, 2 * L, b == 0);
+      sink ^= pairQ4(data, b0, b1, b, n, blockBytes, scales, 0, x, xo, acc, 0, b == 0);
+      sink ^= pairQ4(data, b2, b3, b, n, blockBytes, scales, 2, x, xo, acc, 2 * L, b == 0);
     }
+    return sink;
   }
 
   /** Blocks {@code firstBlock ..} of two groups; the sums continue from {@code acc} unless {@code start}. */
-  private static void pairQ4(
+  private static int pairQ4(
       MemorySegment data, long b0, long b1, int firstBlock, int blocks, long blockBytes, float[] scales,
       int first, float[] x, int xo, float[] acc, int at, boolean start) {
+    long last = data.byteSize() - 1;
+    int sink = 0;
     FloatVector a0 = start ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, at);
     FloatVector a1 = start ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, at + L);
     int xi = xo + 32 * firstBlock;
@@ -341,6 +389,9 @@ final class VectorKernels implements KernelImpl {
         FloatVector u = FloatVector.broadcast(F, x[xi + 2 * j]);
         FloatVector v = FloatVector.broadcast(F, x[xi + 2 * j + 1]);
         long q = o + (long) j * L;
+        if ((j & 3) == 0) {
+          sink ^= touch(data, last, b0, b1, b0, b1, q);
+        }
         IntVector p0 = nibblePairs(data, b0 + q);
         IntVector p1 = nibblePairs(data, b1 + q);
         a0 = lowNibble(p0).fma(d0, m0).fma(u, a0);
@@ -352,6 +403,7 @@ final class VectorKernels implements KernelImpl {
     }
     a0.intoArray(acc, at);
     a1.intoArray(acc, at + L);
+    return sink;
   }
 
   /** L packed Q4 bytes zero-extended into int lanes. */
@@ -1019,6 +1071,62 @@ final class VectorKernels implements KernelImpl {
   }
 
   // ---- machine probe loops ----
+
+  @Override
+  public void dotRows(
+      float[] m, int mOffset, int rowStride, int cols, float[] x, int xOffset, int tokens,
+      float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
+    int vectorCols = cols - cols % L;
+    int r = rowStart;
+    for (; r + 4 <= rowEnd; r += 4) {
+      int m0 = mOffset + r * rowStride;
+      int m1 = m0 + rowStride;
+      int m2 = m1 + rowStride;
+      int m3 = m2 + rowStride;
+      for (int t = 0; t < tokens; t++) {
+        int xo = xOffset + t * cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int c = 0; c < vectorCols; c += L) {
+          FloatVector u = FloatVector.fromArray(F, x, xo + c);
+          a0 = FloatVector.fromArray(F, m, m0 + c).fma(u, a0);
+          a1 = FloatVector.fromArray(F, m, m1 + c).fma(u, a1);
+          a2 = FloatVector.fromArray(F, m, m2 + c).fma(u, a2);
+          a3 = FloatVector.fromArray(F, m, m3 + c).fma(u, a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD);
+        float s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD);
+        float s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (int c = vectorCols; c < cols; c++) {
+          float u = x[xo + c];
+          s0 = Math.fma(m[m0 + c], u, s0);
+          s1 = Math.fma(m[m1 + c], u, s1);
+          s2 = Math.fma(m[m2 + c], u, s2);
+          s3 = Math.fma(m[m3 + c], u, s3);
+        }
+        int o = outOffset + t * outStride + r;
+        out[o] = s0;
+        out[o + 1] = s1;
+        out[o + 2] = s2;
+        out[o + 3] = s3;
+      }
+    }
+    for (; r < rowEnd; r++) {
+      int m0 = mOffset + r * rowStride;
+      for (int t = 0; t < tokens; t++) {
+        int xo = xOffset + t * cols;
+        FloatVector a0 = FloatVector.zero(F);
+        for (int c = 0; c < vectorCols; c += L) {
+          a0 = FloatVector.fromArray(F, m, m0 + c).fma(FloatVector.fromArray(F, x, xo + c), a0);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD);
+        for (int c = vectorCols; c < cols; c++) {
+          s0 = Math.fma(m[m0 + c], x[xo + c], s0);
+        }
+        out[outOffset + t * outStride + r] = s0;
+      }
+    }
+  }
 
   @Override
   public float sumFloats(MemorySegment data, long offset, long bytes) {

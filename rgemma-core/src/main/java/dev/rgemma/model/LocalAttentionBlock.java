@@ -37,16 +37,20 @@ public record LocalAttentionBlock(
     float[] q = new float[tokens * heads * hd]; // [tokens, numHeads, headDim]
     float[] k = new float[tokens * hd]; // [tokens, headDim]
     float[] v = new float[tokens * hd]; // [tokens, headDim]
+    long time = Profile.now();
     Kernels.matmul(qProj, n, 0, tokens, q, 0);
     Kernels.matmul(kProj, n, 0, tokens, k, 0);
     Kernels.matmul(vProj, n, 0, tokens, v, 0);
+    time = Profile.add(Profile.Part.ATTENTION_QKV, time);
     float[] attended = new float[tokens * heads * hd]; // [tokens, numHeads, headDim]
     for (Segment segment : segments) {
       var state = (LayerState.AttentionState) segment.state().layer(layer);
       attend(q, k, v, segment.firstRow(), segment.rows(), segment.startPosition(), state, attended);
     }
+    time = Profile.add(Profile.Part.ATTENTION_CORE, time);
     Kernels.matmul(oProj, attended, 0, tokens, out, 0);
     Ops.addBias(out, oProjBias, tokens);
+    Profile.add(Profile.Part.ATTENTION_OUT, time);
   }
 
   /**
@@ -72,34 +76,41 @@ public record LocalAttentionBlock(
     }
     int queries = tokens * heads; // query rows of this sequence: [tokens, numHeads]
     int qOffset = firstRow * heads * hd;
-    // Chunk keys [tokens, headDim] and values transposed [headDim, tokens].
-    float[] chunkKeys = java.util.Arrays.copyOfRange(k, firstRow * hd, (firstRow + tokens) * hd);
-    float[] chunkValuesT = new float[hd * tokens];
-    for (int t = 0; t < tokens; t++) {
-      for (int i = 0; i < hd; i++) {
-        chunkValuesT[i * tokens + t] = v[(firstRow + t) * hd + i];
-      }
-    }
+    boolean shortChunk = tokens <= SHORT_CHUNK;
     boolean useCache = startPosition > 0;
     // Until the ring buffer has wrapped, only slots [0, startPosition) hold keys: score those alone.
     int slots = (int) Math.min(window, startPosition);
     float[] cacheScores = useCache ? new float[queries * slots] : null; // [queries, slots]
     float[] chunkScores = new float[queries * tokens]; // [queries, tokens]
-    if (useCache) {
-      Kernels.matmul(matrix("kv-cache keys", slots, hd, state.keys()), q, qOffset, queries, cacheScores, 0);
+    // A short chunk (decoding) multiplies the cache and its own rows in place; a long one (prefill)
+    // goes through the matrix-matrix kernels, which want the chunk's keys as their own matrix.
+    if (shortChunk) {
+      if (useCache) {
+        Kernels.dotRows(state.keys(), 0, slots, hd, hd, q, qOffset, queries, cacheScores, 0);
+      }
+      Kernels.dotRows(k, firstRow * hd, tokens, hd, hd, q, qOffset, queries, chunkScores, 0);
+    } else {
+      if (useCache) {
+        Kernels.matmul(matrix("kv-cache keys", slots, hd, state.keys()), q, qOffset, queries, cacheScores, 0);
+      }
+      float[] chunkKeys = java.util.Arrays.copyOfRange(k, firstRow * hd, (firstRow + tokens) * hd);
+      Kernels.matmul(matrix("chunk keys", tokens, hd, chunkKeys), q, qOffset, queries, chunkScores, 0);
     }
-    Kernels.matmul(matrix("chunk keys", tokens, hd, chunkKeys), q, qOffset, queries, chunkScores, 0);
 
     // Mask and softmax (float32): a query at p sees key positions p - window .. p.
+    long[] keyPositions = new long[slots];
+    for (int slot = 0; slot < slots; slot++) {
+      keyPositions[slot] = cachedPosition(slot, startPosition, window);
+    }
     float scale = (float) (1.0 / Math.sqrt(hd));
-    for (int t = 0; t < tokens; t++) {
-      long position = startPosition + t;
-      for (int h = 0; h < heads; h++) {
-        int row = t * heads + h;
+    Kernels.parallelRanges(queries, Math.max(1, 16384 / (slots + tokens)), (firstQuery, endQuery) -> {
+      for (int row = firstQuery; row < endQuery; row++) {
+        int t = row / heads;
+        long position = startPosition + t;
         float max = Float.NEGATIVE_INFINITY;
         if (useCache) {
           for (int slot = 0; slot < slots; slot++) {
-            long keyPosition = cachedPosition(slot, startPosition, window);
+            long keyPosition = keyPositions[slot];
             int index = row * slots + slot;
             if (keyPosition >= 0 && position - keyPosition <= window) {
               cacheScores[index] *= scale;
@@ -129,11 +140,11 @@ public record LocalAttentionBlock(
         }
         Ops.scale(chunkScores, row * tokens, tokens, inverse);
       }
-    }
+    });
 
     // attended[query] = p_cache V_cache + p_chunk V_chunk
     int outOffset = firstRow * heads * hd;
-    if (tokens <= SHORT_CHUNK) {
+    if (shortChunk) {
       // A few keys (decoding): plain loops; the kernel's per-call set-up would cost far more.
       for (int query = 0; query < queries; query++) {
         int o = outOffset + query * hd;
@@ -146,9 +157,21 @@ public record LocalAttentionBlock(
         }
       }
     } else {
+      float[] chunkValuesT = new float[hd * tokens]; // [headDim, tokens]
+      for (int t = 0; t < tokens; t++) {
+        for (int i = 0; i < hd; i++) {
+          chunkValuesT[i * tokens + t] = v[(firstRow + t) * hd + i];
+        }
+      }
       Kernels.matmul(matrix("chunk values", hd, tokens, chunkValuesT), chunkScores, 0, queries, attended, outOffset);
     }
-    if (useCache) {
+    if (useCache && shortChunk) {
+      float[] fromCache = new float[queries * hd];
+      Kernels.dotRows(state.valuesTransposed(), 0, hd, slots, window, cacheScores, 0, queries, fromCache, 0);
+      for (int i = 0; i < fromCache.length; i++) {
+        attended[outOffset + i] += fromCache[i];
+      }
+    } else if (useCache) {
       float[] valuesT = state.valuesTransposed(); // [headDim, window]
       if (slots < window) {
         float[] filled = new float[hd * slots];

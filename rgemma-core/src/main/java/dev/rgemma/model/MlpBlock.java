@@ -30,8 +30,10 @@ public record MlpBlock(
     int mlp = config.mlpWidth();
     float[] gate = new float[tokens * mlp]; // [tokens, mlpWidth]
     float[] up = new float[tokens * mlp]; // [tokens, mlpWidth]
+    long time = Profile.now();
     Kernels.matmul(gateProj, m, 0, tokens, gate, 0);
     Kernels.matmul(upProj, m, 0, tokens, up, 0);
+    time = Profile.add(Profile.Part.MLP_GATE_UP, time);
     Ops.addBias(gate, gateBias, tokens);
     Ops.addBias(up, upBias, tokens);
     Kernels.parallelRanges(gate.length, 8192, (start, end) -> {
@@ -39,7 +41,9 @@ public record MlpBlock(
         gate[i] = Ops.geluTanh(gate[i]) * up[i];
       }
     });
+    time = Profile.add(Profile.Part.MLP_ACTIVATION, time);
     Kernels.matmul(downProj, gate, 0, tokens, out, 0);
     Ops.addBias(out, downBias, tokens);
+    Profile.add(Profile.Part.MLP_DOWN, time);
   }
 }

@@ -100,6 +100,7 @@ public record RecurrentBlock(
   void forward(float[] n, int tokens, java.util.List<Segment> segments, int layer, float[] out) {
     int e = config.lruWidth();
     float[] y = new float[tokens * e]; // [tokens, lruWidth]
+    long time = Profile.now();
     Kernels.matmul(linearY, n, 0, tokens, y, 0);
     Ops.addBias(y, linearYBias, tokens);
     Kernels.parallelRanges(y.length, 8192, (start, end) -> {
@@ -107,21 +108,27 @@ public record RecurrentBlock(
         y[i] = Ops.geluTanh(y[i]);
       }
     });
+    time = Profile.add(Profile.Part.RECURRENT_LINEAR_Y, time);
     float[] x = new float[tokens * e]; // [tokens, lruWidth]
     Kernels.matmul(linearX, n, 0, tokens, x, 0);
     Ops.addBias(x, linearXBias, tokens);
+    Profile.add(Profile.Part.RECURRENT_LINEAR_X, time);
 
     float[] h = new float[tokens * e]; // [tokens, lruWidth]
     for (Segment segment : segments) {
       var state = (LayerState.RecurrentState) segment.state().layer(layer);
+      long convTime = Profile.now();
       float[] conv = conv1d(x, segment.firstRow(), segment.rows(), state.convWindow()); // [rows, lruWidth]
+      Profile.add(Profile.Part.RECURRENT_CONV, convTime);
       rgLru(conv, segment.rows(), segment.startPosition(), state.h(), h, segment.firstRow() * e);
     }
+    time = Profile.now();
     for (int i = 0; i < h.length; i++) {
       h[i] *= y[i];
     }
     Kernels.matmul(linearOut, h, 0, tokens, out, 0);
     Ops.addBias(out, linearOutBias, tokens);
+    Profile.add(Profile.Part.RECURRENT_OUT, time);
   }
 
   /**
@@ -137,13 +144,18 @@ public record RecurrentBlock(
     System.arraycopy(window, 0, ext, 0, carried * e);
     System.arraycopy(x, firstRow * e, ext, carried * e, tokens * e);
     float[] c = new float[tokens * e];
+    // Channel loops innermost (they vectorize); each channel still sums its taps in order k = 0, 1, ...
     for (int t = 0; t < tokens; t++) {
-      for (int j = 0; j < e; j++) {
-        float sum = 0f;
-        for (int k = 0; k < width; k++) {
-          sum += ext[(t + k) * e + j] * convWeight[k * e + j];
+      int out = t * e;
+      for (int k = 0; k < width; k++) {
+        int in = (t + k) * e;
+        int tap = k * e;
+        for (int j = 0; j < e; j++) {
+          c[out + j] += ext[in + j] * convWeight[tap + j];
         }
-        c[t * e + j] = sum + convBias[j];
+      }
+      for (int j = 0; j < e; j++) {
+        c[out + j] += convBias[j];
       }
     }
     System.arraycopy(ext, tokens * e, window, 0, carried * e);
@@ -158,8 +170,10 @@ public record RecurrentBlock(
    */
   private void rgLru(float[] c, int tokens, long startPosition, float[] h, float[] outputs, int outputOffset) {
     int e = config.lruWidth();
+    long time = Profile.now();
     float[] inputGates = gates(c, tokens, inputGate, inputGateBias);
     float[] recurrentGates = gates(c, tokens, recurrentGate, recurrentGateBias);
+    time = Profile.add(Profile.Part.RECURRENT_GATES, time);
     Kernels.parallelRanges(e, 256, (start, end) -> {
       for (int t = 0; t < tokens; t++) {
         int base = t * e;
@@ -180,6 +194,7 @@ public record RecurrentBlock(
         }
       }
     });
+    Profile.add(Profile.Part.RECURRENT_SCAN, time);
   }
 
   /** Pre-activation gate values [tokens, lruWidth]: {@code x_h W_h + b} per head. */

@@ -174,12 +174,14 @@ public final class RecurrentGemmaModel implements AutoCloseable {
     int d = config.hiddenSize();
     int count = tokens.length;
     float[] x = new float[count * d]; // [tokens, hidden]
+    long time = Profile.now();
     for (int t = 0; t < count; t++) {
       Kernels.readRow(embedding, tokens[t], x, t * d);
     }
     for (int i = 0; i < x.length; i++) {
       x[i] *= embeddingScale;
     }
+    Profile.add(Profile.Part.EMBED, time);
     if (trace != null) {
       trace.residual(0, firstToken, x, count);
     }
@@ -207,6 +209,7 @@ public final class RecurrentGemmaModel implements AutoCloseable {
   private void unembed(float[] x, int row, int rows, float[] logits, int logitsOffset, int firstToken,
       ForwardTrace trace) {
     int d = config.hiddenSize();
+    long time = Profile.now();
     float[] rowsOfX = new float[rows * d];
     System.arraycopy(x, row * d, rowsOfX, 0, rows * d);
     float[] normed = new float[rows * d]; // [rows, hidden]
@@ -218,6 +221,7 @@ public final class RecurrentGemmaModel implements AutoCloseable {
     int count = rows * config.vocabSize();
     Kernels.parallelRanges(count, 16384,
         (start, end) -> Ops.softCap(logits, logitsOffset + start, end - start, config.logitsSoftCap()));
+    Profile.add(Profile.Part.UNEMBED, time);
   }
 
   @Override

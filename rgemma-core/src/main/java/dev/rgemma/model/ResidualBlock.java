@@ -26,18 +26,24 @@ public record ResidualBlock(
   void forward(float[] x, int tokens, java.util.List<Segment> segments, float eps) {
     float[] normed = new float[x.length]; // [tokens, hidden]
     float[] y = new float[x.length]; // [tokens, hidden]
+    long time = Profile.now();
     Ops.rmsNorm(x, temporalPreNorm, eps, tokens, normed);
+    Profile.add(Profile.Part.NORMS_AND_RESIDUALS, time);
     switch (temporal) {
       case RecurrentBlock recurrent -> recurrent.forward(normed, tokens, segments, index, y);
       case LocalAttentionBlock attention -> attention.forward(normed, tokens, segments, index, y);
     }
+    time = Profile.now();
     for (int i = 0; i < x.length; i++) {
       x[i] += y[i]; // residual
     }
     Ops.rmsNorm(x, channelPreNorm, eps, tokens, normed);
+    Profile.add(Profile.Part.NORMS_AND_RESIDUALS, time);
     mlp.forward(normed, tokens, y);
+    time = Profile.now();
     for (int i = 0; i < x.length; i++) {
       x[i] += y[i];
     }
+    Profile.add(Profile.Part.NORMS_AND_RESIDUALS, time);
   }
 }

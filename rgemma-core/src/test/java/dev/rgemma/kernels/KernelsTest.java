@@ -264,6 +264,72 @@ class KernelsTest {
   }
 
   /** |expected - actual| <= TOLERANCE * sum_c |w[r, c] x[t, c]| for every output. */
+  @Test
+  void dotRowsMatchScalarTwinAndFloat64() {
+    Random random = new Random(17);
+    int[] rowCounts = {1, 3, 4, 5, 9, 37};
+    int[] colCounts = {1, 5, 15, 16, 17, 33, 256, 261};
+    for (int rows : rowCounts) {
+      for (int cols : colCounts) {
+        for (int tokens : new int[] {1, 2, 11}) {
+          int stride = cols + random.nextInt(3);
+          int mOffset = random.nextInt(5);
+          float[] m = new float[mOffset + (rows - 1) * stride + cols];
+          float[] x = new float[3 + tokens * cols];
+          for (int i = 0; i < m.length; i++) {
+            m[i] = (float) random.nextGaussian();
+          }
+          for (int i = 0; i < x.length; i++) {
+            x[i] = (float) random.nextGaussian();
+          }
+          float[] expected = new float[2 + tokens * rows];
+          float[] actual = new float[2 + tokens * rows];
+          Kernels.dotRows(ScalarKernels.INSTANCE, m, mOffset, rows, cols, stride, x, 3, tokens, expected, 2);
+          Kernels.dotRows(vector, m, mOffset, rows, cols, stride, x, 3, tokens, actual, 2);
+          for (int t = 0; t < tokens; t++) {
+            for (int r = 0; r < rows; r++) {
+              double exact = 0;
+              double magnitude = 0;
+              for (int c = 0; c < cols; c++) {
+                double p = (double) m[mOffset + r * stride + c] * x[3 + t * cols + c];
+                exact += p;
+                magnitude += Math.abs(p);
+              }
+              int i = 2 + t * rows + r;
+              String what = rows + "x" + cols + " stride " + stride + " tokens " + tokens + " out[" + t + ", " + r + "]";
+              assertTrue(Math.abs(expected[i] - exact) <= TOLERANCE * magnitude, "scalar " + what);
+              assertTrue(Math.abs(actual[i] - exact) <= TOLERANCE * magnitude, "vector " + what);
+            }
+          }
+          assertEquals(0f, actual[0]);
+          assertEquals(0f, actual[1]);
+        }
+      }
+    }
+  }
+
+  @Test
+  void guidedChunksCoverEveryUnitOnceInMultiplesOfFour() {
+    for (int threads = 2; threads <= 8; threads++) {
+      for (int units = 1; units <= 3000; units += units < 64 ? 1 : 97) {
+        int[] bounds = Kernels.guidedBounds(units, threads);
+        assertEquals(0, bounds[0]);
+        assertEquals(units, bounds[bounds.length - 1], "last bound, units " + units);
+        for (int k = 1; k < bounds.length; k++) {
+          int size = bounds[k] - bounds[k - 1];
+          assertTrue(size > 0, "empty chunk, units " + units);
+          if (k < bounds.length - 1) {
+            assertEquals(0, size % 4, "chunk " + k + " of units " + units + " is " + size);
+          }
+          if (k > 1) {
+            assertTrue(size <= bounds[k - 1] - bounds[k - 2], "chunks must not grow, units " + units);
+          }
+        }
+        assertTrue(bounds.length - 1 >= Math.min(threads, (units + 3) / 4), "too few chunks for " + units);
+      }
+    }
+  }
+
   private static void assertClose(float[] expected, float[] actual, float[] w, float[] x,
       int rows, int cols, int tokens, String what) {
     int xOffset = x.length - tokens * cols;

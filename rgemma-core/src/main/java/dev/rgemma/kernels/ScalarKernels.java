@@ -1,5 +1,6 @@
 package dev.rgemma.kernels;
 
+import dev.rgemma.tensor.DType;
 import dev.rgemma.tensor.Floats;
 import dev.rgemma.tensor.WeightMatrix;
 import java.lang.foreign.MemorySegment;
@@ -81,6 +82,10 @@ final class ScalarKernels implements KernelImpl {
     int cols = w.cols();
     float[] row = new float[cols];
     int rowEnd = Math.min(rows, groupEnd * w.groupRows());
+    if (w.dtype().isQuantized()) {
+      quantizedPacked(w, x, xOffset, tokens, out, outOffset, groupStart * w.groupRows(), rowEnd);
+      return;
+    }
     for (int r = groupStart * w.groupRows(); r < rowEnd; r++) {
       readPackedRow(w, r, row, 0);
       for (int t = 0; t < tokens; t++) {
@@ -88,6 +93,60 @@ final class ScalarKernels implements KernelImpl {
         float sum = 0f;
         for (int c = 0; c < cols; c++) {
           sum = Math.fma(row[c], x[xBase + c], sum);
+        }
+        out[outOffset + t * rows + r] = sum;
+      }
+    }
+  }
+
+  /**
+   * Q8_0/Q4_0 block by block, as the Vector API kernels: per 32-column block, the quantized values
+   * (Q4_0 nibbles as stored, 0..15) times x in a fused chain from zero; for Q4_0 plus -8 times the
+   * block's x summed in order; times the block's scale, fused into the row's running sum.
+   */
+  private static void quantizedPacked(
+      PackedMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset, int rowStart, int rowEnd) {
+    MemorySegment data = w.data();
+    int g = w.groupRows();
+    int rows = w.rows();
+    int cols = w.cols();
+    int blocks = cols / 32;
+    boolean q4 = w.dtype() == DType.Q4_0;
+    float[] quants = new float[cols];
+    float[] scales = new float[blocks];
+    for (int r = rowStart; r < rowEnd; r++) {
+      int i = r % g;
+      long base = (r / g) * w.groupBytes();
+      for (int b = 0; b < blocks; b++) {
+        long block = base + b * w.blockBytes();
+        if (q4) {
+          scales[b] = Floats.f16ToFloat(data.get(I16, block + 16L * g + 2L * i));
+          for (int j = 0; j < 16; j++) {
+            int packed = data.get(ValueLayout.JAVA_BYTE, block + (long) j * g + i) & 0xFF;
+            quants[32 * b + 2 * j] = packed & 0x0F;
+            quants[32 * b + 2 * j + 1] = packed >>> 4;
+          }
+        } else {
+          scales[b] = Floats.f16ToFloat(data.get(I16, block + 32L * g + 2L * i));
+          for (int j = 0; j < 32; j++) {
+            quants[32 * b + j] = data.get(ValueLayout.JAVA_BYTE, block + (long) j * g + i);
+          }
+        }
+      }
+      for (int t = 0; t < tokens; t++) {
+        int xBase = xOffset + t * cols;
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++) {
+          float partial = 0f;
+          float xSum = 0f;
+          for (int c = 32 * b; c < 32 * b + 32; c++) {
+            partial = Math.fma(quants[c], x[xBase + c], partial);
+            xSum += x[xBase + c];
+          }
+          if (q4) {
+            partial += -8f * xSum;
+          }
+          sum = Math.fma(partial, scales[b], sum);
         }
         out[outOffset + t * rows + r] = sum;
       }

@@ -129,9 +129,12 @@ final class VectorKernels implements KernelImpl {
       return;
     }
     if (tokens == 1) {
+      float[] offsets = w.dtype() == DType.Q4_0 ? q4Offsets(x, xOffset, 1, w.cols()) : null;
       for (int g = groupStart; g < groupEnd; g += 4) {
-        decodeGroups(w, g, Math.min(4, groupEnd - g), x, xOffset, out, outOffset);
+        decodeGroups(w, g, Math.min(4, groupEnd - g), x, xOffset, offsets, out, outOffset);
       }
+    } else if (w.dtype().isQuantized()) {
+      blockPanelProduct(w, x, xOffset, tokens, out, outOffset, groupStart, groupEnd);
     } else {
       panelProduct(w, x, xOffset, tokens, out, outOffset, groupStart, groupEnd);
     }
@@ -139,7 +142,7 @@ final class VectorKernels implements KernelImpl {
 
   /** One token times groups {@code g0 .. g0 + count} (at most 4; missing ones repeat the last). */
   private static void decodeGroups(
-      PackedMatrix w, int g0, int count, float[] x, int xo, float[] out, int outOffset) {
+      PackedMatrix w, int g0, int count, float[] x, int xo, float[] q4Offsets, float[] out, int outOffset) {
     MemorySegment data = w.data();
     long gb = w.groupBytes();
     long b0 = g0 * gb;
@@ -153,7 +156,7 @@ final class VectorKernels implements KernelImpl {
       case BF16 -> groupsBf16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case F16 -> groupsF16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case Q8_0 -> groupsQ8(data, b0, b1, b2, b3, w.cols() / 32, w.blockBytes(), x, xo, acc);
-      case Q4_0 -> groupsQ4(data, b0, b1, b2, b3, w.cols() / 32, w.blockBytes(), x, xo, acc);
+      case Q4_0 -> groupsQ4(data, b0, b1, b2, b3, w.cols() / 32, w.blockBytes(), x, xo, q4Offsets, acc);
     };
     int rows = w.rows();
     for (int k = 0; k < count; k++) {
@@ -266,158 +269,139 @@ final class VectorKernels implements KernelImpl {
     return sink;
   }
 
-  private static final ThreadLocal<float[]> SCALES = ThreadLocal.withInitial(() -> new float[0]);
-
-  /** Blocks whose scales are widened ahead of the multiply-adds that use them. */
-  private static final int SCALE_CHUNK = 1;
+  private static final ThreadLocal<float[]> SCALES = ThreadLocal.withInitial(() -> new float[8 * L]);
 
   /**
-   * The f16 scales of {@code blocks} blocks of four groups, widened into a per-thread array ({@code
-   * [block][group][L]}): done first, so that the main loops stay small enough for C2 to keep every
-   * vector in a register.
+   * The f16 scales of one block of four groups, widened into {@code scales[at ..]} ({@code
+   * [group][L]}) with scalar conversions (an intrinsic each), so that no vector crosses a method
+   * boundary and the main loops stay small enough for C2 to keep every vector in a register. The
+   * loops widen the next block's scales into the other half of a double buffer while the current
+   * block's are read: a vector load right after the sixteen scalar stores it spans would stall on
+   * store forwarding.
    */
-  private static float[] widenScales(
-      MemorySegment data, long b0, long b1, long b2, long b3, int firstBlock, int blocks,
-      long blockBytes, long at) {
-    float[] scales = SCALES.get();
-    if (scales.length < blocks * 4 * L) {
-      scales = new float[blocks * 4 * L];
-      SCALES.set(scales);
+  private static void widenScales(
+      MemorySegment data, long b0, long b1, long b2, long b3, long blockOffset, float[] scales, int at) {
+    for (int i = 0; i < L; i++) {
+      scales[at + i] = Float.float16ToFloat(data.get(ScalarKernels.I16, b0 + blockOffset + 2L * i));
+      scales[at + L + i] = Float.float16ToFloat(data.get(ScalarKernels.I16, b1 + blockOffset + 2L * i));
+      scales[at + 2 * L + i] = Float.float16ToFloat(data.get(ScalarKernels.I16, b2 + blockOffset + 2L * i));
+      scales[at + 3 * L + i] = Float.float16ToFloat(data.get(ScalarKernels.I16, b3 + blockOffset + 2L * i));
     }
-    // Scalar conversions (an intrinsic each): no vector crosses a method boundary here.
-    for (int b = 0; b < blocks; b++) {
-      long o = (firstBlock + b) * blockBytes + at;
-      int s = 4 * b * L;
-      for (int i = 0; i < L; i++) {
-        scales[s + i] = Float.float16ToFloat(data.get(ScalarKernels.I16, b0 + o + 2L * i));
-        scales[s + L + i] = Float.float16ToFloat(data.get(ScalarKernels.I16, b1 + o + 2L * i));
-        scales[s + 2 * L + i] = Float.float16ToFloat(data.get(ScalarKernels.I16, b2 + o + 2L * i));
-        scales[s + 3 * L + i] = Float.float16ToFloat(data.get(ScalarKernels.I16, b3 + o + 2L * i));
-      }
-    }
-    return scales;
   }
 
   /**
-   * {@link #f16} of L halves into {@code out[at ..]}, written out here rather than called: a
-   * method returning a vector that C2 declines to inline (f16 is long) boxes it, which costs
-   * microseconds per call.
+   * Q8_0, block by block (see {@link PackedMatrix}): each block's quantized values times x from
+   * zero, then that partial sum times the block's scale added to the row's sum. Three vector
+   * operations per 16 weights (widen, convert, multiply-add) instead of four.
    */
-  private static void f16Scales(MemorySegment data, long offset, float[] out, int at) {
-    IntVector half = (IntVector) ShortVector.fromMemorySegment(S, data, offset, LE)
-        .convertShape(VectorOperators.S2I, I, 0);
-    IntVector magnitude = half.and(0x7FFF);
-    IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
-    IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-    VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7C00);
-    IntVector bits = finite.blend(shifted.or(0x7F800000), special);
-    bits.or(half.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().intoArray(out, at);
-  }
-
-  /** Q8_0: weight = q * scale (exact), then the same chain as f32. */
   private static int groupsQ8(
       MemorySegment data, long b0, long b1, long b2, long b3, int blocks, long blockBytes,
       float[] x, int xo, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-    long last = data.byteSize() - 1;
-    int sink = 0;
+    float[] scales = SCALES.get();
+    widenScales(data, b0, b1, b2, b3, 32L * L, scales, 0);
     int xi = xo;
-    float[] scales = null;
-    for (int b = 0; b < blocks; b++) {
-      int k = b % SCALE_CHUNK;
-      if (k == 0) {
-        scales = widenScales(data, b0, b1, b2, b3, b, Math.min(SCALE_CHUNK, blocks - b), blockBytes, 32L * L);
-      }
-      FloatVector d0 = FloatVector.fromArray(F, scales, (4 * k) * L);
-      FloatVector d1 = FloatVector.fromArray(F, scales, (4 * k + 1) * L);
-      FloatVector d2 = FloatVector.fromArray(F, scales, (4 * k + 2) * L);
-      FloatVector d3 = FloatVector.fromArray(F, scales, (4 * k + 3) * L);
+    for (int b = 0; b < blocks; b++, xi += 32) {
       long o = b * blockBytes;
+      int at = (b & 1) * 4 * L;
+      if (b + 1 < blocks) {
+        widenScales(data, b0, b1, b2, b3, o + blockBytes + 32L * L, scales, 4 * L - at);
+      }
+      FloatVector p0 = FloatVector.zero(F), p1 = p0, p2 = p0, p3 = p0;
       for (int j = 0; j < 32; j++) {
         FloatVector u = FloatVector.broadcast(F, x[xi + j]);
         long q = o + (long) j * L;
-        if ((j & 3) == 0) {
-          sink ^= touch(data, last, b0, b1, b2, b3, q);
-        }
-        a0 = q8(data, b0 + q).mul(d0).fma(u, a0);
-        a1 = q8(data, b1 + q).mul(d1).fma(u, a1);
-        a2 = q8(data, b2 + q).mul(d2).fma(u, a2);
-        a3 = q8(data, b3 + q).mul(d3).fma(u, a3);
+        // Written out, not through q8(): if C2 declined to inline a helper returning a vector (it
+        // sometimes does, depending on what ran first), every call would box one.
+        p0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, b0 + q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p0);
+        p1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, b1 + q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p1);
+        p2 = ((FloatVector) ByteVector.fromMemorySegment(B, data, b2 + q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p2);
+        p3 = ((FloatVector) ByteVector.fromMemorySegment(B, data, b3 + q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p3);
       }
-      xi += 32;
+      a0 = p0.fma(FloatVector.fromArray(F, scales, at), a0);
+      a1 = p1.fma(FloatVector.fromArray(F, scales, at + L), a1);
+      a2 = p2.fma(FloatVector.fromArray(F, scales, at + 2 * L), a2);
+      a3 = p3.fma(FloatVector.fromArray(F, scales, at + 3 * L), a3);
     }
     a0.intoArray(acc, 0);
     a1.intoArray(acc, L);
     a2.intoArray(acc, 2 * L);
     a3.intoArray(acc, 3 * L);
-    return sink;
+    return 0;
   }
 
   /**
-   * Q4_0: byte j of a packed block column holds columns 2j (low nibble) and 2j + 1 (high), offset
-   * by 8; weight = (q - 8) * scale = fma(q, scale, -8 * scale), exact.
+   * Q4_0, block by block: byte j of a packed block column holds columns 2j (low nibble) and 2j + 1
+   * (high), stored as q + 8. A block's nibbles times x from zero, plus {@code offsets[b]} (-8 times
+   * the block's x summed in order, the same for every row), times the block's scale, added to the
+   * row's sum.
    */
   private static int groupsQ4(
       MemorySegment data, long b0, long b1, long b2, long b3, int blocks, long blockBytes,
-      float[] x, int xo, float[] acc) {
-    int sink = 0;
-    for (int b = 0; b < blocks; b += SCALE_CHUNK) {
-      int n = Math.min(SCALE_CHUNK, blocks - b);
-      float[] scales = widenScales(data, b0, b1, b2, b3, b, n, blockBytes, 16L * L);
-      sink ^= pairQ4(data, b0, b1, b, n, blockBytes, scales, 0, x, xo, acc, 0, b == 0);
-      sink ^= pairQ4(data, b2, b3, b, n, blockBytes, scales, 2, x, xo, acc, 2 * L, b == 0);
+      float[] x, int xo, float[] offsets, float[] acc) {
+    float[] scales = SCALES.get();
+    widenScales(data, b0, b1, b2, b3, 16L * L, scales, 0);
+    for (int b = 0; b < blocks; b++) {
+      int at = (b & 1) * 4 * L;
+      if (b + 1 < blocks) {
+        widenScales(data, b0, b1, b2, b3, (b + 1) * blockBytes + 16L * L, scales, 4 * L - at);
+      }
+      pairQ4(data, b0, b1, b, blockBytes, scales, at, x, xo, offsets[b], acc, 0, b == 0);
+      pairQ4(data, b2, b3, b, blockBytes, scales, at + 2 * L, x, xo, offsets[b], acc, 2 * L, b == 0);
     }
-    return sink;
+    return 0;
   }
 
-  /** Blocks {@code firstBlock ..} of two groups; the sums continue from {@code acc} unless {@code start}. */
-  private static int pairQ4(
-      MemorySegment data, long b0, long b1, int firstBlock, int blocks, long blockBytes, float[] scales,
-      int first, float[] x, int xo, float[] acc, int at, boolean start) {
-    long last = data.byteSize() - 1;
-    int sink = 0;
+  /**
+   * Block {@code block} of two groups, their scales at {@code scales[first ..]}; the sums continue
+   * from {@code acc} unless {@code start}.
+   */
+  private static void pairQ4(
+      MemorySegment data, long b0, long b1, int block, long blockBytes, float[] scales, int first,
+      float[] x, int xo, float offset, float[] acc, int at, boolean start) {
+    FloatVector p0 = FloatVector.zero(F), p1 = p0;
+    int xi = xo + 32 * block;
+    long o = block * blockBytes;
+    for (int j = 0; j < 16; j++) {
+      FloatVector u = FloatVector.broadcast(F, x[xi + 2 * j]);
+      FloatVector v = FloatVector.broadcast(F, x[xi + 2 * j + 1]);
+      long q = o + (long) j * L;
+      // Written out, not through helpers (see groupsQ8).
+      IntVector n0 = (IntVector) ByteVector.fromMemorySegment(B, data, b0 + q, LE)
+          .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+      IntVector n1 = (IntVector) ByteVector.fromMemorySegment(B, data, b1 + q, LE)
+          .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+      p0 = ((FloatVector) n0.and(0x0F).convert(VectorOperators.I2F, 0)).fma(u, p0);
+      p1 = ((FloatVector) n1.and(0x0F).convert(VectorOperators.I2F, 0)).fma(u, p1);
+      p0 = ((FloatVector) n0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(v, p0);
+      p1 = ((FloatVector) n1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(v, p1);
+    }
     FloatVector a0 = start ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, at);
     FloatVector a1 = start ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, at + L);
-    int xi = xo + 32 * firstBlock;
-    for (int b = 0; b < blocks; b++) {
-      FloatVector d0 = FloatVector.fromArray(F, scales, (4 * b + first) * L);
-      FloatVector d1 = FloatVector.fromArray(F, scales, (4 * b + first + 1) * L);
-      FloatVector m0 = d0.mul(-8f);
-      FloatVector m1 = d1.mul(-8f);
-      long o = (firstBlock + b) * blockBytes;
-      for (int j = 0; j < 16; j++) {
-        FloatVector u = FloatVector.broadcast(F, x[xi + 2 * j]);
-        FloatVector v = FloatVector.broadcast(F, x[xi + 2 * j + 1]);
-        long q = o + (long) j * L;
-        if ((j & 3) == 0) {
-          sink ^= touch(data, last, b0, b1, b0, b1, q);
-        }
-        IntVector p0 = nibblePairs(data, b0 + q);
-        IntVector p1 = nibblePairs(data, b1 + q);
-        a0 = lowNibble(p0).fma(d0, m0).fma(u, a0);
-        a1 = lowNibble(p1).fma(d1, m1).fma(u, a1);
-        a0 = highNibble(p0).fma(d0, m0).fma(v, a0);
-        a1 = highNibble(p1).fma(d1, m1).fma(v, a1);
-      }
-      xi += 32;
-    }
+    a0 = p0.add(offset).fma(FloatVector.fromArray(F, scales, first), a0);
+    a1 = p1.add(offset).fma(FloatVector.fromArray(F, scales, first + L), a1);
     a0.intoArray(acc, at);
     a1.intoArray(acc, at + L);
-    return sink;
   }
 
-  /** L packed Q4 bytes zero-extended into int lanes. */
-  private static IntVector nibblePairs(MemorySegment data, long offset) {
-    return (IntVector) ByteVector.fromMemorySegment(B, data, offset, LE)
-        .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-  }
-
-  private static FloatVector lowNibble(IntVector packed) {
-    return (FloatVector) packed.and(0x0F).convert(VectorOperators.I2F, 0);
-  }
-
-  private static FloatVector highNibble(IntVector packed) {
-    return (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+  /**
+   * -8 times the sum of each 32-column block of each token's input, summed in column order: the
+   * Q4_0 offset correction, the same for every row. [tokens][cols / 32].
+   */
+  static float[] q4Offsets(float[] x, int xOffset, int tokens, int cols) {
+    int blocks = cols / 32;
+    float[] offsets = new float[tokens * blocks];
+    for (int t = 0; t < tokens; t++) {
+      for (int b = 0; b < blocks; b++) {
+        int base = xOffset + t * cols + 32 * b;
+        float sum = 0f;
+        for (int c = 0; c < 32; c++) {
+          sum += x[base + c];
+        }
+        offsets[t * blocks + b] = -8f * sum;
+      }
+    }
+    return offsets;
   }
 
   /**
@@ -470,6 +454,103 @@ final class VectorKernels implements KernelImpl {
     }
   }
 
+  private static final ThreadLocal<float[]> PACKED_TOTAL = ThreadLocal.withInitial(() -> new float[0]);
+
+  /**
+   * Several tokens times Q8_0/Q4_0 groups with the decode loops' arithmetic (block partial sums,
+   * see {@link #groupsQ8}): pairs of groups are widened a 32-column block at a time, unscaled, into
+   * the panel; the micro-kernels multiply it with the tokens from zero; then each partial sum (plus
+   * the Q4_0 offset) times the block's scales is added to the token's running sums.
+   */
+  private static void blockPanelProduct(
+      PackedMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset,
+      int groupStart, int groupEnd) {
+    int cols = w.cols();
+    int rows = w.rows();
+    int blocks = cols / 32;
+    boolean q4 = w.dtype() == DType.Q4_0;
+    float[] offsets = q4 ? q4Offsets(x, xOffset, tokens, cols) : null;
+    float[] panel = PACKED_PANEL.get();
+    float[] part = PACKED_ACC.get();
+    float[] total = PACKED_TOTAL.get();
+    if (part.length < tokens * 2 * L) {
+      part = new float[tokens * 2 * L];
+      PACKED_ACC.set(part);
+    }
+    if (total.length < tokens * 2 * L) {
+      total = new float[tokens * 2 * L];
+      PACKED_TOTAL.set(total);
+    }
+    float[] scales = new float[2 * L];
+    long scaleOffset = (q4 ? 16L : 32L) * L;
+    for (int g = groupStart; g < groupEnd; g += 2) {
+      boolean second = g + 1 < groupEnd;
+      long base0 = g * w.groupBytes();
+      long base1 = (second ? g + 1 : g) * w.groupBytes();
+      for (int b = 0; b < blocks; b++) {
+        widenBlock(w, base0 + b * w.blockBytes(), panel, 0);
+        widenBlock(w, base1 + b * w.blockBytes(), panel, KC * L);
+        MemorySegment data = w.data();
+        for (int i = 0; i < L; i++) {
+          scales[i] = Float.float16ToFloat(data.get(ScalarKernels.I16, base0 + b * w.blockBytes() + scaleOffset + 2L * i));
+          scales[L + i] = Float.float16ToFloat(data.get(ScalarKernels.I16, base1 + b * w.blockBytes() + scaleOffset + 2L * i));
+        }
+        int k0 = 32 * b;
+        int t = 0;
+        for (; t + 12 <= tokens; t += 12) {
+          micro12(panel, 32, x, xOffset + t * cols + k0, cols, part, t * 2 * L, true);
+        }
+        for (; t + 4 <= tokens; t += 4) {
+          micro4(panel, 32, x, xOffset + t * cols + k0, cols, part, t * 2 * L, true);
+        }
+        for (; t < tokens; t++) {
+          micro1(panel, 32, x, xOffset + t * cols + k0, part, t * 2 * L, true);
+        }
+        FloatVector d0 = FloatVector.fromArray(F, scales, 0);
+        FloatVector d1 = FloatVector.fromArray(F, scales, L);
+        for (t = 0; t < tokens; t++) {
+          int at = t * 2 * L;
+          FloatVector p0 = FloatVector.fromArray(F, part, at);
+          FloatVector p1 = FloatVector.fromArray(F, part, at + L);
+          if (q4) {
+            p0 = p0.add(offsets[t * blocks + b]);
+            p1 = p1.add(offsets[t * blocks + b]);
+          }
+          FloatVector s0 = b == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, total, at);
+          FloatVector s1 = b == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, total, at + L);
+          p0.fma(d0, s0).intoArray(total, at);
+          p1.fma(d1, s1).intoArray(total, at + L);
+        }
+      }
+      for (int half = 0; half < (second ? 2 : 1); half++) {
+        int row = (g + half) * L;
+        int valid = Math.min(L, rows - row);
+        for (int t = 0; t < tokens; t++) {
+          System.arraycopy(total, (2 * t + half) * L, out, outOffset + t * rows + row, valid);
+        }
+      }
+    }
+  }
+
+  /** Widens one Q8_0/Q4_0 block of a group, unscaled (Q4_0 nibbles as stored, 0..15), into the panel. */
+  private static void widenBlock(PackedMatrix w, long block, float[] panel, int off) {
+    MemorySegment data = w.data();
+    if (w.dtype() == DType.Q8_0) {
+      for (int j = 0; j < 32; j++) {
+        ((FloatVector) ByteVector.fromMemorySegment(B, data, block + (long) j * L, LE)
+            .convertShape(VectorOperators.B2F, F, 0)).intoArray(panel, off + j * L);
+      }
+    } else {
+      for (int j = 0; j < 16; j++) {
+        IntVector p = (IntVector) ByteVector.fromMemorySegment(B, data, block + (long) j * L, LE)
+            .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+        ((FloatVector) p.and(0x0F).convert(VectorOperators.I2F, 0)).intoArray(panel, off + 2 * j * L);
+        ((FloatVector) p.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0))
+            .intoArray(panel, off + (2 * j + 1) * L);
+      }
+    }
+  }
+
   /** Widens columns {@code k0 .. k1} of group {@code g} into {@code panel[off + (c - k0) * L + i]}. */
   private static void widenGroup(PackedMatrix w, int g, int k0, int k1, float[] panel, int off) {
     MemorySegment data = w.data();
@@ -491,33 +572,7 @@ final class VectorKernels implements KernelImpl {
           f16(data, base + 2L * c * L).intoArray(panel, off + (c - k0) * L);
         }
       }
-      case Q8_0 -> {
-        float[] scale = new float[L];
-        for (int b = k0 / 32; b < k1 / 32; b++) {
-          long block = base + b * w.blockBytes();
-          f16Scales(data, block + 32L * L, scale, 0);
-          FloatVector d = FloatVector.fromArray(F, scale, 0);
-          int o = off + (32 * b - k0) * L;
-          for (int j = 0; j < 32; j++) {
-            q8(data, block + (long) j * L).mul(d).intoArray(panel, o + j * L);
-          }
-        }
-      }
-      case Q4_0 -> {
-        float[] scale = new float[L];
-        for (int b = k0 / 32; b < k1 / 32; b++) {
-          long block = base + b * w.blockBytes();
-          f16Scales(data, block + 16L * L, scale, 0);
-          FloatVector d = FloatVector.fromArray(F, scale, 0);
-          FloatVector m = d.mul(-8f);
-          int o = off + (32 * b - k0) * L;
-          for (int j = 0; j < 16; j++) {
-            IntVector p = nibblePairs(data, block + (long) j * L);
-            lowNibble(p).fma(d, m).intoArray(panel, o + 2 * j * L);
-            highNibble(p).fma(d, m).intoArray(panel, o + (2 * j + 1) * L);
-          }
-        }
-      }
+      case Q8_0, Q4_0 -> throw new AssertionError("quantized groups are widened block by block");
     }
   }
 

@@ -79,12 +79,24 @@ final class BenchCommand implements Callable<Integer> {
   Path cacheDir;
 
   @Option(names = "--profile",
-      description = "Also time each part of the forward pass while decoding (adds \"decode_profile_ms\": "
-          + "milliseconds per token by part).")
+      description = "Also time each part of the forward pass (adds \"prefill_profile_ms\": milliseconds for "
+          + "the whole prompt, and \"decode_profile_ms\": milliseconds per generated token, by part).")
   boolean profile;
 
   @Option(names = "--no-probe", description = "Skip the bandwidth and FMA measurements (efficiencies are then null).")
   boolean noProbe;
+
+  /** {@code "name":{"part":ms,...,"other":ms},} where other is {@code totalMillis} minus the parts. */
+  private static void appendProfile(StringBuilder json, String name, java.util.Map<String, Double> parts,
+      double totalMillis) {
+    json.append('"').append(name).append("\":{");
+    double sum = 0;
+    for (var part : parts.entrySet()) {
+      json.append(String.format(Locale.ROOT, "\"%s\":%.2f,", part.getKey(), part.getValue()));
+      sum += part.getValue();
+    }
+    json.append(String.format(Locale.ROOT, "\"other\":%.2f},", totalMillis - sum));
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -131,6 +143,7 @@ final class BenchCommand implements Callable<Integer> {
     int vocab = modelConfig.vocabSize();
     int[] prompt = random.ints(promptTokens, 0, vocab).toArray();
     double prefillSeconds;
+    java.util.Map<String, Double> prefillProfile;
     double decodeSeconds;
     double lateSeconds;
     int lateTokens = Math.min(genTokens, 64);
@@ -149,9 +162,13 @@ final class BenchCommand implements Callable<Integer> {
 
       ModelState state = model.newState();
       stateBytes = state.sizeBytes();
+      if (profile) {
+        Profile.start();
+      }
       long t0 = System.nanoTime();
       float[] logits = model.forwardLast(state, prompt);
       prefillSeconds = (System.nanoTime() - t0) / 1e9;
+      prefillProfile = Profile.millis(1);
       if (profile) {
         Profile.start();
       }
@@ -203,13 +220,8 @@ final class BenchCommand implements Callable<Integer> {
           + "\"prefill_efficiency\":null,");
     }
     if (profile) {
-      json.append("\"decode_profile_ms\":{");
-      double parts = 0;
-      for (var part : Profile.millis(genTokens).entrySet()) {
-        json.append(String.format(Locale.ROOT, "\"%s\":%.2f,", part.getKey(), part.getValue()));
-        parts += part.getValue();
-      }
-      json.append(String.format(Locale.ROOT, "\"other\":%.2f},", decodeSeconds * 1e3 / genTokens - parts));
+      appendProfile(json, "prefill_profile_ms", prefillProfile, prefillSeconds * 1e3);
+      appendProfile(json, "decode_profile_ms", Profile.millis(genTokens), decodeSeconds * 1e3 / genTokens);
     }
     json.append(String.format(Locale.ROOT, "\"peak_rss_bytes\":%d,\"weights_file_bytes\":%d,\"state_bytes\":%d}",
         peakRss, Files.size(file), stateBytes));

@@ -43,6 +43,14 @@ interface KernelImpl {
       float[] m, int mOffset, int rowStride, int cols, float[] x, int xOffset, int tokens,
       float[] out, int outOffset, int outStride, int rowStart, int rowEnd);
 
+  /**
+   * Q4_0 groups {@code groupStart <= g < groupEnd} times inputs quantized to int8 ({@link
+   * Q8Activations}, with {@link Q8Activations#pairPatterns} prepared for {@link #groupRows()}):
+   * per 32-column block the exact integer sum {@code sum_c q[r, c] * xq[t, c] - 8 * sum_c xq[t, c]},
+   * converted to float and fused into the row's sum times {@code weightScale * inputScale}.
+   */
+  void matmulQ4(PackedMatrix w, Q8Activations a, float[] out, int outOffset, int groupStart, int groupEnd);
+
   /** Sum of the float32 values in {@code data[offset, offset + bytes)} (bytes a multiple of 64). */
   float sumFloats(java.lang.foreign.MemorySegment data, long offset, long bytes);
 

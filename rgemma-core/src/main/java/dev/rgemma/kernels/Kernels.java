@@ -91,6 +91,14 @@ public final class Kernels {
       float[] out, int outOffset) {
     Objects.requireNonNull(w);
     checkProduct(w.rows(), w.cols(), x, xOffset, tokens, out, outOffset);
+    if (w.dtype() == dev.rgemma.tensor.DType.Q4_0) {
+      // Quantized once per call, shared by every thread.
+      Q8Activations a = Q8Activations.of(x, xOffset, tokens, w.cols());
+      a.pairPatterns(w.groupRows());
+      split(workers, w.groups(), 4, (long) w.rows() * w.cols() * tokens,
+          (start, end) -> impl.matmulQ4(w, a, out, outOffset, start, end));
+      return;
+    }
     // Units of row groups; at least 4 groups to split.
     split(workers, w.groups(), 4, (long) w.rows() * w.cols() * tokens,
         (start, end) -> impl.matmulPacked(w, x, xOffset, tokens, out, outOffset, start, end));

@@ -87,9 +87,25 @@ final class Packing {
       java.util.Arrays.fill(group, (byte) 0);
       for (int i = 0; i < g && gi * g + i < w.rows(); i++) {
         MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, (gi * g + i) * w.rowBytes(), row, 0, row.length);
+        checkScales(w, gi * g + i, row);
         scatterRow(w.dtype(), w.cols(), g, row, i, group);
       }
       MemorySegment.copy(group, 0, packed, ValueLayout.JAVA_BYTE, gi * groupBytes, group.length);
+    }
+  }
+
+  /**
+   * Rejects a block whose f16 scale is infinite or NaN: the kernels widen scales assuming finite
+   * values, and such a block could only make garbage.
+   */
+  private static void checkScales(WeightMatrix w, int r, byte[] row) {
+    int blockBytes = w.dtype() == DType.Q8_0 ? 34 : 18;
+    for (int b = 0; b < w.cols() / 32; b++) {
+      int bits = (row[blockBytes * b] & 0xFF) | (row[blockBytes * b + 1] & 0xFF) << 8;
+      if ((bits & 0x7C00) == 0x7C00) {
+        throw new IllegalArgumentException(w.name() + ": row " + r + ", block " + b + " has a non-finite scale (f16 0x"
+            + Integer.toHexString(bits) + "); the file is corrupt");
+      }
     }
   }
 

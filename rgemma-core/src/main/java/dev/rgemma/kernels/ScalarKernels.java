@@ -82,7 +82,12 @@ final class ScalarKernels implements KernelImpl {
     int cols = w.cols();
     float[] row = new float[cols];
     int rowEnd = Math.min(rows, groupEnd * w.groupRows());
-    if (w.dtype().isQuantized()) {
+    if (w.dtype() == DType.Q4_0) {
+      Q8Activations a = Q8Activations.of(x, xOffset, tokens, cols);
+      matmulQ4(w, a, out, outOffset, groupStart, groupEnd);
+      return;
+    }
+    if (w.dtype() == DType.Q8_0) {
       quantizedPacked(w, x, xOffset, tokens, out, outOffset, groupStart * w.groupRows(), rowEnd);
       return;
     }
@@ -99,10 +104,46 @@ final class ScalarKernels implements KernelImpl {
     }
   }
 
+  @Override
+  public void matmulQ4(PackedMatrix w, Q8Activations a, float[] out, int outOffset, int groupStart, int groupEnd) {
+    MemorySegment data = w.data();
+    int g = w.groupRows();
+    int rows = w.rows();
+    int cols = w.cols();
+    int blocks = cols / 32;
+    int[] nibbles = new int[cols];
+    float[] scales = new float[blocks];
+    int rowEnd = Math.min(rows, groupEnd * g);
+    for (int r = groupStart * g; r < rowEnd; r++) {
+      int i = r % g;
+      long base = (r / g) * w.groupBytes();
+      for (int b = 0; b < blocks; b++) {
+        long block = base + b * w.blockBytes();
+        scales[b] = Floats.f16ToFloat(data.get(I16, block + 16L * g + 2L * i));
+        for (int j = 0; j < 16; j++) {
+          int packed = data.get(ValueLayout.JAVA_BYTE, block + (long) j * g + i) & 0xFF;
+          nibbles[32 * b + 2 * j] = packed & 0x0F;
+          nibbles[32 * b + 2 * j + 1] = packed >>> 4;
+        }
+      }
+      for (int t = 0; t < a.tokens; t++) {
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++) {
+          int dot = 0;
+          for (int c = 32 * b; c < 32 * b + 32; c++) {
+            dot += nibbles[c] * a.values[t * cols + c];
+          }
+          dot -= 8 * a.sums[t * blocks + b];
+          sum = Math.fma((float) dot, scales[b] * a.scales[t * blocks + b], sum);
+        }
+        out[outOffset + t * rows + r] = sum;
+      }
+    }
+  }
+
   /**
-   * Q8_0/Q4_0 block by block, as the Vector API kernels: per 32-column block, the quantized values
-   * (Q4_0 nibbles as stored, 0..15) times x in a fused chain from zero; for Q4_0 plus -8 times the
-   * block's x summed in order; times the block's scale, fused into the row's running sum.
+   * Q8_0 block by block, as the Vector API kernel: per 32-column block, the int8 values times x in
+   * a fused chain from zero, times the block's scale, fused into the row's running sum.
    */
   private static void quantizedPacked(
       PackedMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset, int rowStart, int rowEnd) {
@@ -111,7 +152,6 @@ final class ScalarKernels implements KernelImpl {
     int rows = w.rows();
     int cols = w.cols();
     int blocks = cols / 32;
-    boolean q4 = w.dtype() == DType.Q4_0;
     float[] quants = new float[cols];
     float[] scales = new float[blocks];
     for (int r = rowStart; r < rowEnd; r++) {
@@ -119,18 +159,9 @@ final class ScalarKernels implements KernelImpl {
       long base = (r / g) * w.groupBytes();
       for (int b = 0; b < blocks; b++) {
         long block = base + b * w.blockBytes();
-        if (q4) {
-          scales[b] = Floats.f16ToFloat(data.get(I16, block + 16L * g + 2L * i));
-          for (int j = 0; j < 16; j++) {
-            int packed = data.get(ValueLayout.JAVA_BYTE, block + (long) j * g + i) & 0xFF;
-            quants[32 * b + 2 * j] = packed & 0x0F;
-            quants[32 * b + 2 * j + 1] = packed >>> 4;
-          }
-        } else {
-          scales[b] = Floats.f16ToFloat(data.get(I16, block + 32L * g + 2L * i));
-          for (int j = 0; j < 32; j++) {
-            quants[32 * b + j] = data.get(ValueLayout.JAVA_BYTE, block + (long) j * g + i);
-          }
+        scales[b] = Floats.f16ToFloat(data.get(I16, block + 32L * g + 2L * i));
+        for (int j = 0; j < 32; j++) {
+          quants[32 * b + j] = data.get(ValueLayout.JAVA_BYTE, block + (long) j * g + i);
         }
       }
       for (int t = 0; t < tokens; t++) {
@@ -138,13 +169,8 @@ final class ScalarKernels implements KernelImpl {
         float sum = 0f;
         for (int b = 0; b < blocks; b++) {
           float partial = 0f;
-          float xSum = 0f;
           for (int c = 32 * b; c < 32 * b + 32; c++) {
             partial = Math.fma(quants[c], x[xBase + c], partial);
-            xSum += x[xBase + c];
-          }
-          if (q4) {
-            partial += -8f * xSum;
           }
           sum = Math.fma(partial, scales[b], sum);
         }
@@ -152,6 +178,7 @@ final class ScalarKernels implements KernelImpl {
       }
     }
   }
+
 
   /** Writes row {@code row} of a packed matrix, widened to float32, into {@code out[offset ..]}. */
   static void readPackedRow(PackedMatrix w, int row, float[] out, int offset) {

@@ -95,7 +95,21 @@ class PackedKernelsTest {
             "token " + t + " row " + r + " alone vs in a call of " + tokens);
       }
     }
-    assertCloseToFloat64(w, x, 5, tokens, single, 3);
+    if (type == DType.Q4_0) {
+      // Q4_0 multiplies int8-quantized inputs: exact against those, and within the quantization
+      // step of the inputs (half of max |x| / 127 per element) against x itself.
+      Q8Activations a = Q8Activations.of(x, 5, tokens, cols);
+      float[] dequantized = new float[x.length];
+      for (int t = 0; t < tokens; t++) {
+        for (int c = 0; c < cols; c++) {
+          dequantized[5 + t * cols + c] = a.values[t * cols + c] * a.scales[t * a.blocks + c / 32];
+        }
+      }
+      assertCloseToFloat64(w, dequantized, 5, tokens, single, 3, TOLERANCE);
+      assertCloseToFloat64(w, x, 5, tokens, single, 3, 0.5 / 127 * 4);
+    } else {
+      assertCloseToFloat64(w, x, 5, tokens, single, 3, TOLERANCE);
+    }
   }
 
   @ParameterizedTest
@@ -148,7 +162,8 @@ class PackedKernelsTest {
   }
 
   /** Each output within TOLERANCE * sum |w x| of the float64 product of the widened weights. */
-  private static void assertCloseToFloat64(WeightMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset) {
+  private static void assertCloseToFloat64(
+      WeightMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset, double tolerance) {
     int rows = w.rows();
     int cols = w.cols();
     float[] row = new float[cols];
@@ -163,7 +178,7 @@ class PackedKernelsTest {
           magnitude += Math.abs(term);
         }
         float actual = out[outOffset + t * rows + r];
-        if (Math.abs(sum - actual) > TOLERANCE * magnitude + 1e-30) {
+        if (Math.abs(sum - actual) > tolerance * magnitude + 1e-30) {
           fail("out[" + t + ", " + r + "] = " + actual + ", float64 " + sum + " (scale " + magnitude + ")");
         }
       }

@@ -45,7 +45,7 @@ interface KernelImpl {
 
   /**
    * Q4_0 groups {@code groupStart <= g < groupEnd} times inputs quantized to int8 ({@link
-   * Q8Activations}, with {@link Q8Activations#pairPatterns} prepared for {@link #groupRows()}):
+   * Q8Activations}):
    * per 32-column block the exact integer sum {@code sum_c q[r, c] * xq[t, c] - 8 * sum_c xq[t, c]},
    * converted to float and fused into the row's sum times {@code weightScale * inputScale}.
    */

@@ -94,7 +94,6 @@ public final class Kernels {
     if (w.dtype() == dev.rgemma.tensor.DType.Q4_0) {
       // Quantized once per call, shared by every thread.
       Q8Activations a = Q8Activations.of(x, xOffset, tokens, w.cols());
-      a.pairPatterns(w.groupRows());
       split(workers, w.groups(), 4, (long) w.rows() * w.cols() * tokens,
           (start, end) -> impl.matmulQ4(w, a, out, outOffset, start, end));
       return;

@@ -18,14 +18,17 @@ import java.util.Objects;
  *       (so widening is a shift or a mask; an odd last column is paired with zero);
  *   <li>Q8_0: per 32-column block (544 bytes for G = 16): {@code 32 * G} int8 values, element
  *       {@code (i, 32b + j)} at {@code j * G + i}, then {@code G} f16 scales;
- *   <li>Q4_0: per 32-column block (288 bytes for G = 16): {@code 16 * G} bytes, byte {@code j * G
- *       + i} holding element {@code (i, 32b + j)} in its low nibble and {@code (i, 32b + j + 16)} in
- *       its high nibble (offset by 8, as in GGUF), then {@code G} f16 scales.
+ *   <li>Q4_0: per 32-column block (288 bytes for G = 16): {@code 16 * G} bytes, then {@code G} f16
+ *       scales. Byte j (0..15) of row i holds element {@code (i, 32b + 2j)} in its low nibble and
+ *       {@code (i, 32b + 2j + 1)} in its high nibble (offset by 8, as in GGUF); it sits at {@link
+ *       #q4Byte}: bytes 2p and 2p + 1 of a row side by side, so that one load of {@code 2G} bytes
+ *       widened to 16-bit lanes pairs them per row.
  * </ul>
  *
- * <p>Widened weights are exact ({@code q * scale}); every output of a product is one fused
- * multiply-add chain over the columns in order, so a row's result does not depend on the kernel,
- * the number of tokens or the split over threads.
+ * <p>Widened weights are exact ({@code q * scale}). How the kernels sum (one fused multiply-add
+ * chain over the columns for F32/BF16/F16, per block for Q8_0, exact integer block sums of int8
+ * inputs for Q4_0) is fixed per type, so a row's result does not depend on the kernel, the number
+ * of tokens or the split over threads.
  */
 public final class PackedMatrix {
   private final String name;
@@ -83,6 +86,14 @@ public final class PackedMatrix {
   /** Number of row groups, {@code ceil(rows / G)}. */
   public int groups() {
     return (rows + groupRows - 1) / groupRows;
+  }
+
+  /**
+   * Offset within a packed Q4_0 block of byte {@code j} (columns 2j, 2j + 1) of row {@code i}:
+   * bytes j = 2p and 2p + 1 of a row are adjacent, rows in order, {@code 2 * groupRows} bytes per p.
+   */
+  static long q4Byte(int j, int groupRows, int i) {
+    return (long) (j / 2) * 2 * groupRows + 2L * i + (j & 1);
   }
 
   /** Bytes of one group. */

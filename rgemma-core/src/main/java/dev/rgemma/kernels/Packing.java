@@ -131,11 +131,12 @@ final class Packing {
           int dst = blockBytes * b;
           group[dst + 16 * g + 2 * i] = row[src];
           group[dst + 16 * g + 2 * i + 1] = row[src + 1];
-          // GGUF: byte j holds columns j (low) and j + 16 (high); packed: byte j holds 2j and 2j + 1.
+          // GGUF: byte j holds columns j (low) and j + 16 (high); packed: byte j holds 2j and 2j + 1,
+          // bytes j = 2p and 2p + 1 of a row side by side (PackedMatrix.q4Byte).
           for (int j = 0; j < 16; j++) {
             int lo = nibble(row, src + 2, 2 * j);
             int hi = nibble(row, src + 2, 2 * j + 1);
-            group[dst + j * g + i] = (byte) (lo | hi << 4);
+            group[dst + (int) PackedMatrix.q4Byte(j, g, i)] = (byte) (lo | hi << 4);
           }
         }
       }

@@ -17,8 +17,13 @@ final class Q8Activations {
   final float[] scales;
   /** [tokens, blocks] sums of the block's int8 values (for the Q4_0 offset of 8). */
   final int[] sums;
-  /** The values laid out for the vector kernel (see {@link #pairPatterns}), or null. */
-  short[] patterns;
+  /**
+   * Per token, block and pair of packed byte columns ({@code p < 8}; bytes 2p and 2p + 1 hold
+   * columns 4p .. 4p + 3): two 32-bit words of two 16-bit inputs, the low nibbles' (columns 4p,
+   * 4p + 2) and the high nibbles' (4p + 1, 4p + 3). Broadcast and viewed as 16-bit lanes they line
+   * up with a row's two bytes widened to 16 bits. [tokens, blocks, 8, 2].
+   */
+  final int[] pairWords;
 
   private Q8Activations(int tokens, int cols) {
     this.tokens = tokens;
@@ -27,6 +32,7 @@ final class Q8Activations {
     this.values = new byte[tokens * cols];
     this.scales = new float[tokens * blocks];
     this.sums = new int[tokens * blocks];
+    this.pairWords = new int[tokens * blocks * 16];
   }
 
   /** Quantizes {@code x[xOffset ..]}, {@code [tokens, cols]} with cols a multiple of 32. */
@@ -49,38 +55,14 @@ final class Q8Activations {
         }
         a.scales[t * a.blocks + b] = scale;
         a.sums[t * a.blocks + b] = sum;
-      }
-    }
-    return a;
-  }
-
-  /**
-   * Lays the values out for a kernel with {@code lanes} rows per group that loads two packed Q4_0
-   * columns of bytes (j and j + 1, holding columns 2j, 2j + 1, 2j + 2, 2j + 3) into {@code 2 *
-   * lanes} 16-bit lanes: per token, block and pair of byte columns ({@code jp < 8}), a pattern for
-   * the low nibbles (lanes {@code < lanes}: column 4jp, the others: 4jp + 2) and one for the high
-   * nibbles (4jp + 1, 4jp + 3), {@code 2 * lanes} shorts each.
-   */
-  void pairPatterns(int lanes) {
-    int width = 2 * lanes;
-    short[] p = new short[tokens * blocks * 8 * 2 * width];
-    int at = 0;
-    for (int t = 0; t < tokens; t++) {
-      for (int b = 0; b < blocks; b++) {
-        int base = t * cols + 32 * b;
-        for (int jp = 0; jp < 8; jp++) {
-          for (int half = 0; half < 2; half++) { // low nibbles, then high
-            short first = values[base + 4 * jp + half];
-            short second = values[base + 4 * jp + 2 + half];
-            for (int i = 0; i < lanes; i++) {
-              p[at + i] = first;
-              p[at + lanes + i] = second;
-            }
-            at += width;
-          }
+        int v = t * cols + 32 * b;
+        for (int p = 0; p < 8; p++) {
+          int w = (t * a.blocks + b) * 16 + 2 * p;
+          a.pairWords[w] = (a.values[v + 4 * p] & 0xFFFF) | a.values[v + 4 * p + 2] << 16;
+          a.pairWords[w + 1] = (a.values[v + 4 * p + 1] & 0xFFFF) | a.values[v + 4 * p + 3] << 16;
         }
       }
     }
-    patterns = p;
+    return a;
   }
 }

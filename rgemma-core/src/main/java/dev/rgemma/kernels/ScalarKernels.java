@@ -121,7 +121,7 @@ final class ScalarKernels implements KernelImpl {
         long block = base + b * w.blockBytes();
         scales[b] = Floats.f16ToFloat(data.get(I16, block + 16L * g + 2L * i));
         for (int j = 0; j < 16; j++) {
-          int packed = data.get(ValueLayout.JAVA_BYTE, block + (long) j * g + i) & 0xFF;
+          int packed = data.get(ValueLayout.JAVA_BYTE, block + PackedMatrix.q4Byte(j, g, i)) & 0xFF;
           nibbles[32 * b + 2 * j] = packed & 0x0F;
           nibbles[32 * b + 2 * j + 1] = packed >>> 4;
         }
@@ -217,7 +217,7 @@ final class ScalarKernels implements KernelImpl {
           long block = base + b * w.blockBytes();
           float scale = Floats.f16ToFloat(data.get(I16, block + 16L * g + 2L * i));
           for (int j = 0; j < 16; j++) {
-            int packed = data.get(ValueLayout.JAVA_BYTE, block + (long) j * g + i) & 0xFF;
+            int packed = data.get(ValueLayout.JAVA_BYTE, block + PackedMatrix.q4Byte(j, g, i)) & 0xFF;
             out[offset + 32 * b + 2 * j] = scale * ((packed & 0x0F) - 8);
             out[offset + 32 * b + 2 * j + 1] = scale * ((packed >>> 4) - 8);
           }

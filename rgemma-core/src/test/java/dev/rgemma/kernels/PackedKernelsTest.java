@@ -2,6 +2,7 @@ package dev.rgemma.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.rgemma.tensor.DType;
@@ -147,6 +148,22 @@ class PackedKernelsTest {
     assertThrows(IndexOutOfBoundsException.class, () -> Kernels.readRow(p, 4, new float[8], 0));
     assertThrows(IllegalArgumentException.class,
         () -> Kernels.pack(new WeightMatrix("odd", DType.Q8_0, 1, 16, MemorySegment.ofArray(new byte[17])), arena));
+  }
+
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
+  void packingRejectsNonFiniteScales(DType type) {
+    for (int bits : new int[] {0x7C00, 0xFC00, 0x7E00}) { // +inf, -inf, NaN
+      byte[] data = Quantize.to(type, KernelsTest.randomFloats(new Random(5), 3 * 64));
+      int blockBytes = type == DType.Q8_0 ? 34 : 18;
+      int at = blockBytes * 3; // row 1, block 1: rows of 2 blocks
+      data[at] = (byte) bits;
+      data[at + 1] = (byte) (bits >>> 8);
+      WeightMatrix w = new WeightMatrix("layer.weight", type, 3, 64, MemorySegment.ofArray(data));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Kernels.pack(w, arena));
+      assertTrue(e.getMessage().contains("layer.weight") && e.getMessage().contains("row 1, block 1")
+          && e.getMessage().contains("non-finite scale"), e.getMessage());
+    }
   }
 
   static WeightMatrix randomMatrix(DType type, int rows, int cols, Random random) {

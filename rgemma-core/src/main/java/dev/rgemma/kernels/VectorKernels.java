@@ -110,7 +110,8 @@ final class VectorKernels implements KernelImpl {
    * How far ahead (bytes, per stream) the decode loops touch the weights. Each loop streams four
    * row groups at once; a one-byte load this far ahead in each stream starts its cache-line fetch
    * early, which the hardware prefetchers alone do not: on the development VM the BF16 loop went
-   * from ~23 to ~27 GB/s over a 2 GB set, level with a plain summing loop.
+   * from ~23 to ~27 GB/s over a 2 GB set, level with a plain summing loop, and q8_0 decode in the
+   * model gained 9-13 %. The Q4_0 loop, bound by arithmetic, does not touch (it was slower).
    */
   private static final long AHEAD = 2048;
 
@@ -316,12 +317,22 @@ final class VectorKernels implements KernelImpl {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     float[] scales = SCALES.get();
     widenScales(data, b0, b1, b2, b3, 32L * L, scales, 0);
+    long last = data.byteSize() - 1;
+    int sink = 0;
     int xi = xo;
     for (int b = 0; b < blocks; b++, xi += 32) {
       long o = b * blockBytes;
       int at = (b & 1) * 4 * L;
       if (b + 1 < blocks) {
         widenScales(data, b0, b1, b2, b3, o + blockBytes + 32L * L, scales, 4 * L - at);
+      }
+      // One byte per cache line of each stream, AHEAD bytes on (see AHEAD): in a block loop of its
+      // own, since per-column touches slowed the arithmetic more than they helped (measured).
+      for (long k = o + AHEAD; k < o + AHEAD + blockBytes; k += 64) {
+        sink ^= data.get(ValueLayout.JAVA_BYTE, Math.min(b0 + k, last))
+            ^ data.get(ValueLayout.JAVA_BYTE, Math.min(b1 + k, last))
+            ^ data.get(ValueLayout.JAVA_BYTE, Math.min(b2 + k, last))
+            ^ data.get(ValueLayout.JAVA_BYTE, Math.min(b3 + k, last));
       }
       FloatVector p0 = FloatVector.zero(F), p1 = p0, p2 = p0, p3 = p0;
       for (int j = 0; j < 32; j++) {
@@ -343,7 +354,7 @@ final class VectorKernels implements KernelImpl {
     a1.intoArray(acc, L);
     a2.intoArray(acc, 2 * L);
     a3.intoArray(acc, 3 * L);
-    return 0;
+    return sink;
   }
 
   @Override

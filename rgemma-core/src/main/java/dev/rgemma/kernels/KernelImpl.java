@@ -51,6 +51,15 @@ interface KernelImpl {
    */
   void matmulQ4(PackedMatrix w, Q8Activations a, float[] out, int outOffset, int groupStart, int groupEnd);
 
+  /**
+   * GELU with the tanh approximation, in place on {@code x[from, to)}: {@code x / (1 + exp(-2z))},
+   * {@code z = sqrt(2/pi) (x + 0.044715 x^3)} (that is {@code x/2 (1 + tanh z)}).
+   */
+  void geluTanh(float[] x, int from, int to);
+
+  /** {@code x[i] = exp(x[i])} in place for {@code from <= i < to}. */
+  void exp(float[] x, int from, int to);
+
   /** Sum of the float32 values in {@code data[offset, offset + bytes)} (bytes a multiple of 64). */
   float sumFloats(java.lang.foreign.MemorySegment data, long offset, long bytes);
 

@@ -65,6 +65,26 @@ final class ScalarKernels implements KernelImpl {
   }
 
   @Override
+  public void exp(float[] x, int from, int to) {
+    for (int i = from; i < to; i++) {
+      x[i] = (float) Math.exp(x[i]);
+    }
+  }
+
+  @Override
+  public void geluTanh(float[] x, int from, int to) {
+    for (int i = from; i < to; i++) {
+      x[i] = gelu(x[i]);
+    }
+  }
+
+  /** GELU (tanh approximation) in double, rounded once; see {@link KernelImpl#geluTanh}. */
+  static float gelu(float x) {
+    double inner = 0.7978845608028654 * (x + 0.044715 * x * x * x);
+    return (float) (x / (1.0 + Math.exp(-2.0 * inner)));
+  }
+
+  @Override
   public void readRow(WeightMatrix w, int row, float[] out, int offset) {
     readRow(w, row, 0, w.cols(), out, offset);
   }

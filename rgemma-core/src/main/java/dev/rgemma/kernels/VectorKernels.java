@@ -1159,6 +1159,30 @@ final class VectorKernels implements KernelImpl {
   // ---- machine probe loops ----
 
   @Override
+  public void exp(float[] x, int from, int to) {
+    int i = from;
+    for (; i + L <= to; i += L) {
+      FloatVector.fromArray(F, x, i).lanewise(VectorOperators.EXP).intoArray(x, i);
+    }
+    for (; i < to; i++) {
+      x[i] = (float) Math.exp(x[i]);
+    }
+  }
+
+  @Override
+  public void geluTanh(float[] x, int from, int to) {
+    int i = from;
+    for (; i + L <= to; i += L) {
+      FloatVector v = FloatVector.fromArray(F, x, i);
+      FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(-2f * 0.7978845608f);
+      v.div(inner.lanewise(VectorOperators.EXP).add(1f)).intoArray(x, i);
+    }
+    for (; i < to; i++) {
+      x[i] = ScalarKernels.gelu(x[i]);
+    }
+  }
+
+  @Override
   public void dotRows(
       float[] m, int mOffset, int rowStride, int cols, float[] x, int xOffset, int tokens,
       float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {

@@ -4,8 +4,6 @@ package dev.rgemma.model;
 final class Ops {
   private Ops() {}
 
-  private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
-
   /** {@code out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * (1 + weight)} for each row t of width n. */
   static void rmsNorm(float[] x, float[] weight, float eps, int rows, float[] out) {
     int n = weight.length;
@@ -21,17 +19,6 @@ final class Ops {
         out[base + j] = x[base + j] * inverse * (1f + weight[j]);
       }
     }
-  }
-
-  /** GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
-  static float geluTanh(float x) {
-    double inner = SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
-    // 1 + tanh(z) = 2 / (1 + exp(-2z)): one exp instead of the much slower Math.tanh.
-    return (float) (x / (1.0 + Math.exp(-2.0 * inner)));
-  }
-
-  static float sigmoid(float x) {
-    return (float) (1.0 / (1.0 + Math.exp(-x)));
   }
 
   /** torch softplus (threshold 20: returns x above it). */

@@ -103,11 +103,7 @@ public record RecurrentBlock(
     long time = Profile.now();
     Kernels.matmul(linearY, n, 0, tokens, y, 0);
     Ops.addBias(y, linearYBias, tokens);
-    Kernels.parallelRanges(y.length, 8192, (start, end) -> {
-      for (int i = start; i < end; i++) {
-        y[i] = Ops.geluTanh(y[i]);
-      }
-    });
+    Kernels.geluTanh(y, 0, y.length);
     time = Profile.add(Profile.Part.RECURRENT_LINEAR_Y, time);
     float[] x = new float[tokens * e]; // [tokens, lruWidth]
     Kernels.matmul(linearX, n, 0, tokens, x, 0);
@@ -175,22 +171,36 @@ public record RecurrentBlock(
     float[] recurrentGates = gates(c, tokens, recurrentGate, recurrentGateBias);
     time = Profile.add(Profile.Part.RECURRENT_GATES, time);
     Kernels.parallelRanges(e, 256, (start, end) -> {
+      // Channels [start, end): the gate arithmetic for a whole token at a time (exponentials
+      // through Kernels.exp, the rest in loops the JIT vectorizes), then the recurrence.
+      int width = end - start;
+      float[] gateX = new float[width];
+      float[] a = new float[width];
+      float[] a2 = new float[width];
       for (int t = 0; t < tokens; t++) {
-        int base = t * e;
+        int base = t * e + start;
+        for (int j = 0; j < width; j++) {
+          gateX[j] = -inputGates[base + j];
+          a[j] = -recurrentGates[base + j];
+        }
+        Kernels.exp(gateX, 0, width);
+        Kernels.exp(a, 0, width);
+        for (int j = 0; j < width; j++) {
+          gateX[j] = 1f / (1f + gateX[j]); // sigmoid
+          float logA = -C * (1f / (1f + a[j])) * softplusA[start + j];
+          a[j] = logA;
+          a2[j] = 2f * logA;
+        }
+        Kernels.exp(a, 0, width);
+        Kernels.exp(a2, 0, width);
         boolean reset = startPosition + t == 0;
-        for (int j = start; j < end; j++) {
-          float gateX = Ops.sigmoid(inputGates[base + j]);
-          float gateA = Ops.sigmoid(recurrentGates[base + j]);
-          float logA = -C * gateA * softplusA[j];
-          float a = (float) Math.exp(logA);
-          float multiplier = (float) Math.sqrt(1.0 - (float) Math.exp(2f * logA));
-          if (reset) {
-            a = 0f;
-            multiplier = 1f;
-          }
-          float normalizedX = c[base + j] * gateX * multiplier;
-          h[j] = a * h[j] + normalizedX;
-          outputs[outputOffset + base + j] = h[j];
+        for (int j = 0; j < width; j++) {
+          float decay = reset ? 0f : a[j];
+          float multiplier = reset ? 1f : (float) Math.sqrt(1f - a2[j]);
+          float normalizedX = c[base + j] * gateX[j] * multiplier;
+          float state = decay * h[start + j] + normalizedX;
+          h[start + j] = state;
+          outputs[outputOffset + base + j] = state;
         }
       }
     });

@@ -309,6 +309,61 @@ class KernelsTest {
   }
 
   @Test
+  void expMatchesScalarTwin() {
+    Random random = new Random(29);
+    for (int n : new int[] {1, 15, 16, 17, 100}) {
+      float[] x = new float[n + 2];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = (float) (random.nextGaussian() * 10);
+      }
+      x[2] = -120f; // underflows
+      float[] expected = x.clone();
+      float[] actual = x.clone();
+      Kernels.exp(ScalarKernels.INSTANCE, expected, 2, 2 + n);
+      Kernels.exp(vector, actual, 2, 2 + n);
+      for (int i = 0; i < x.length; i++) {
+        if (i < 2) {
+          assertEquals(x[i], actual[i], "outside the range");
+          continue;
+        }
+        assertTrue(Math.abs(actual[i] - expected[i]) <= 4e-7 * expected[i] + Float.MIN_NORMAL,
+            "exp(" + x[i] + "): " + actual[i] + " vs " + expected[i]);
+      }
+    }
+  }
+
+  @Test
+  void geluMatchesScalarTwin() {
+    Random random = new Random(23);
+    for (int n : new int[] {1, 15, 16, 17, 100, 1000}) {
+      float[] x = new float[n + 3];
+      for (int i = 0; i < x.length; i++) {
+        x[i] = (float) (random.nextGaussian() * 4);
+      }
+      x[3] = 0f;
+      if (n > 4) {
+        x[4] = -0f;
+        x[5] = -30f;
+        x[6] = 30f;
+      }
+      float[] expected = x.clone();
+      float[] actual = x.clone();
+      Kernels.geluTanh(ScalarKernels.INSTANCE, expected, 3, 3 + n);
+      Kernels.geluTanh(vector, actual, 3, 3 + n);
+      for (int i = 0; i < x.length; i++) {
+        if (i < 3) {
+          assertEquals(x[i], actual[i], "outside the range, index " + i);
+          continue;
+        }
+        double exact = x[i] / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (x[i] + 0.044715 * Math.pow(x[i], 3))));
+        assertTrue(Math.abs(expected[i] - exact) <= 1e-7 * Math.abs(x[i]) + 1e-30, "scalar gelu(" + x[i] + ")");
+        assertTrue(Math.abs(actual[i] - exact) <= 2e-6 * Math.abs(x[i]) + 1e-30,
+            "vector gelu(" + x[i] + ") = " + actual[i] + ", exact " + exact);
+      }
+    }
+  }
+
+  @Test
   void guidedChunksCoverEveryUnitOnceInMultiplesOfFour() {
     for (int threads = 2; threads <= 8; threads++) {
       for (int units = 1; units <= 3000; units += units < 64 ? 1 : 97) {

@@ -201,18 +201,22 @@ public final class BatchScheduler implements AutoCloseable {
     List<float[]> logits = model.forwardBatch(states, inputs);
     long end = System.nanoTime();
     int sampled = 0;
+    for (Generation generation : batch) {
+      sampled += generation.samplesThisStep() ? 1 : 0;
+    }
+    // Counted before any listener hears of this step: a client that has its answer sees the
+    // tokens that produced it in the metrics.
+    metrics.step(states.size(), rows, sampled, end - start);
     List<Generation> finished = new ArrayList<>();
     for (int i = 0; i < batch.size(); i++) {
       Generation generation = batch.get(i);
-      boolean sampledOne = generation.afterStep(logits.get(i), end);
-      sampled += sampledOne ? 1 : 0;
+      generation.afterStep(logits.get(i), end);
       if (generation.done) {
         finished.add(generation);
       }
     }
     active.removeAll(finished);
     activeCount = active.size();
-    metrics.step(states.size(), rows, sampled, end - start);
   }
 
   @Override
@@ -314,6 +318,11 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     /** Takes this step's logits; returns whether a token was sampled. */
+    /** Whether the step being run samples a token for this sequence (its prompt is then all fed). */
+    private boolean samplesThisStep() {
+      return lastPromptChunk == 0 || promptFed + lastPromptChunk >= prompt.length;
+    }
+
     private boolean afterStep(float[] logits, long now) {
       if (lastPromptChunk > 0) {
         promptFed += lastPromptChunk;

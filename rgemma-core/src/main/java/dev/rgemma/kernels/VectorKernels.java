@@ -367,14 +367,31 @@ final class VectorKernels implements KernelImpl {
     long gb = w.groupBytes();
     int rows = w.rows();
     float[] acc = new float[4 * L];
-    // Group by group, token by token: the four groups' blocks stay in cache across the tokens.
+    float[] tile = new float[8 * L];
+    // Four groups at a time, their blocks staying in cache across the tokens: tokens four by four
+    // through the 2-group x 4-token kernel, the rest one by one.
     for (int g0 = groupStart; g0 < groupEnd; g0 += 4) {
       int count = Math.min(4, groupEnd - g0);
       long b0 = g0 * gb;
       long b1 = (g0 + Math.min(1, count - 1)) * gb;
       long b2 = (g0 + Math.min(2, count - 1)) * gb;
       long b3 = (g0 + Math.min(3, count - 1)) * gb;
-      for (int t = 0; t < a.tokens; t++) {
+      int t = 0;
+      for (; t + 4 <= a.tokens; t += 4) {
+        for (int pair = 0; pair < count; pair += 2) {
+          long p0 = pair == 0 ? b0 : b2;
+          long p1 = pair == 0 ? b1 : b3;
+          pairQ4x4(data, p0, p1, a.blocks, w.blockBytes(), a.pairWords, a.scales, a.sums, t * a.blocks, tile);
+          for (int k = pair; k < Math.min(count, pair + 2); k++) {
+            int row = (g0 + k) * L;
+            for (int u = 0; u < 4; u++) {
+              System.arraycopy(tile, ((k - pair) * 4 + u) * L, out, outOffset + (t + u) * rows + row,
+                  Math.min(L, rows - row));
+            }
+          }
+        }
+      }
+      for (; t < a.tokens; t++) {
         groupsQ4(data, b0, b1, b2, b3, a.blocks, w.blockBytes(), a.pairWords, a.scales, a.sums, t * a.blocks, acc);
         for (int k = 0; k < count; k++) {
           int row = (g0 + k) * L;
@@ -382,6 +399,103 @@ final class VectorKernels implements KernelImpl {
         }
       }
     }
+  }
+
+  /**
+   * Q4_0 times int8 inputs for four consecutive tokens (from block index {@code xb} of the inputs)
+   * and two groups, the same arithmetic as {@link #groupsQ4} (so the same results): each widened
+   * weight vector serves four tokens. Writes {@code acc[(group * 4 + token) * L ..]}.
+   */
+  private static void pairQ4x4(
+      MemorySegment data, long b0, long b1, int blocks, long blockBytes, int[] pairWords,
+      float[] inputScales, int[] inputSums, int xb, float[] acc) {
+    FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+    FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    float[] scales = SCALES.get();
+    int stride = blocks * 16; // pair words per token
+    for (int b = 0; b < blocks; b++) {
+      long o = b * blockBytes;
+      ShortVector s00 = ShortVector.zero(S2), s01 = s00, s02 = s00, s03 = s00;
+      ShortVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+      for (int jp = 0; jp < 8; jp++) {
+        long q = o + (long) jp * 2 * L;
+        ShortVector n0 = (ShortVector) ByteVector.fromMemorySegment(B2, data, b0 + q, LE)
+            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+        ShortVector n1 = (ShortVector) ByteVector.fromMemorySegment(B2, data, b1 + q, LE)
+            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+        ShortVector lo0 = n0.and((short) 0x0F);
+        ShortVector hi0 = n0.lanewise(VectorOperators.LSHR, 4);
+        ShortVector lo1 = n1.and((short) 0x0F);
+        ShortVector hi1 = n1.lanewise(VectorOperators.LSHR, 4);
+        int pw = (xb + b) * 16 + 2 * jp;
+        ShortVector lo = IntVector.broadcast(I, pairWords[pw]).reinterpretAsShorts();
+        ShortVector hi = IntVector.broadcast(I, pairWords[pw + 1]).reinterpretAsShorts();
+        s00 = s00.add(lo0.mul(lo)).add(hi0.mul(hi));
+        s10 = s10.add(lo1.mul(lo)).add(hi1.mul(hi));
+        lo = IntVector.broadcast(I, pairWords[pw + stride]).reinterpretAsShorts();
+        hi = IntVector.broadcast(I, pairWords[pw + stride + 1]).reinterpretAsShorts();
+        s01 = s01.add(lo0.mul(lo)).add(hi0.mul(hi));
+        s11 = s11.add(lo1.mul(lo)).add(hi1.mul(hi));
+        lo = IntVector.broadcast(I, pairWords[pw + 2 * stride]).reinterpretAsShorts();
+        hi = IntVector.broadcast(I, pairWords[pw + 2 * stride + 1]).reinterpretAsShorts();
+        s02 = s02.add(lo0.mul(lo)).add(hi0.mul(hi));
+        s12 = s12.add(lo1.mul(lo)).add(hi1.mul(hi));
+        lo = IntVector.broadcast(I, pairWords[pw + 3 * stride]).reinterpretAsShorts();
+        hi = IntVector.broadcast(I, pairWords[pw + 3 * stride + 1]).reinterpretAsShorts();
+        s03 = s03.add(lo0.mul(lo)).add(hi0.mul(hi));
+        s13 = s13.add(lo1.mul(lo)).add(hi1.mul(hi));
+      }
+      // Scales of the two groups, widened as in groupsQ4 (into the first half of the buffer).
+      finiteF16(data, b0 + o + 16L * L, scales, 0);
+      finiteF16(data, b1 + o + 16L * L, scales, L);
+      FloatVector d0 = FloatVector.fromArray(F, scales, 0);
+      FloatVector d1 = FloatVector.fromArray(F, scales, L);
+      int x0 = xb + b;
+      int x1 = x0 + blocks;
+      int x2 = x1 + blocks;
+      int x3 = x2 + blocks;
+      // Each row's two 16-bit lanes added as int32, minus the offset (written out: see groupsQ8).
+      IntVector w00 = s00.reinterpretAsInts();
+      a00 = ((FloatVector) w00.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+          .add(w00.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x0]).convert(VectorOperators.I2F, 0))
+          .fma(d0.mul(inputScales[x0]), a00);
+      IntVector w01 = s01.reinterpretAsInts();
+      a01 = ((FloatVector) w01.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+          .add(w01.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x1]).convert(VectorOperators.I2F, 0))
+          .fma(d0.mul(inputScales[x1]), a01);
+      IntVector w02 = s02.reinterpretAsInts();
+      a02 = ((FloatVector) w02.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+          .add(w02.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x2]).convert(VectorOperators.I2F, 0))
+          .fma(d0.mul(inputScales[x2]), a02);
+      IntVector w03 = s03.reinterpretAsInts();
+      a03 = ((FloatVector) w03.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+          .add(w03.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x3]).convert(VectorOperators.I2F, 0))
+          .fma(d0.mul(inputScales[x3]), a03);
+      IntVector w10 = s10.reinterpretAsInts();
+      a10 = ((FloatVector) w10.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+          .add(w10.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x0]).convert(VectorOperators.I2F, 0))
+          .fma(d1.mul(inputScales[x0]), a10);
+      IntVector w11 = s11.reinterpretAsInts();
+      a11 = ((FloatVector) w11.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+          .add(w11.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x1]).convert(VectorOperators.I2F, 0))
+          .fma(d1.mul(inputScales[x1]), a11);
+      IntVector w12 = s12.reinterpretAsInts();
+      a12 = ((FloatVector) w12.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+          .add(w12.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x2]).convert(VectorOperators.I2F, 0))
+          .fma(d1.mul(inputScales[x2]), a12);
+      IntVector w13 = s13.reinterpretAsInts();
+      a13 = ((FloatVector) w13.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+          .add(w13.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x3]).convert(VectorOperators.I2F, 0))
+          .fma(d1.mul(inputScales[x3]), a13);
+    }
+    a00.intoArray(acc, 0);
+    a01.intoArray(acc, L);
+    a02.intoArray(acc, 2 * L);
+    a03.intoArray(acc, 3 * L);
+    a10.intoArray(acc, 4 * L);
+    a11.intoArray(acc, 5 * L);
+    a12.intoArray(acc, 6 * L);
+    a13.intoArray(acc, 7 * L);
   }
 
   /**

@@ -323,11 +323,11 @@ public final class BatchScheduler implements AutoCloseable {
       return lastPromptChunk == 0 || promptFed + lastPromptChunk >= prompt.length;
     }
 
-    private boolean afterStep(float[] logits, long now) {
+    private void afterStep(float[] logits, long now) {
       if (lastPromptChunk > 0) {
         promptFed += lastPromptChunk;
         if (promptFed < prompt.length) {
-          return false;
+          return;
         }
       } else {
         generatedFed++;
@@ -338,7 +338,7 @@ public final class BatchScheduler implements AutoCloseable {
       }
       if (stopTokens.contains(token)) {
         finish("stop", now);
-        return true;
+        return;
       }
       history.add(token);
       if (generatedCount == generated.length) {
@@ -351,7 +351,6 @@ public final class BatchScheduler implements AutoCloseable {
       } else if (generatedCount == request.maxTokens()) {
         finish("length", now);
       }
-      return true;
     }
 
     private void emit(String text) {

@@ -67,8 +67,45 @@ final class ScalarKernels implements KernelImpl {
   @Override
   public void exp(float[] x, int from, int to) {
     for (int i = from; i < to; i++) {
-      x[i] = (float) Math.exp(x[i]);
+      x[i] = exp(x[i]);
     }
+  }
+
+  static final float EXP_MAX = 88.3f; // above: +inf (exp(88.3) < Float.MAX_VALUE)
+  static final float EXP_MIN = -87.3f; // below: 0 (exp(-87.3) is about Float.MIN_NORMAL)
+  static final float LOG2E = 1.44269504f;
+  /** 1.5 * 2^23: adding it rounds to an integer, which then sits in the low mantissa bits. */
+  static final float ROUNDER = 12582912f;
+  static final float LN2_HI = 0.693145751953125f; // ln 2 = LN2_HI + LN2_LO, LN2_HI exact in few bits
+  static final float LN2_LO = 1.42860682e-6f;
+  static final float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120, C6 = 1f / 720, C7 = 1f / 5040;
+
+  /**
+   * exp in float32 from fixed operations — {@code x = k ln2 + r}, {@code |r| <= ln2 / 2}, a
+   * degree-7 polynomial for {@code e^r}, times {@code 2^k} — written the same way as the Vector API
+   * version, so the two agree bit for bit whatever the JIT does (the Vector API's own EXP may give
+   * other bits before and after compilation). Within about 2 ulps of {@code Math.exp}.
+   */
+  static float exp(float x) {
+    if (x > EXP_MAX) {
+      return Float.POSITIVE_INFINITY;
+    }
+    if (x < EXP_MIN) {
+      return 0f;
+    }
+    float t = Math.fma(x, LOG2E, ROUNDER);
+    float k = t - ROUNDER;
+    float r = Math.fma(k, -LN2_HI, x);
+    r = Math.fma(k, -LN2_LO, r);
+    float p = Math.fma(C7, r, C6);
+    p = Math.fma(p, r, C5);
+    p = Math.fma(p, r, C4);
+    p = Math.fma(p, r, C3);
+    p = Math.fma(p, r, C2);
+    p = Math.fma(p, r, 1f);
+    p = Math.fma(p, r, 1f);
+    int bits = (Float.floatToRawIntBits(t) - (Float.floatToRawIntBits(ROUNDER) - 127)) << 23;
+    return p * Float.intBitsToFloat(bits);
   }
 
   @Override
@@ -78,10 +115,10 @@ final class ScalarKernels implements KernelImpl {
     }
   }
 
-  /** GELU (tanh approximation) in double, rounded once; see {@link KernelImpl#geluTanh}. */
+  /** GELU (tanh approximation) in float32 with {@link #exp(float)}; see {@link KernelImpl#geluTanh}. */
   static float gelu(float x) {
-    double inner = 0.7978845608028654 * (x + 0.044715 * x * x * x);
-    return (float) (x / (1.0 + Math.exp(-2.0 * inner)));
+    float z = (x * x * x * 0.044715f + x) * (-2f * 0.7978845608f);
+    return x / (exp(z) + 1f);
   }
 
   @Override

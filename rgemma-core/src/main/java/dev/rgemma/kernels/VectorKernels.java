@@ -1276,11 +1276,31 @@ final class VectorKernels implements KernelImpl {
   public void exp(float[] x, int from, int to) {
     int i = from;
     for (; i + L <= to; i += L) {
-      FloatVector.fromArray(F, x, i).lanewise(VectorOperators.EXP).intoArray(x, i);
+      exp(FloatVector.fromArray(F, x, i)).intoArray(x, i);
     }
     for (; i < to; i++) {
-      x[i] = (float) Math.exp(x[i]);
+      x[i] = ScalarKernels.exp(x[i]);
     }
+  }
+
+  /** {@link ScalarKernels#exp(float)} lane by lane, the same operations (so the same bits). */
+  private static FloatVector exp(FloatVector x) {
+    FloatVector t = x.fma(ScalarKernels.LOG2E, ScalarKernels.ROUNDER);
+    FloatVector k = t.sub(ScalarKernels.ROUNDER);
+    FloatVector r = k.fma(FloatVector.broadcast(F, -ScalarKernels.LN2_HI), x);
+    r = k.fma(FloatVector.broadcast(F, -ScalarKernels.LN2_LO), r);
+    FloatVector p = r.fma(ScalarKernels.C7, ScalarKernels.C6);
+    p = p.fma(r, FloatVector.broadcast(F, ScalarKernels.C5));
+    p = p.fma(r, FloatVector.broadcast(F, ScalarKernels.C4));
+    p = p.fma(r, FloatVector.broadcast(F, ScalarKernels.C3));
+    p = p.fma(r, FloatVector.broadcast(F, ScalarKernels.C2));
+    p = p.fma(r, FloatVector.broadcast(F, 1f));
+    p = p.fma(r, FloatVector.broadcast(F, 1f));
+    IntVector bits = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ScalarKernels.ROUNDER) - 127)
+        .lanewise(VectorOperators.LSHL, 23);
+    FloatVector y = p.mul(bits.reinterpretAsFloats());
+    y = y.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, ScalarKernels.EXP_MAX));
+    return y.blend(0f, x.compare(VectorOperators.LT, ScalarKernels.EXP_MIN));
   }
 
   @Override
@@ -1288,8 +1308,8 @@ final class VectorKernels implements KernelImpl {
     int i = from;
     for (; i + L <= to; i += L) {
       FloatVector v = FloatVector.fromArray(F, x, i);
-      FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(-2f * 0.7978845608f);
-      v.div(inner.lanewise(VectorOperators.EXP).add(1f)).intoArray(x, i);
+      FloatVector z = v.mul(v).mul(v).mul(0.044715f).add(v).mul(-2f * 0.7978845608f);
+      v.div(exp(z).add(1f)).intoArray(x, i);
     }
     for (; i < to; i++) {
       x[i] = ScalarKernels.gelu(x[i]);

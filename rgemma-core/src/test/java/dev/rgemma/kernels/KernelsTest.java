@@ -309,14 +309,20 @@ class KernelsTest {
   }
 
   @Test
-  void expMatchesScalarTwin() {
+  void expMatchesScalarTwinBitForBitAndMathExp() {
     Random random = new Random(29);
-    for (int n : new int[] {1, 15, 16, 17, 100}) {
+    for (int n : new int[] {1, 15, 16, 17, 100, 1000}) {
       float[] x = new float[n + 2];
       for (int i = 0; i < x.length; i++) {
-        x[i] = (float) (random.nextGaussian() * 10);
+        x[i] = (float) (random.nextGaussian() * 20);
       }
-      x[2] = -120f; // underflows
+      if (n > 6) {
+        x[2] = -120f; // 0
+        x[3] = 100f; // +inf
+        x[4] = Float.NEGATIVE_INFINITY;
+        x[5] = -87f;
+        x[6] = 88f;
+      }
       float[] expected = x.clone();
       float[] actual = x.clone();
       Kernels.exp(ScalarKernels.INSTANCE, expected, 2, 2 + n);
@@ -326,10 +332,21 @@ class KernelsTest {
           assertEquals(x[i], actual[i], "outside the range");
           continue;
         }
-        assertTrue(Math.abs(actual[i] - expected[i]) <= 4e-7 * expected[i] + Float.MIN_NORMAL,
-            "exp(" + x[i] + "): " + actual[i] + " vs " + expected[i]);
+        assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
+            "exp(" + x[i] + "): vector " + actual[i] + ", scalar twin " + expected[i]);
+        double exact = Math.exp(x[i]);
+        if (exact > Float.MAX_VALUE * 0.9 || x[i] > ScalarKernels.EXP_MAX) {
+          assertEquals(Float.POSITIVE_INFINITY, actual[i], "exp(" + x[i] + ")");
+        } else if (x[i] < ScalarKernels.EXP_MIN) {
+          assertEquals(0f, actual[i], "exp(" + x[i] + ")");
+        } else {
+          assertTrue(Math.abs(actual[i] - exact) <= 3e-7 * exact, "exp(" + x[i] + ") = " + actual[i] + ", exact " + exact);
+        }
       }
     }
+    float[] nan = {Float.NaN};
+    Kernels.exp(ScalarKernels.INSTANCE, nan, 0, 1);
+    assertTrue(Float.isNaN(nan[0]), "exp(NaN)");
   }
 
   @Test
@@ -356,9 +373,10 @@ class KernelsTest {
           continue;
         }
         double exact = x[i] / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (x[i] + 0.044715 * Math.pow(x[i], 3))));
-        assertTrue(Math.abs(expected[i] - exact) <= 1e-7 * Math.abs(x[i]) + 1e-30, "scalar gelu(" + x[i] + ")");
+        assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
+            "gelu(" + x[i] + "): vector " + actual[i] + ", scalar twin " + expected[i]);
         assertTrue(Math.abs(actual[i] - exact) <= 2e-6 * Math.abs(x[i]) + 1e-30,
-            "vector gelu(" + x[i] + ") = " + actual[i] + ", exact " + exact);
+            "gelu(" + x[i] + ") = " + actual[i] + ", exact " + exact);
       }
     }
   }

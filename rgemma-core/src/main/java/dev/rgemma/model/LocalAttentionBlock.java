@@ -63,6 +63,18 @@ public record LocalAttentionBlock(
 
   private void attend(float[] q, float[] k, float[] v, int firstRow, int tokens, long startPosition,
       LayerState.AttentionState state, float[] attended) {
+    if (tokens <= SHORT_CHUNK) {
+      attend(q, k, v, firstRow, tokens, startPosition, state, attended, null);
+      return;
+    }
+    // Shared: the kernel pool packs and reads the chunk's matrices; freed when the chunk is done.
+    try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+      attend(q, k, v, firstRow, tokens, startPosition, state, attended, arena);
+    }
+  }
+
+  private void attend(float[] q, float[] k, float[] v, int firstRow, int tokens, long startPosition,
+      LayerState.AttentionState state, float[] attended, java.lang.foreign.Arena arena) {
     int heads = config.numHeads();
     int hd = config.headDim();
     int window = config.attentionWindowSize();
@@ -91,10 +103,10 @@ public record LocalAttentionBlock(
       Kernels.dotRows(k, firstRow * hd, tokens, hd, hd, q, qOffset, queries, chunkScores, 0);
     } else {
       if (useCache) {
-        Kernels.matmul(matrix("kv-cache keys", slots, hd, state.keys()), q, qOffset, queries, cacheScores, 0);
+        Kernels.matmul(packed(arena, "kv-cache keys", slots, hd, state.keys()), q, qOffset, queries, cacheScores, 0);
       }
       float[] chunkKeys = java.util.Arrays.copyOfRange(k, firstRow * hd, (firstRow + tokens) * hd);
-      Kernels.matmul(matrix("chunk keys", tokens, hd, chunkKeys), q, qOffset, queries, chunkScores, 0);
+      Kernels.matmul(packed(arena, "chunk keys", tokens, hd, chunkKeys), q, qOffset, queries, chunkScores, 0);
     }
 
     // Mask and softmax (float32): a query at p sees key positions p - window .. p.
@@ -163,7 +175,8 @@ public record LocalAttentionBlock(
           chunkValuesT[i * tokens + t] = v[(firstRow + t) * hd + i];
         }
       }
-      Kernels.matmul(matrix("chunk values", hd, tokens, chunkValuesT), chunkScores, 0, queries, attended, outOffset);
+      Kernels.matmul(packed(arena, "chunk values", hd, tokens, chunkValuesT), chunkScores, 0, queries, attended,
+          outOffset);
     }
     if (useCache && shortChunk) {
       float[] fromCache = new float[queries * hd];
@@ -181,7 +194,7 @@ public record LocalAttentionBlock(
         valuesT = filled;
       }
       float[] fromCache = new float[queries * hd];
-      Kernels.matmul(matrix("kv-cache values", hd, slots, valuesT), cacheScores, 0, queries, fromCache, 0);
+      Kernels.matmul(packed(arena, "kv-cache values", hd, slots, valuesT), cacheScores, 0, queries, fromCache, 0);
       for (int i = 0; i < fromCache.length; i++) {
         attended[outOffset + i] += fromCache[i];
       }
@@ -206,9 +219,14 @@ public record LocalAttentionBlock(
     return position;
   }
 
-  private static WeightMatrix matrix(String name, int rows, int cols, float[] data) {
-    return new WeightMatrix(name, dev.rgemma.tensor.DType.F32, rows, cols,
-        java.lang.foreign.MemorySegment.ofArray(data).asSlice(0, 4L * rows * cols));
+  /**
+   * {@code data} ([rows, cols], row-major float32) packed for the matrix-matrix kernels, in {@code
+   * arena}: copying a chunk's keys or values costs far less than the row-major kernel's lane
+   * reductions per output, which dominate short inner dimensions such as a head's 256.
+   */
+  private static PackedMatrix packed(java.lang.foreign.Arena arena, String name, int rows, int cols, float[] data) {
+    return Kernels.pack(new WeightMatrix(name, dev.rgemma.tensor.DType.F32, rows, cols,
+        java.lang.foreign.MemorySegment.ofArray(data).asSlice(0, 4L * rows * cols)), arena);
   }
 
   /** Half-split rotary embedding on the first {@code rotaryDim} dims of a head. */

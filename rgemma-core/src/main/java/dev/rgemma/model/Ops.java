@@ -49,11 +49,13 @@ final class Ops {
 
   /** {@code x[i] = exp(x[i] - max)} on a range; returns the sum. exp(-inf) = 0 masks entries. */
   static float expInPlace(float[] x, int offset, int length, float max) {
+    for (int i = offset; i < offset + length; i++) {
+      x[i] -= max;
+    }
+    dev.rgemma.kernels.Kernels.exp(x, offset, offset + length);
     float sum = 0f;
     for (int i = offset; i < offset + length; i++) {
-      float e = (float) Math.exp(x[i] - max);
-      x[i] = e;
-      sum += e;
+      sum += x[i];
     }
     return sum;
   }

@@ -939,6 +939,16 @@ final class VectorKernels implements KernelImpl {
    * The L lanes at {@code lanes[offset ..]} added as a fixed pairwise tree. Not {@code reduceLanes}: its order may
    * differ between interpreted and compiled code, and results must not depend on the JIT.
    */
+  /** {@code lanes[offset, offset + L)} added as a fixed pairwise tree, in place (scratch lanes). */
+  private static float laneSum(float[] lanes, int offset) {
+    for (int width = L / 2; width >= 1; width /= 2) {
+      for (int i = 0; i < width; i++) {
+        lanes[offset + i] += lanes[offset + i + width];
+      }
+    }
+    return lanes[offset];
+  }
+
   private static float treeSum(float[] lanes, int offset) {
     // Sums stay in a scratch array: a vector passed to a method C2 does not inline is boxed.
     float[] work = java.util.Arrays.copyOfRange(lanes, offset, offset + L);
@@ -1321,6 +1331,7 @@ final class VectorKernels implements KernelImpl {
       float[] m, int mOffset, int rowStride, int cols, float[] x, int xOffset, int tokens,
       float[] out, int outOffset, int outStride, int rowStart, int rowEnd) {
     int vectorCols = cols - cols % L;
+    float[] lanes = new float[4 * L];
     int r = rowStart;
     for (; r + 4 <= rowEnd; r += 4) {
       int m0 = mOffset + r * rowStride;
@@ -1337,10 +1348,15 @@ final class VectorKernels implements KernelImpl {
           a2 = FloatVector.fromArray(F, m, m2 + c).fma(u, a2);
           a3 = FloatVector.fromArray(F, m, m3 + c).fma(u, a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
-        float s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD);
-        float s3 = a3.reduceLanes(VectorOperators.ADD);
+        // Lanes added in a fixed order (reduceLanes' order may change with JIT compilation).
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, L);
+        a2.intoArray(lanes, 2 * L);
+        a3.intoArray(lanes, 3 * L);
+        float s0 = laneSum(lanes, 0);
+        float s1 = laneSum(lanes, L);
+        float s2 = laneSum(lanes, 2 * L);
+        float s3 = laneSum(lanes, 3 * L);
         for (int c = vectorCols; c < cols; c++) {
           float u = x[xo + c];
           s0 = Math.fma(m[m0 + c], u, s0);
@@ -1363,7 +1379,8 @@ final class VectorKernels implements KernelImpl {
         for (int c = 0; c < vectorCols; c += L) {
           a0 = FloatVector.fromArray(F, m, m0 + c).fma(FloatVector.fromArray(F, x, xo + c), a0);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
+        a0.intoArray(lanes, 0);
+        float s0 = laneSum(lanes, 0);
         for (int c = vectorCols; c < cols; c++) {
           s0 = Math.fma(m[m0 + c], x[xo + c], s0);
         }

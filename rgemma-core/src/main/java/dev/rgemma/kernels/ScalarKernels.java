@@ -137,7 +137,6 @@ final class ScalarKernels implements KernelImpl {
       int groupStart, int groupEnd) {
     int rows = w.rows();
     int cols = w.cols();
-    float[] row = new float[cols];
     int rowEnd = Math.min(rows, groupEnd * w.groupRows());
     if (w.dtype() == DType.Q4_0) {
       Q8Activations a = Q8Activations.of(x, xOffset, tokens, cols);
@@ -148,6 +147,7 @@ final class ScalarKernels implements KernelImpl {
       quantizedPacked(w, x, xOffset, tokens, out, outOffset, groupStart * w.groupRows(), rowEnd);
       return;
     }
+    float[] row = new float[cols];
     for (int r = groupStart * w.groupRows(); r < rowEnd; r++) {
       readPackedRow(w, r, row, 0);
       for (int t = 0; t < tokens; t++) {
@@ -163,7 +163,6 @@ final class ScalarKernels implements KernelImpl {
 
   @Override
   public void matmulQ4(PackedMatrix w, Q8Activations a, float[] out, int outOffset, int groupStart, int groupEnd) {
-    MemorySegment data = w.data();
     int g = w.groupRows();
     int rows = w.rows();
     int cols = w.cols();
@@ -172,17 +171,7 @@ final class ScalarKernels implements KernelImpl {
     float[] scales = new float[blocks];
     int rowEnd = Math.min(rows, groupEnd * g);
     for (int r = groupStart * g; r < rowEnd; r++) {
-      int i = r % g;
-      long base = (r / g) * w.groupBytes();
-      for (int b = 0; b < blocks; b++) {
-        long block = base + b * w.blockBytes();
-        scales[b] = Floats.f16ToFloat(data.get(I16, block + 16L * g + 2L * i));
-        for (int j = 0; j < 16; j++) {
-          int packed = data.get(ValueLayout.JAVA_BYTE, block + PackedMatrix.q4Byte(j, g, i)) & 0xFF;
-          nibbles[32 * b + 2 * j] = packed & 0x0F;
-          nibbles[32 * b + 2 * j + 1] = packed >>> 4;
-        }
-      }
+      readQuantizedRow(w, r, nibbles, scales);
       for (int t = 0; t < a.tokens; t++) {
         float sum = 0f;
         for (int b = 0; b < blocks; b++) {
@@ -204,30 +193,20 @@ final class ScalarKernels implements KernelImpl {
    */
   private static void quantizedPacked(
       PackedMatrix w, float[] x, int xOffset, int tokens, float[] out, int outOffset, int rowStart, int rowEnd) {
-    MemorySegment data = w.data();
-    int g = w.groupRows();
     int rows = w.rows();
     int cols = w.cols();
     int blocks = cols / 32;
-    float[] quants = new float[cols];
+    int[] quants = new int[cols];
     float[] scales = new float[blocks];
     for (int r = rowStart; r < rowEnd; r++) {
-      int i = r % g;
-      long base = (r / g) * w.groupBytes();
-      for (int b = 0; b < blocks; b++) {
-        long block = base + b * w.blockBytes();
-        scales[b] = Floats.f16ToFloat(data.get(I16, block + 32L * g + 2L * i));
-        for (int j = 0; j < 32; j++) {
-          quants[32 * b + j] = data.get(ValueLayout.JAVA_BYTE, block + (long) j * g + i);
-        }
-      }
+      readQuantizedRow(w, r, quants, scales);
       for (int t = 0; t < tokens; t++) {
         int xBase = xOffset + t * cols;
         float sum = 0f;
         for (int b = 0; b < blocks; b++) {
           float partial = 0f;
           for (int c = 32 * b; c < 32 * b + 32; c++) {
-            partial = Math.fma(quants[c], x[xBase + c], partial);
+            partial = Math.fma((float) quants[c], x[xBase + c], partial);
           }
           sum = Math.fma(partial, scales[b], sum);
         }
@@ -235,7 +214,6 @@ final class ScalarKernels implements KernelImpl {
       }
     }
   }
-
 
   /** Writes row {@code row} of a packed matrix, widened to float32, into {@code out[offset ..]}. */
   static void readPackedRow(PackedMatrix w, int row, float[] out, int offset) {
@@ -260,24 +238,40 @@ final class ScalarKernels implements KernelImpl {
           out[offset + c] = Floats.f16ToFloat(data.get(I16, base + 2L * (c * g + i)));
         }
       }
-      case Q8_0 -> {
-        for (int b = 0; b < cols / 32; b++) {
-          long block = base + b * w.blockBytes();
-          float scale = Floats.f16ToFloat(data.get(I16, block + 32L * g + 2L * i));
-          for (int j = 0; j < 32; j++) {
-            out[offset + 32 * b + j] = scale * data.get(ValueLayout.JAVA_BYTE, block + (long) j * g + i);
-          }
+      case Q8_0, Q4_0 -> {
+        int[] quants = new int[cols];
+        float[] scales = new float[cols / 32];
+        readQuantizedRow(w, row, quants, scales);
+        int zero = w.dtype() == DType.Q4_0 ? 8 : 0; // Q4_0 stores q + 8
+        for (int c = 0; c < cols; c++) {
+          out[offset + c] = scales[c / 32] * (quants[c] - zero);
         }
       }
-      case Q4_0 -> {
-        for (int b = 0; b < cols / 32; b++) {
-          long block = base + b * w.blockBytes();
-          float scale = Floats.f16ToFloat(data.get(I16, block + 16L * g + 2L * i));
-          for (int j = 0; j < 16; j++) {
-            int packed = data.get(ValueLayout.JAVA_BYTE, block + PackedMatrix.q4Byte(j, g, i)) & 0xFF;
-            out[offset + 32 * b + 2 * j] = scale * ((packed & 0x0F) - 8);
-            out[offset + 32 * b + 2 * j + 1] = scale * ((packed >>> 4) - 8);
-          }
+    }
+  }
+
+  /**
+   * Row {@code row} of a packed Q8_0/Q4_0 matrix as stored: its values ({@code quants[c]}, Q8_0 int8,
+   * Q4_0 the nibble 0..15, i.e. q + 8) and its block scales ({@code scales[b]}).
+   */
+  static void readQuantizedRow(PackedMatrix w, int row, int[] quants, float[] scales) {
+    MemorySegment data = w.data();
+    int g = w.groupRows();
+    int i = row % g;
+    long base = (row / g) * w.groupBytes();
+    boolean q4 = w.dtype() == DType.Q4_0;
+    for (int b = 0; b < w.cols() / 32; b++) {
+      long block = base + b * w.blockBytes();
+      scales[b] = Floats.f16ToFloat(data.get(I16, block + (q4 ? 16L : 32L) * g + 2L * i));
+      if (q4) {
+        for (int j = 0; j < 16; j++) {
+          int packed = data.get(ValueLayout.JAVA_BYTE, block + PackedMatrix.q4Byte(j, g, i)) & 0xFF;
+          quants[32 * b + 2 * j] = packed & 0x0F;
+          quants[32 * b + 2 * j + 1] = packed >>> 4;
+        }
+      } else {
+        for (int j = 0; j < 32; j++) {
+          quants[32 * b + j] = data.get(ValueLayout.JAVA_BYTE, block + (long) j * g + i);
         }
       }
     }

@@ -95,7 +95,7 @@ public record LocalAttentionBlock(
     float[] cacheScores = useCache ? new float[queries * slots] : null; // [queries, slots]
     float[] chunkScores = new float[queries * tokens]; // [queries, tokens]
     // A short chunk (decoding) multiplies the cache and its own rows in place; a long one (prefill)
-    // goes through the matrix-matrix kernels, which want the chunk's keys as their own matrix.
+    // goes through the matrix-matrix kernels on packed copies of the keys (see packed()).
     if (shortChunk) {
       if (useCache) {
         Kernels.dotRows(state.keys(), 0, slots, hd, hd, q, qOffset, queries, cacheScores, 0);
@@ -103,10 +103,10 @@ public record LocalAttentionBlock(
       Kernels.dotRows(k, firstRow * hd, tokens, hd, hd, q, qOffset, queries, chunkScores, 0);
     } else {
       if (useCache) {
-        Kernels.matmul(packed(arena, "kv-cache keys", slots, hd, state.keys()), q, qOffset, queries, cacheScores, 0);
+        Kernels.matmul(packed(arena, "kv-cache keys", slots, hd, state.keys(), 0), q, qOffset, queries, cacheScores,
+            0);
       }
-      float[] chunkKeys = java.util.Arrays.copyOfRange(k, firstRow * hd, (firstRow + tokens) * hd);
-      Kernels.matmul(packed(arena, "chunk keys", tokens, hd, chunkKeys), q, qOffset, queries, chunkScores, 0);
+      Kernels.matmul(packed(arena, "chunk keys", tokens, hd, k, firstRow * hd), q, qOffset, queries, chunkScores, 0);
     }
 
     // Mask and softmax (float32): a query at p sees key positions p - window .. p.
@@ -175,7 +175,7 @@ public record LocalAttentionBlock(
           chunkValuesT[i * tokens + t] = v[(firstRow + t) * hd + i];
         }
       }
-      Kernels.matmul(packed(arena, "chunk values", hd, tokens, chunkValuesT), chunkScores, 0, queries, attended,
+      Kernels.matmul(packed(arena, "chunk values", hd, tokens, chunkValuesT, 0), chunkScores, 0, queries, attended,
           outOffset);
     }
     if (useCache && shortChunk) {
@@ -194,7 +194,7 @@ public record LocalAttentionBlock(
         valuesT = filled;
       }
       float[] fromCache = new float[queries * hd];
-      Kernels.matmul(packed(arena, "kv-cache values", hd, slots, valuesT), cacheScores, 0, queries, fromCache, 0);
+      Kernels.matmul(packed(arena, "kv-cache values", hd, slots, valuesT, 0), cacheScores, 0, queries, fromCache, 0);
       for (int i = 0; i < fromCache.length; i++) {
         attended[outOffset + i] += fromCache[i];
       }
@@ -220,13 +220,14 @@ public record LocalAttentionBlock(
   }
 
   /**
-   * {@code data} ([rows, cols], row-major float32) packed for the matrix-matrix kernels, in {@code
-   * arena}: copying a chunk's keys or values costs far less than the row-major kernel's lane
-   * reductions per output, which dominate short inner dimensions such as a head's 256.
+   * {@code data[offset ..]} ([rows, cols], row-major float32) packed for the matrix-matrix kernels,
+   * in {@code arena}: copying a chunk's keys or values costs far less than the row-major kernel's
+   * lane reductions per output, which dominate short inner dimensions such as a head's 256.
    */
-  private static PackedMatrix packed(java.lang.foreign.Arena arena, String name, int rows, int cols, float[] data) {
+  private static PackedMatrix packed(
+      java.lang.foreign.Arena arena, String name, int rows, int cols, float[] data, int offset) {
     return Kernels.pack(new WeightMatrix(name, dev.rgemma.tensor.DType.F32, rows, cols,
-        java.lang.foreign.MemorySegment.ofArray(data).asSlice(0, 4L * rows * cols)), arena);
+        java.lang.foreign.MemorySegment.ofArray(data).asSlice(4L * offset, 4L * rows * cols)), arena);
   }
 
   /** Half-split rotary embedding on the first {@code rotaryDim} dims of a head. */

@@ -34,6 +34,35 @@ interface KernelImpl {
       int groupStart, int groupEnd);
 
   /**
+   * Tokens per tile of {@link #tileTokens}, or 0 if this implementation reads the tokens as they
+   * are (then {@link #tileTokens} is never called).
+   */
+  default int tokenTile() {
+    return 0;
+  }
+
+  /**
+   * Copies the tokens of tiles {@code tileStart <= i < tileEnd} (tokens {@code [i * tokenTile(),
+   * min((i + 1) * tokenTile(), tokens))} of {@code x[xOffset ..]}, {@code [tokens, cols]}) into
+   * {@code tiles}, in the order this implementation's matrix-matrix kernels read them. Disjoint
+   * tile ranges may be copied in parallel.
+   */
+  default void tileTokens(float[] x, int xOffset, int tokens, int cols, int tileStart, int tileEnd, float[] tiles) {
+    throw new UnsupportedOperationException("reads tokens as they are");
+  }
+
+  /**
+   * {@link #matmulPacked(PackedMatrix, float[], int, int, float[], int, int, int)} with the tokens
+   * also given as arranged by {@link #tileTokens} ({@code tiles}, shared by the threads of one
+   * product; null to arrange them here).
+   */
+  default void matmulPacked(
+      PackedMatrix w, float[] x, int xOffset, float[] tiles, int tokens, float[] out, int outOffset,
+      int groupStart, int groupEnd) {
+    matmulPacked(w, x, xOffset, tokens, out, outOffset, groupStart, groupEnd);
+  }
+
+  /**
    * Row-major float32 products on heap arrays: {@code out[outOffset + t * outStride + r] = sum_c
    * m[mOffset + r * rowStride + c] * x[xOffset + t * cols + c]} for {@code rowStart <= r < rowEnd},
    * {@code t < tokens}, {@code c < cols}. Meant for small, changing matrices (attention over the

@@ -99,8 +99,31 @@ public final class Kernels {
       return;
     }
     // Units of row groups; at least 4 groups to split.
+    float[] tiles = tokens > 1 && impl.tokenTile() > 0 ? tiles(impl, workers, x, xOffset, tokens, w.cols()) : null;
     split(workers, w.groups(), 4, (long) w.rows() * w.cols() * tokens,
-        (start, end) -> impl.matmulPacked(w, x, xOffset, tokens, out, outOffset, start, end));
+        (start, end) -> impl.matmulPacked(w, x, xOffset, tiles, tokens, out, outOffset, start, end));
+  }
+
+  /** The caller's buffer for arranged tokens (the pool's threads read it while the caller waits). */
+  private static final ThreadLocal<float[]> TILES = ThreadLocal.withInitial(() -> new float[0]);
+
+  /** The tokens arranged once for all threads ({@link KernelImpl#tileTokens}), in parallel. */
+  private static float[] tiles(KernelImpl impl, WorkerPool workers, float[] x, int xOffset, int tokens, int cols) {
+    float[] tiles = TILES.get();
+    if (tiles.length < tokens * cols) {
+      tiles = new float[tokens * cols];
+      TILES.set(tiles);
+    }
+    float[] buffer = tiles;
+    int count = (tokens + impl.tokenTile() - 1) / impl.tokenTile();
+    int tasks = (long) tokens * cols < PARALLEL_THRESHOLD ? 1 : Math.min(count, workers.threads());
+    if (tasks == 1) {
+      impl.tileTokens(x, xOffset, tokens, cols, 0, count, buffer);
+    } else {
+      workers.parallelFor(tasks, task -> impl.tileTokens(
+          x, xOffset, tokens, cols, task * count / tasks, (task + 1) * count / tasks, buffer));
+    }
+    return buffer;
   }
 
   /**

@@ -113,6 +113,31 @@ class PackedKernelsTest {
     }
   }
 
+  /**
+   * Products large enough that the tokens are arranged for the micro-kernels by several threads at
+   * once (tile ranges split over the pool), with full 12-token tiles, 4-token tiles and single
+   * tokens: the same bits as the scalar twin.
+   */
+  @ParameterizedTest
+  @MethodSource("types")
+  void tokensArrangedInParallelGiveTheSameBits(DType type) {
+    Random random = new Random(77 + type.ordinal());
+    int rows = 40;
+    int cols = 1024;
+    int tokens = 41;
+    WeightMatrix w = randomMatrix(type, rows, cols, random);
+    PackedMatrix p = Packing.pack(w, vector.groupRows(), arena, pool);
+    float[] x = KernelsTest.randomFloats(random, 2 + tokens * cols);
+    float[] expected = new float[tokens * rows];
+    float[] actual = new float[tokens * rows];
+    ScalarKernels.INSTANCE.matmulPacked(p, x, 2, tokens, expected, 0, 0, p.groups());
+    Kernels.matmul(vector, pool, p, x, 2, tokens, actual, 0);
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
+          "token " + i / rows + " row " + i % rows + ": " + expected[i] + " vs " + actual[i]);
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("types")
   void packedRowsEqualStoredRows(DType type) {

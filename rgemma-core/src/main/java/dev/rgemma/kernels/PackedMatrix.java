@@ -16,14 +16,19 @@ import java.util.Objects;
  *   <li>BF16: columns in pairs, one 32-bit word per row and pair: word {@code (c / 2) * G + i}
  *       holds {@code (i, c)} for even c in its low half and {@code (i, c + 1)} in its high half
  *       (so widening is a shift or a mask; an odd last column is paired with zero);
- *   <li>Q8_0: per 32-column block (544 bytes for G = 16): {@code 32 * G} int8 values, element
- *       {@code (i, 32b + j)} at {@code j * G + i}, then {@code G} f16 scales;
- *   <li>Q4_0: per 32-column block (288 bytes for G = 16): {@code 16 * G} bytes, then {@code G} f16
- *       scales. Byte j (0..15) of row i holds element {@code (i, 32b + 2j)} in its low nibble and
- *       {@code (i, 32b + 2j + 1)} in its high nibble (offset by 8, as in GGUF); it sits at {@link
- *       #q4Byte}: bytes 2p and 2p + 1 of a row side by side, so that one load of {@code 2G} bytes
- *       widened to 16-bit lanes pairs them per row.
+ *   <li>Q8_0: the values of all 32-column blocks, then all their f16 scales ({@link
+ *       #scaleOffset}): {@code 32 * G} int8 values per block, element {@code (i, 32b + j)} at
+ *       {@code 32 * G * b + j * G + i}; the scale of block b of row i at {@code scaleOffset() + 2 *
+ *       (G * b + i)};
+ *   <li>Q4_0: likewise, {@code 16 * G} bytes per block, then the scales. Byte j (0..15) of row i
+ *       holds element {@code (i, 32b + 2j)} in its low nibble and {@code (i, 32b + 2j + 1)} in its
+ *       high nibble (offset by 8, as in GGUF); it sits at {@code 16 * G * b +} {@link #q4Byte}:
+ *       bytes 2p and 2p + 1 of a row side by side, so that one load of {@code 2G} bytes widened to
+ *       16-bit lanes pairs them per row.
  * </ul>
+ *
+ * <p>With the scales apart, a group's values are one run of memory that the kernels step through
+ * with a single affine index (and the JIT checks its bounds once per loop, not once per block).
  *
  * <p>Widened weights are exact ({@code q * scale}). How the kernels sum (one fused multiply-add
  * chain over the columns for F32/BF16/F16, per block for Q8_0, exact integer block sums of int8
@@ -101,9 +106,14 @@ public final class PackedMatrix {
     return groupBytes(dtype, cols, groupRows);
   }
 
-  /** Bytes of one 32-column block of one group (quantized types). */
-  long blockBytes() {
-    return dtype.blockBytes() * (long) groupRows;
+  /** Bytes of the values (not the scales) of one 32-column block of one group (quantized types). */
+  long quantBytes() {
+    return (dtype.blockBytes() - 2) * (long) groupRows;
+  }
+
+  /** Offset within a group of the f16 scales of its blocks (quantized types). */
+  long scaleOffset() {
+    return (cols / 32) * quantBytes();
   }
 
   /** Bytes of weights, as stored (padding rows included). */

@@ -113,24 +113,24 @@ final class Packing {
   private static void scatterRow(DType dtype, int cols, int g, byte[] row, int i, byte[] group) {
     switch (dtype) {
       case Q8_0 -> {
-        int blockBytes = 34 * g;
+        int scales = 32 * g * (cols / 32);
         for (int b = 0; b < cols / 32; b++) {
           int src = 34 * b;
-          int dst = blockBytes * b;
-          group[dst + 32 * g + 2 * i] = row[src];
-          group[dst + 32 * g + 2 * i + 1] = row[src + 1];
+          int dst = 32 * g * b;
+          group[scales + 2 * (g * b + i)] = row[src];
+          group[scales + 2 * (g * b + i) + 1] = row[src + 1];
           for (int j = 0; j < 32; j++) {
             group[dst + j * g + i] = row[src + 2 + j];
           }
         }
       }
       case Q4_0 -> {
-        int blockBytes = 18 * g;
+        int scales = 16 * g * (cols / 32);
         for (int b = 0; b < cols / 32; b++) {
           int src = 18 * b;
-          int dst = blockBytes * b;
-          group[dst + 16 * g + 2 * i] = row[src];
-          group[dst + 16 * g + 2 * i + 1] = row[src + 1];
+          int dst = 16 * g * b;
+          group[scales + 2 * (g * b + i)] = row[src];
+          group[scales + 2 * (g * b + i) + 1] = row[src + 1];
           // GGUF: byte j holds columns j (low) and j + 16 (high); packed: byte j holds 2j and 2j + 1,
           // bytes j = 2p and 2p + 1 of a row side by side (PackedMatrix.q4Byte).
           for (int j = 0; j < 16; j++) {

@@ -19,9 +19,13 @@ final class Q8Activations {
   final int[] sums;
   /**
    * Per token, block and pair of packed byte columns ({@code p < 8}; bytes 2p and 2p + 1 hold
-   * columns 4p .. 4p + 3): two 32-bit words of two 16-bit inputs, the low nibbles' (columns 4p,
-   * 4p + 2) and the high nibbles' (4p + 1, 4p + 3). Broadcast and viewed as 16-bit lanes they line
-   * up with a row's two bytes widened to 16 bits. [tokens, blocks, 8, 2].
+   * columns 4p .. 4p + 3): two 32-bit words of two 16-bit values, broadcast and viewed as 16-bit
+   * lanes they line up with a row's two bytes widened to 16 bits. The first holds the low nibbles'
+   * inputs {@code a} (columns 4p, 4p + 2), the second {@code b - 16 a}, with {@code b} the high
+   * nibbles' inputs (4p + 1, 4p + 3): a whole byte {@code lo + 16 hi} times {@code a} plus {@code
+   * hi} times {@code b - 16 a} is {@code lo * a + hi * b}, one masking fewer per byte. (The 16-bit
+   * lanes wrap in between, but a block's true sum fits in 16 bits, so the wrapped sum is exact.)
+   * [tokens, blocks, 8, 2].
    */
   final int[] pairWords;
 
@@ -58,8 +62,12 @@ final class Q8Activations {
         int v = t * cols + 32 * b;
         for (int p = 0; p < 8; p++) {
           int w = (t * a.blocks + b) * 16 + 2 * p;
-          a.pairWords[w] = (a.values[v + 4 * p] & 0xFFFF) | a.values[v + 4 * p + 2] << 16;
-          a.pairWords[w + 1] = (a.values[v + 4 * p + 1] & 0xFFFF) | a.values[v + 4 * p + 3] << 16;
+          int lo0 = a.values[v + 4 * p];
+          int lo1 = a.values[v + 4 * p + 2];
+          int mixed0 = a.values[v + 4 * p + 1] - 16 * lo0;
+          int mixed1 = a.values[v + 4 * p + 3] - 16 * lo1;
+          a.pairWords[w] = (lo0 & 0xFFFF) | lo1 << 16;
+          a.pairWords[w + 1] = (mixed0 & 0xFFFF) | mixed1 << 16;
         }
       }
     }

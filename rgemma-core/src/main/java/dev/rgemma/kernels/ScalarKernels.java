@@ -261,8 +261,8 @@ final class ScalarKernels implements KernelImpl {
     long base = (row / g) * w.groupBytes();
     boolean q4 = w.dtype() == DType.Q4_0;
     for (int b = 0; b < w.cols() / 32; b++) {
-      long block = base + b * w.blockBytes();
-      scales[b] = Floats.f16ToFloat(data.get(I16, block + (q4 ? 16L : 32L) * g + 2L * i));
+      long block = base + b * w.quantBytes();
+      scales[b] = Floats.f16ToFloat(data.get(I16, base + w.scaleOffset() + 2L * ((long) g * b + i)));
       if (q4) {
         for (int j = 0; j < 16; j++) {
           int packed = data.get(ValueLayout.JAVA_BYTE, block + PackedMatrix.q4Byte(j, g, i)) & 0xFF;

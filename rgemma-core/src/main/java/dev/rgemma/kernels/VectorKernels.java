@@ -113,7 +113,9 @@ final class VectorKernels implements KernelImpl {
    * row groups at once; a one-byte load this far ahead in each stream starts its cache-line fetch
    * early, which the hardware prefetchers alone do not: on the development VM the BF16 loop went
    * from ~23 to ~27 GB/s over a 2 GB set, level with a plain summing loop, and q8_0 decode in the
-   * model gained 9-13 %. The Q4_0 loop, bound by arithmetic, does not touch (it was slower).
+   * model gained 9-13 %. The quantized loops do not touch: measured, Q4_0 was slower with it, and
+   * Q8_0 (once its loop ran over all blocks at once) streamed faster without it (15.7 against 12.8
+   * GB/s on one thread).
    */
   private static final long AHEAD = 2048;
 
@@ -173,7 +175,10 @@ final class VectorKernels implements KernelImpl {
       case F32 -> groupsF32(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case BF16 -> groupsBf16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case F16 -> groupsF16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
-      case Q8_0 -> groupsQ8(data, b0, b1, b2, b3, w.cols() / 32, w.blockBytes(), x, xo, acc);
+      case Q8_0 -> {
+        groupsQ8(data, b0, b1, b2, b3, w.cols() / 32, w.scaleOffset(), x, xo, acc);
+        yield 0;
+      }
       case Q4_0 -> throw new AssertionError("Q4_0 goes through matmulQ4");
     };
     int rows = w.rows();
@@ -290,21 +295,6 @@ final class VectorKernels implements KernelImpl {
   private static final ThreadLocal<float[]> SCALES = ThreadLocal.withInitial(() -> new float[8 * L]);
 
   /**
-   * The f16 scales of one block of four groups, widened into {@code scales[at ..]} ({@code
-   * [group][L]}) by {@link #finiteF16}, a vector store each, so that no vector crosses a method
-   * boundary and the main loops stay small enough for C2 to keep every vector in a register. The
-   * loops widen the next block's scales into the other half of a double buffer while the current
-   * block's are read.
-   */
-  private static void widenScales(
-      MemorySegment data, long b0, long b1, long b2, long b3, long blockOffset, float[] scales, int at) {
-    finiteF16(data, b0 + blockOffset, scales, at);
-    finiteF16(data, b1 + blockOffset, scales, at + L);
-    finiteF16(data, b2 + blockOffset, scales, at + 2 * L);
-    finiteF16(data, b3 + blockOffset, scales, at + 3 * L);
-  }
-
-  /**
    * L finite f16 values (block scales: {@link Packing} rejects infinities and NaNs) widened to
    * float32 into {@code out[at ..]}: magnitude bits moved into float position and rescaled by
    * 2^112, which is exact for normal and subnormal halves, then the sign. Seven vector operations
@@ -318,57 +308,76 @@ final class VectorKernels implements KernelImpl {
         .intoArray(out, at);
   }
 
+  private static final ThreadLocal<float[]> ALL_SCALES = ThreadLocal.withInitial(() -> new float[0]);
+
+  /**
+   * The f16 scales of every block of four groups (each group's scales one run from {@code
+   * scaleOffset}), widened by {@link #finiteF16} into a per-thread buffer, {@code
+   * [block][group][L]}: a pass of its own before the main loop, which then calls nothing (with a
+   * call in it, C2 spilled the loop's registers around the call and kept every bounds check).
+   */
+  private static float[] widenAllScales(
+      MemorySegment data, long b0, long b1, long b2, long b3, long scaleOffset, int blocks) {
+    float[] out = ALL_SCALES.get();
+    if (out.length < blocks * 4 * L) {
+      out = new float[blocks * 4 * L];
+      ALL_SCALES.set(out);
+    }
+    for (int b = 0; b < blocks; b++) {
+      long o = scaleOffset + b * 2L * L;
+      for (int k = 0; k < 4; k++) {
+        finiteF16(data, (k == 0 ? b0 : k == 1 ? b1 : k == 2 ? b2 : b3) + o, out, (4 * b + k) * L);
+      }
+    }
+    return out;
+  }
+
   /**
    * Q8_0, block by block (see {@link PackedMatrix}): each block's quantized values times x from
    * zero, then that partial sum times the block's scale added to the row's sum. Three vector
    * operations per 16 weights (widen, convert, multiply-add) instead of four.
    */
-  private static int groupsQ8(
-      MemorySegment data, long b0, long b1, long b2, long b3, int blocks, long blockBytes,
+  private static void groupsQ8(
+      MemorySegment data, long b0, long b1, long b2, long b3, int blocks, long scaleOffset,
       float[] x, int xo, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-    float[] scales = SCALES.get();
-    widenScales(data, b0, b1, b2, b3, 32L * L, scales, 0);
-    long last = data.byteSize() - 1;
-    int sink = 0;
-    int xi = xo;
-    for (int b = 0; b < blocks; b++, xi += 32) {
-      long o = b * blockBytes;
-      int at = (b & 1) * 4 * L;
-      if (b + 1 < blocks) {
-        widenScales(data, b0, b1, b2, b3, o + blockBytes + 32L * L, scales, 4 * L - at);
+    FloatVector p0 = a0, p1 = a0, p2 = a0, p3 = a0;
+    float[] scales = widenAllScales(data, b0, b1, b2, b3, scaleOffset, blocks);
+    long span = 32L * L * blocks;
+    MemorySegment g0 = data.asSlice(b0, span);
+    MemorySegment g1 = data.asSlice(b1, span);
+    MemorySegment g2 = data.asSlice(b2, span);
+    MemorySegment g3 = data.asSlice(b3, span);
+    // One loop over every column of every block (the values are one run per group), each block's
+    // partial sums closed every 32nd step: a loop per block cost its entry checks each time.
+    int cols = 32 * blocks;
+    for (int c = 0; c < cols; c++) {
+      FloatVector u = FloatVector.broadcast(F, x[xo + c]);
+      int q = c * L;
+      // Written out, not through q8(): if C2 declined to inline a helper returning a vector (it
+      // sometimes does, depending on what ran first), every call would box one.
+      p0 = ((FloatVector) ByteVector.fromMemorySegment(B, g0, q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p0);
+      p1 = ((FloatVector) ByteVector.fromMemorySegment(B, g1, q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p1);
+      p2 = ((FloatVector) ByteVector.fromMemorySegment(B, g2, q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p2);
+      p3 = ((FloatVector) ByteVector.fromMemorySegment(B, g3, q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p3);
+      if ((c & 31) == 31) {
+        int at = 4 * L * (c >>> 5);
+        a0 = p0.fma(FloatVector.fromArray(F, scales, at), a0);
+        a1 = p1.fma(FloatVector.fromArray(F, scales, at + L), a1);
+        a2 = p2.fma(FloatVector.fromArray(F, scales, at + 2 * L), a2);
+        a3 = p3.fma(FloatVector.fromArray(F, scales, at + 3 * L), a3);
+        p0 = FloatVector.zero(F);
+        p1 = p0;
+        p2 = p0;
+        p3 = p0;
       }
-      // One byte per cache line of each stream, AHEAD bytes on (see AHEAD): in a block loop of its
-      // own, since per-column touches slowed the arithmetic more than they helped (measured). Written
-      // out rather than calling touch(): through the call, q8_0 decode was 9-20 % slower (measured).
-      for (long k = o + AHEAD; k < o + AHEAD + blockBytes; k += 64) {
-        sink ^= data.get(ValueLayout.JAVA_BYTE, Math.min(b0 + k, last))
-            ^ data.get(ValueLayout.JAVA_BYTE, Math.min(b1 + k, last))
-            ^ data.get(ValueLayout.JAVA_BYTE, Math.min(b2 + k, last))
-            ^ data.get(ValueLayout.JAVA_BYTE, Math.min(b3 + k, last));
-      }
-      FloatVector p0 = FloatVector.zero(F), p1 = p0, p2 = p0, p3 = p0;
-      for (int j = 0; j < 32; j++) {
-        FloatVector u = FloatVector.broadcast(F, x[xi + j]);
-        long q = o + (long) j * L;
-        // Written out, not through q8(): if C2 declined to inline a helper returning a vector (it
-        // sometimes does, depending on what ran first), every call would box one.
-        p0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, b0 + q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p0);
-        p1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, b1 + q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p1);
-        p2 = ((FloatVector) ByteVector.fromMemorySegment(B, data, b2 + q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p2);
-        p3 = ((FloatVector) ByteVector.fromMemorySegment(B, data, b3 + q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p3);
-      }
-      a0 = p0.fma(FloatVector.fromArray(F, scales, at), a0);
-      a1 = p1.fma(FloatVector.fromArray(F, scales, at + L), a1);
-      a2 = p2.fma(FloatVector.fromArray(F, scales, at + 2 * L), a2);
-      a3 = p3.fma(FloatVector.fromArray(F, scales, at + 3 * L), a3);
     }
     a0.intoArray(acc, 0);
     a1.intoArray(acc, L);
     a2.intoArray(acc, 2 * L);
     a3.intoArray(acc, 3 * L);
-    return sink;
   }
+
 
   @Override
   public void matmulQ4(PackedMatrix w, Q8Activations a, float[] out, int outOffset, int groupStart, int groupEnd) {
@@ -394,7 +403,7 @@ final class VectorKernels implements KernelImpl {
         for (int pair = 0; pair < count; pair += 2) {
           long p0 = pair == 0 ? b0 : b2;
           long p1 = pair == 0 ? b1 : b3;
-          pairQ4x4(data, p0, p1, a.blocks, w.blockBytes(), a.pairWords, a.scales, a.sums, t * a.blocks, tile);
+          pairQ4x4(data, p0, p1, a.blocks, w.scaleOffset(), a.pairWords, a.scales, a.sums, t * a.blocks, tile);
           for (int k = pair; k < Math.min(count, pair + 2); k++) {
             int row = (g0 + k) * L;
             for (int u = 0; u < 4; u++) {
@@ -405,7 +414,7 @@ final class VectorKernels implements KernelImpl {
         }
       }
       for (; t < a.tokens; t++) {
-        groupsQ4(data, b0, b1, b2, b3, a.blocks, w.blockBytes(), a.pairWords, a.scales, a.sums, t * a.blocks, acc);
+        groupsQ4(data, b0, b1, b2, b3, a.blocks, w.scaleOffset(), a.pairWords, a.scales, a.sums, t * a.blocks, acc);
         for (int k = 0; k < count; k++) {
           int row = (g0 + k) * L;
           System.arraycopy(acc, k * L, out, outOffset + t * rows + row, Math.min(L, rows - row));
@@ -420,14 +429,14 @@ final class VectorKernels implements KernelImpl {
    * weight vector serves four tokens. Writes {@code acc[(group * 4 + token) * L ..]}.
    */
   private static void pairQ4x4(
-      MemorySegment data, long b0, long b1, int blocks, long blockBytes, int[] pairWords,
+      MemorySegment data, long b0, long b1, int blocks, long scaleOffset, int[] pairWords,
       float[] inputScales, int[] inputSums, int xb, float[] acc) {
     FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
     FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
     float[] scales = SCALES.get();
     int stride = blocks * 16; // pair words per token
     for (int b = 0; b < blocks; b++) {
-      long o = b * blockBytes;
+      long o = b * 16L * L;
       ShortVector s00 = ShortVector.zero(S2), s01 = s00, s02 = s00, s03 = s00;
       ShortVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
       for (int jp = 0; jp < 8; jp++) {
@@ -436,31 +445,29 @@ final class VectorKernels implements KernelImpl {
             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
         ShortVector n1 = (ShortVector) ByteVector.fromMemorySegment(B2, data, b1 + q, LE)
             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-        ShortVector lo0 = n0.and((short) 0x0F);
         ShortVector hi0 = n0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts();
-        ShortVector lo1 = n1.and((short) 0x0F);
         ShortVector hi1 = n1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts();
         int pw = (xb + b) * 16 + 2 * jp;
         ShortVector lo = IntVector.broadcast(I, pairWords[pw]).reinterpretAsShorts();
-        ShortVector hi = IntVector.broadcast(I, pairWords[pw + 1]).reinterpretAsShorts();
-        s00 = s00.add(lo0.mul(lo)).add(hi0.mul(hi));
-        s10 = s10.add(lo1.mul(lo)).add(hi1.mul(hi));
+        ShortVector mixed = IntVector.broadcast(I, pairWords[pw + 1]).reinterpretAsShorts();
+        s00 = s00.add(n0.mul(lo)).add(hi0.mul(mixed));
+        s10 = s10.add(n1.mul(lo)).add(hi1.mul(mixed));
         lo = IntVector.broadcast(I, pairWords[pw + stride]).reinterpretAsShorts();
-        hi = IntVector.broadcast(I, pairWords[pw + stride + 1]).reinterpretAsShorts();
-        s01 = s01.add(lo0.mul(lo)).add(hi0.mul(hi));
-        s11 = s11.add(lo1.mul(lo)).add(hi1.mul(hi));
+        mixed = IntVector.broadcast(I, pairWords[pw + stride + 1]).reinterpretAsShorts();
+        s01 = s01.add(n0.mul(lo)).add(hi0.mul(mixed));
+        s11 = s11.add(n1.mul(lo)).add(hi1.mul(mixed));
         lo = IntVector.broadcast(I, pairWords[pw + 2 * stride]).reinterpretAsShorts();
-        hi = IntVector.broadcast(I, pairWords[pw + 2 * stride + 1]).reinterpretAsShorts();
-        s02 = s02.add(lo0.mul(lo)).add(hi0.mul(hi));
-        s12 = s12.add(lo1.mul(lo)).add(hi1.mul(hi));
+        mixed = IntVector.broadcast(I, pairWords[pw + 2 * stride + 1]).reinterpretAsShorts();
+        s02 = s02.add(n0.mul(lo)).add(hi0.mul(mixed));
+        s12 = s12.add(n1.mul(lo)).add(hi1.mul(mixed));
         lo = IntVector.broadcast(I, pairWords[pw + 3 * stride]).reinterpretAsShorts();
-        hi = IntVector.broadcast(I, pairWords[pw + 3 * stride + 1]).reinterpretAsShorts();
-        s03 = s03.add(lo0.mul(lo)).add(hi0.mul(hi));
-        s13 = s13.add(lo1.mul(lo)).add(hi1.mul(hi));
+        mixed = IntVector.broadcast(I, pairWords[pw + 3 * stride + 1]).reinterpretAsShorts();
+        s03 = s03.add(n0.mul(lo)).add(hi0.mul(mixed));
+        s13 = s13.add(n1.mul(lo)).add(hi1.mul(mixed));
       }
       // Scales of the two groups, widened as in groupsQ4 (into the first half of the buffer).
-      finiteF16(data, b0 + o + 16L * L, scales, 0);
-      finiteF16(data, b1 + o + 16L * L, scales, L);
+      finiteF16(data, b0 + scaleOffset + b * 2L * L, scales, 0);
+      finiteF16(data, b1 + scaleOffset + b * 2L * L, scales, L);
       FloatVector d0 = FloatVector.fromArray(F, scales, 0);
       FloatVector d1 = FloatVector.fromArray(F, scales, L);
       int x0 = xb + b;
@@ -513,69 +520,79 @@ final class VectorKernels implements KernelImpl {
 
   /**
    * Q4_0 times int8 inputs for one token and four groups. Per pair of byte columns, one load of 2L
-   * bytes (each row's two bytes side by side) widened to 2L 16-bit lanes gives four columns' low
-   * nibbles (a mask) and high nibbles (a shift); each is multiplied by a broadcast pair of inputs
-   * and added in 16-bit lanes (a block adds 16 products of at most 15 * 127 per lane, which cannot
-   * overflow). Per block each row's two lanes are added as int32 (viewed as one int: low half
-   * sign-extended plus high half), the offset of 8 is taken off, and the exact integer is converted
-   * and fused into the row's sum times weight scale * input scale. About two vector operations per
-   * 16 weights, against three and a half for widening to float.
+   * bytes (each row's two bytes side by side) widened to 2L 16-bit lanes gives four columns' bytes
+   * {@code lo + 16 hi} and, by a shift and a mask, their high nibbles; the bytes are multiplied by
+   * the broadcast low-nibble inputs and the high nibbles by the mixed inputs ({@link
+   * Q8Activations#pairWords}) and added in 16-bit lanes (exact: a block's sum per lane is at most 16
+   * products of 15 * 127). Per block each row's two lanes are added as int32 (viewed as one int: low
+   * half sign-extended plus high half), the offset of 8 is taken off, and the exact integer is
+   * converted and fused into the row's sum times weight scale * input scale. Under two vector
+   * operations per 16 weights, against three and a half for widening to float.
    */
   private static void groupsQ4(
-      MemorySegment data, long b0, long b1, long b2, long b3, int blocks, long blockBytes, int[] pairWords,
+      MemorySegment data, long b0, long b1, long b2, long b3, int blocks, long scaleOffset, int[] pairWords,
       float[] inputScales, int[] inputSums, int xb, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-    float[] scales = SCALES.get();
-    widenScales(data, b0, b1, b2, b3, 16L * L, scales, 0);
-    for (int b = 0; b < blocks; b++) {
-      long o = b * blockBytes;
-      int at = (b & 1) * 4 * L;
-      if (b + 1 < blocks) {
-        widenScales(data, b0, b1, b2, b3, o + blockBytes + 16L * L, scales, 4 * L - at);
+    ShortVector s0 = ShortVector.zero(S2), s1 = s0, s2 = s0, s3 = s0;
+    float[] scales = widenAllScales(data, b0, b1, b2, b3, scaleOffset, blocks);
+    // One loop over every pair of byte columns of every block (the values are one run per group),
+    // the block's sums closed every eighth step: a loop per block cost its entry checks each time.
+    int steps = 8 * blocks;
+    int pw = 16 * xb;
+    long span = 16L * L * blocks;
+    MemorySegment g0 = data.asSlice(b0, span);
+    MemorySegment g1 = data.asSlice(b1, span);
+    MemorySegment g2 = data.asSlice(b2, span);
+    MemorySegment g3 = data.asSlice(b3, span);
+    for (int i = 0; i < steps; i++) {
+      ShortVector lo = IntVector.broadcast(I, pairWords[pw + 2 * i]).reinterpretAsShorts();
+      ShortVector mixed = IntVector.broadcast(I, pairWords[pw + 2 * i + 1]).reinterpretAsShorts();
+      int q = i * 2 * L;
+      ShortVector n0 = (ShortVector) ByteVector.fromMemorySegment(B2, g0, q, LE)
+          .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+      ShortVector n1 = (ShortVector) ByteVector.fromMemorySegment(B2, g1, q, LE)
+          .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+      ShortVector n2 = (ShortVector) ByteVector.fromMemorySegment(B2, g2, q, LE)
+          .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+      ShortVector n3 = (ShortVector) ByteVector.fromMemorySegment(B2, g3, q, LE)
+          .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+      s0 = s0.add(n0.mul(lo)).add(n0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
+      s1 = s1.add(n1.mul(lo)).add(n1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
+      s2 = s2.add(n2.mul(lo)).add(n2.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
+      s3 = s3.add(n3.mul(lo)).add(n3.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
+      if ((i & 7) == 7) {
+        int b = i >>> 3;
+        int at = 4 * L * b;
+        int offset = 8 * inputSums[xb + b];
+        float inputScale = inputScales[xb + b];
+        IntVector w0 = s0.reinterpretAsInts();
+        IntVector i0 = w0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+            .add(w0.lanewise(VectorOperators.ASHR, 16)).sub(offset);
+        IntVector w1 = s1.reinterpretAsInts();
+        IntVector i1 = w1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+            .add(w1.lanewise(VectorOperators.ASHR, 16)).sub(offset);
+        IntVector w2 = s2.reinterpretAsInts();
+        IntVector i2 = w2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+            .add(w2.lanewise(VectorOperators.ASHR, 16)).sub(offset);
+        IntVector w3 = s3.reinterpretAsInts();
+        IntVector i3 = w3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+            .add(w3.lanewise(VectorOperators.ASHR, 16)).sub(offset);
+        a0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, scales, at).mul(inputScale), a0);
+        a1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, scales, at + L).mul(inputScale), a1);
+        a2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, scales, at + 2 * L).mul(inputScale), a2);
+        a3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, scales, at + 3 * L).mul(inputScale), a3);
+        s0 = ShortVector.zero(S2);
+        s1 = s0;
+        s2 = s0;
+        s3 = s0;
       }
-      ShortVector s0 = ShortVector.zero(S2), s1 = s0, s2 = s0, s3 = s0;
-      for (int jp = 0; jp < 8; jp++) {
-        int pw = (xb + b) * 16 + 2 * jp;
-        ShortVector lo = IntVector.broadcast(I, pairWords[pw]).reinterpretAsShorts();
-        ShortVector hi = IntVector.broadcast(I, pairWords[pw + 1]).reinterpretAsShorts();
-        long q = o + (long) jp * 2 * L;
-        ShortVector n0 = (ShortVector) ByteVector.fromMemorySegment(B2, data, b0 + q, LE)
-            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-        ShortVector n1 = (ShortVector) ByteVector.fromMemorySegment(B2, data, b1 + q, LE)
-            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-        ShortVector n2 = (ShortVector) ByteVector.fromMemorySegment(B2, data, b2 + q, LE)
-            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-        ShortVector n3 = (ShortVector) ByteVector.fromMemorySegment(B2, data, b3 + q, LE)
-            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-        s0 = s0.add(n0.and((short) 0x0F).mul(lo)).add(n0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(hi));
-        s1 = s1.add(n1.and((short) 0x0F).mul(lo)).add(n1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(hi));
-        s2 = s2.add(n2.and((short) 0x0F).mul(lo)).add(n2.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(hi));
-        s3 = s3.add(n3.and((short) 0x0F).mul(lo)).add(n3.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(hi));
-      }
-      int offset = 8 * inputSums[xb + b];
-      float inputScale = inputScales[xb + b];
-      IntVector w0 = s0.reinterpretAsInts();
-      IntVector i0 = w0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w0.lanewise(VectorOperators.ASHR, 16)).sub(offset);
-      IntVector w1 = s1.reinterpretAsInts();
-      IntVector i1 = w1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w1.lanewise(VectorOperators.ASHR, 16)).sub(offset);
-      IntVector w2 = s2.reinterpretAsInts();
-      IntVector i2 = w2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w2.lanewise(VectorOperators.ASHR, 16)).sub(offset);
-      IntVector w3 = s3.reinterpretAsInts();
-      IntVector i3 = w3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w3.lanewise(VectorOperators.ASHR, 16)).sub(offset);
-      a0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, scales, at).mul(inputScale), a0);
-      a1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, scales, at + L).mul(inputScale), a1);
-      a2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, scales, at + 2 * L).mul(inputScale), a2);
-      a3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, scales, at + 3 * L).mul(inputScale), a3);
     }
     a0.intoArray(acc, 0);
     a1.intoArray(acc, L);
     a2.intoArray(acc, 2 * L);
     a3.intoArray(acc, 3 * L);
   }
+
 
   /**
    * Several tokens: pairs of groups are widened to float32 a k-block at a time into a panel that
@@ -657,12 +674,12 @@ final class VectorKernels implements KernelImpl {
       long base0 = g * w.groupBytes();
       long base1 = (second ? g + 1 : g) * w.groupBytes();
       for (int b = 0; b < blocks; b++) {
-        long block0 = base0 + b * w.blockBytes();
-        long block1 = base1 + b * w.blockBytes();
+        long block0 = base0 + b * 32L * L;
+        long block1 = base1 + b * 32L * L;
         widenBlock(data, block0, panel, 0);
         widenBlock(data, block1, panel, KC * L);
-        finiteF16(data, block0 + 32L * L, scales, 0);
-        finiteF16(data, block1 + 32L * L, scales, L);
+        finiteF16(data, base0 + w.scaleOffset() + b * 2L * L, scales, 0);
+        finiteF16(data, base1 + w.scaleOffset() + b * 2L * L, scales, L);
         int k0 = 32 * b;
         int t = 0;
         for (; t + 12 <= tokens; t += 12) {

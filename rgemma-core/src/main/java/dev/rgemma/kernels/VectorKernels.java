@@ -308,30 +308,6 @@ final class VectorKernels implements KernelImpl {
         .intoArray(out, at);
   }
 
-  private static final ThreadLocal<float[]> ALL_SCALES = ThreadLocal.withInitial(() -> new float[0]);
-
-  /**
-   * The f16 scales of every block of four groups (each group's scales one run from {@code
-   * scaleOffset}), widened by {@link #finiteF16} into a per-thread buffer, {@code
-   * [block][group][L]}: a pass of its own before the main loop, which then calls nothing (with a
-   * call in it, C2 spilled the loop's registers around the call and kept every bounds check).
-   */
-  private static float[] widenAllScales(
-      MemorySegment data, long b0, long b1, long b2, long b3, long scaleOffset, int blocks) {
-    float[] out = ALL_SCALES.get();
-    if (out.length < blocks * 4 * L) {
-      out = new float[blocks * 4 * L];
-      ALL_SCALES.set(out);
-    }
-    for (int b = 0; b < blocks; b++) {
-      long o = scaleOffset + b * 2L * L;
-      for (int k = 0; k < 4; k++) {
-        finiteF16(data, (k == 0 ? b0 : k == 1 ? b1 : k == 2 ? b2 : b3) + o, out, (4 * b + k) * L);
-      }
-    }
-    return out;
-  }
-
   /**
    * Q8_0, block by block (see {@link PackedMatrix}): each block's quantized values times x from
    * zero, then that partial sum times the block's scale added to the row's sum. Three vector
@@ -342,12 +318,15 @@ final class VectorKernels implements KernelImpl {
       float[] x, int xo, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     FloatVector p0 = a0, p1 = a0, p2 = a0, p3 = a0;
-    float[] scales = widenAllScales(data, b0, b1, b2, b3, scaleOffset, blocks);
     long span = 32L * L * blocks;
     MemorySegment g0 = data.asSlice(b0, span);
     MemorySegment g1 = data.asSlice(b1, span);
     MemorySegment g2 = data.asSlice(b2, span);
     MemorySegment g3 = data.asSlice(b3, span);
+    MemorySegment h0 = data.asSlice(b0 + scaleOffset, 2L * L * blocks);
+    MemorySegment h1 = data.asSlice(b1 + scaleOffset, 2L * L * blocks);
+    MemorySegment h2 = data.asSlice(b2 + scaleOffset, 2L * L * blocks);
+    MemorySegment h3 = data.asSlice(b3 + scaleOffset, 2L * L * blocks);
     // One loop over every column of every block (the values are one run per group), each block's
     // partial sums closed every 32nd step: a loop per block cost its entry checks each time.
     int cols = 32 * blocks;
@@ -361,11 +340,24 @@ final class VectorKernels implements KernelImpl {
       p2 = ((FloatVector) ByteVector.fromMemorySegment(B, g2, q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p2);
       p3 = ((FloatVector) ByteVector.fromMemorySegment(B, g3, q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p3);
       if ((c & 31) == 31) {
-        int at = 4 * L * (c >>> 5);
-        a0 = p0.fma(FloatVector.fromArray(F, scales, at), a0);
-        a1 = p1.fma(FloatVector.fromArray(F, scales, at + L), a1);
-        a2 = p2.fma(FloatVector.fromArray(F, scales, at + 2 * L), a2);
-        a3 = p3.fma(FloatVector.fromArray(F, scales, at + 3 * L), a3);
+        // The block's f16 scales widened as finiteF16 does, written out (no call in this loop).
+        long so = 2L * L * (c >>> 5);
+        IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, h0, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        FloatVector d0 = e0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+            .reinterpretAsInts().or(e0.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, h1, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        FloatVector d1 = e1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+            .reinterpretAsInts().or(e1.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, h2, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        FloatVector d2 = e2.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+            .reinterpretAsInts().or(e2.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, h3, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        FloatVector d3 = e3.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+            .reinterpretAsInts().or(e3.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        a0 = p0.fma(d0, a0);
+        a1 = p1.fma(d1, a1);
+        a2 = p2.fma(d2, a2);
+        a3 = p3.fma(d3, a3);
         p0 = FloatVector.zero(F);
         p1 = p0;
         p2 = p0;
@@ -534,7 +526,6 @@ final class VectorKernels implements KernelImpl {
       float[] inputScales, int[] inputSums, int xb, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     ShortVector s0 = ShortVector.zero(S2), s1 = s0, s2 = s0, s3 = s0;
-    float[] scales = widenAllScales(data, b0, b1, b2, b3, scaleOffset, blocks);
     // One loop over every pair of byte columns of every block (the values are one run per group),
     // the block's sums closed every eighth step: a loop per block cost its entry checks each time.
     int steps = 8 * blocks;
@@ -544,6 +535,10 @@ final class VectorKernels implements KernelImpl {
     MemorySegment g1 = data.asSlice(b1, span);
     MemorySegment g2 = data.asSlice(b2, span);
     MemorySegment g3 = data.asSlice(b3, span);
+    MemorySegment h0 = data.asSlice(b0 + scaleOffset, 2L * L * blocks);
+    MemorySegment h1 = data.asSlice(b1 + scaleOffset, 2L * L * blocks);
+    MemorySegment h2 = data.asSlice(b2 + scaleOffset, 2L * L * blocks);
+    MemorySegment h3 = data.asSlice(b3 + scaleOffset, 2L * L * blocks);
     for (int i = 0; i < steps; i++) {
       ShortVector lo = IntVector.broadcast(I, pairWords[pw + 2 * i]).reinterpretAsShorts();
       ShortVector mixed = IntVector.broadcast(I, pairWords[pw + 2 * i + 1]).reinterpretAsShorts();
@@ -562,7 +557,19 @@ final class VectorKernels implements KernelImpl {
       s3 = s3.add(n3.mul(lo)).add(n3.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
       if ((i & 7) == 7) {
         int b = i >>> 3;
-        int at = 4 * L * b;
+        long so = 2L * L * b;
+        IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, h0, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        FloatVector d0 = e0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+            .reinterpretAsInts().or(e0.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, h1, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        FloatVector d1 = e1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+            .reinterpretAsInts().or(e1.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, h2, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        FloatVector d2 = e2.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+            .reinterpretAsInts().or(e2.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, h3, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        FloatVector d3 = e3.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+            .reinterpretAsInts().or(e3.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
         int offset = 8 * inputSums[xb + b];
         float inputScale = inputScales[xb + b];
         IntVector w0 = s0.reinterpretAsInts();
@@ -577,10 +584,10 @@ final class VectorKernels implements KernelImpl {
         IntVector w3 = s3.reinterpretAsInts();
         IntVector i3 = w3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
             .add(w3.lanewise(VectorOperators.ASHR, 16)).sub(offset);
-        a0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, scales, at).mul(inputScale), a0);
-        a1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, scales, at + L).mul(inputScale), a1);
-        a2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, scales, at + 2 * L).mul(inputScale), a2);
-        a3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, scales, at + 3 * L).mul(inputScale), a3);
+        a0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(d0.mul(inputScale), a0);
+        a1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(d1.mul(inputScale), a1);
+        a2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0)).fma(d2.mul(inputScale), a2);
+        a3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0)).fma(d3.mul(inputScale), a3);
         s0 = ShortVector.zero(S2);
         s1 = s0;
         s2 = s0;

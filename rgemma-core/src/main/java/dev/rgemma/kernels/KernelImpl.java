@@ -81,6 +81,14 @@ interface KernelImpl {
   void matmulQ4(PackedMatrix w, Q8Activations a, float[] out, int outOffset, int groupStart, int groupEnd);
 
   /**
+   * The inputs of a Q4_0 product quantized to int8 ({@code x[xOffset ..]}, {@code [tokens, cols]}),
+   * the same bits as {@link Q8Activations#of}.
+   */
+  default Q8Activations quantize(float[] x, int xOffset, int tokens, int cols) {
+    return Q8Activations.of(x, xOffset, tokens, cols);
+  }
+
+  /**
    * GELU with the tanh approximation, in place on {@code x[from, to)}: {@code x / (1 + exp(-2z))},
    * {@code z = sqrt(2/pi) (x + 0.044715 x^3)} (that is {@code x/2 (1 + tanh z)}).
    */

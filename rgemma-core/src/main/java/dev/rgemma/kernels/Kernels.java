@@ -93,7 +93,7 @@ public final class Kernels {
     checkProduct(w.rows(), w.cols(), x, xOffset, tokens, out, outOffset);
     if (w.dtype() == dev.rgemma.tensor.DType.Q4_0) {
       // Quantized once per call, shared by every thread.
-      Q8Activations a = Q8Activations.of(x, xOffset, tokens, w.cols());
+      Q8Activations a = impl.quantize(x, xOffset, tokens, w.cols());
       split(workers, w.groups(), 4, (long) w.rows() * w.cols() * tokens,
           (start, end) -> impl.matmulQ4(w, a, out, outOffset, start, end));
       return;

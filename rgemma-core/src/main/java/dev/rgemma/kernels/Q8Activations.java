@@ -29,7 +29,7 @@ final class Q8Activations {
    */
   final int[] pairWords;
 
-  private Q8Activations(int tokens, int cols) {
+  Q8Activations(int tokens, int cols) {
     this.tokens = tokens;
     this.cols = cols;
     this.blocks = cols / 32;
@@ -39,7 +39,11 @@ final class Q8Activations {
     this.pairWords = new int[tokens * blocks * 16];
   }
 
-  /** Quantizes {@code x[xOffset ..]}, {@code [tokens, cols]} with cols a multiple of 32. */
+  /**
+   * Quantizes {@code x[xOffset ..]}, {@code [tokens, cols]} with cols a multiple of 32 (the scalar
+   * reference; {@link KernelImpl#quantize} gives the same bits): per block, {@code q = x * 127 /
+   * max|x|} rounded half away from zero (as llama.cpp's {@code roundf}).
+   */
   static Q8Activations of(float[] x, int xOffset, int tokens, int cols) {
     Q8Activations a = new Q8Activations(tokens, cols);
     for (int t = 0; t < tokens; t++) {
@@ -53,24 +57,34 @@ final class Q8Activations {
         float inverse = max == 0f ? 0f : 127f / max;
         int sum = 0;
         for (int c = 0; c < 32; c++) {
-          int q = Math.clamp(Math.round(x[base + c] * inverse), -127, 127);
+          int q = round(x[base + c] * inverse);
           a.values[t * cols + 32 * b + c] = (byte) q;
           sum += q;
         }
         a.scales[t * a.blocks + b] = scale;
         a.sums[t * a.blocks + b] = sum;
-        int v = t * cols + 32 * b;
-        for (int p = 0; p < 8; p++) {
-          int w = (t * a.blocks + b) * 16 + 2 * p;
-          int lo0 = a.values[v + 4 * p];
-          int lo1 = a.values[v + 4 * p + 2];
-          int mixed0 = a.values[v + 4 * p + 1] - 16 * lo0;
-          int mixed1 = a.values[v + 4 * p + 3] - 16 * lo1;
-          a.pairWords[w] = (lo0 & 0xFFFF) | lo1 << 16;
-          a.pairWords[w + 1] = (mixed0 & 0xFFFF) | mixed1 << 16;
-        }
+        a.pairWords(t, b);
       }
     }
     return a;
+  }
+
+  /** {@code v} rounded half away from zero, clamped to [-127, 127]. */
+  static int round(float v) {
+    return Math.clamp((int) (v + Math.copySign(0.5f, v)), -127, 127);
+  }
+
+  /** Fills {@link #pairWords} of token t, block b from {@link #values}. */
+  void pairWords(int t, int b) {
+    int v = t * cols + 32 * b;
+    for (int p = 0; p < 8; p++) {
+      int w = (t * blocks + b) * 16 + 2 * p;
+      int lo0 = values[v + 4 * p];
+      int lo1 = values[v + 4 * p + 2];
+      int mixed0 = values[v + 4 * p + 1] - 16 * lo0;
+      int mixed1 = values[v + 4 * p + 3] - 16 * lo1;
+      pairWords[w] = (lo0 & 0xFFFF) | lo1 << 16;
+      pairWords[w + 1] = (mixed0 & 0xFFFF) | mixed1 << 16;
+    }
   }
 }

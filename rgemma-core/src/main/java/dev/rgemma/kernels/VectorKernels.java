@@ -12,6 +12,7 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -144,7 +145,7 @@ final class VectorKernels implements KernelImpl {
       return;
     }
     if (w.dtype() == DType.Q4_0) {
-      Q8Activations a = Q8Activations.of(x, xOffset, tokens, w.cols());
+      Q8Activations a = quantize(x, xOffset, tokens, w.cols());
       matmulQ4(w, a, out, outOffset, groupStart, groupEnd);
     } else if (tokens == 1) {
       for (int g = groupStart; g < groupEnd; g += 4) {
@@ -370,6 +371,54 @@ final class VectorKernels implements KernelImpl {
     a3.intoArray(acc, 3 * L);
   }
 
+
+  @Override
+  public Q8Activations quantize(float[] x, int xOffset, int tokens, int cols) {
+    Q8Activations a = new Q8Activations(tokens, cols);
+    FloatVector half = FloatVector.broadcast(F, 0.5f);
+    FloatVector minusHalf = FloatVector.broadcast(F, -0.5f);
+    for (int t = 0; t < tokens; t++) {
+      for (int b = 0; b < a.blocks; b++) {
+        int base = xOffset + t * cols + 32 * b;
+        FloatVector m = FloatVector.zero(F);
+        for (int k = 0; k < 32; k += L) {
+          m = m.max(FloatVector.fromArray(F, x, base + k).abs());
+        }
+        float max = m.reduceLanes(VectorOperators.MAX);
+        float inverse = max == 0f ? 0f : 127f / max;
+        int sum = 0;
+        for (int k = 0; k < 32; k += L) {
+          // As Q8Activations.round: (int) (v + copySign(0.5, v)), clamped.
+          FloatVector v = FloatVector.fromArray(F, x, base + k).mul(inverse);
+          IntVector q = ((IntVector) v.add(half.blend(minusHalf, v.lt(0f))).convert(VectorOperators.F2I, 0))
+              .max(-127).min(127);
+          sum += q.reduceLanes(VectorOperators.ADD);
+          q.convertShape(VectorOperators.I2B, B, 0).reinterpretAsBytes().intoArray(a.values, t * cols + 32 * b + k);
+        }
+        a.scales[t * a.blocks + b] = max / 127f;
+        a.sums[t * a.blocks + b] = sum;
+        // The pair words (Q8Activations#pairWords), 16 values at a time as 16-bit lanes: the words
+        // {v[4p], v[4p + 2]} and {v[4p + 1] - 16 v[4p], v[4p + 3] - 16 v[4p + 2]}.
+        for (int h = 0; h < 2; h++) {
+          ShortVector v = (ShortVector) ByteVector.fromArray(ByteVector.SPECIES_128, a.values, t * cols + 32 * b + 16 * h)
+              .convertShape(VectorOperators.B2S, ShortVector.SPECIES_256, 0);
+          v.rearrange(PAIR_ORDER).sub(v.rearrange(PAIR_LOWS).lanewise(VectorOperators.LSHL, 4), PAIR_MIXED)
+              .reinterpretAsInts().intoArray(a.pairWords, (t * a.blocks + b) * 16 + 8 * h);
+        }
+      }
+    }
+    return a;
+  }
+
+  /** Lanes of 16 int8 inputs in pair-word order: {v[4p], v[4p + 2], v[4p + 1], v[4p + 3]}. */
+  private static final VectorShuffle<Short> PAIR_ORDER =
+      VectorShuffle.fromValues(ShortVector.SPECIES_256, 0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15);
+  /** The low-nibble inputs under the mixed lanes: {-, -, v[4p], v[4p + 2]}. */
+  private static final VectorShuffle<Short> PAIR_LOWS =
+      VectorShuffle.fromValues(ShortVector.SPECIES_256, 0, 0, 0, 2, 4, 4, 4, 6, 8, 8, 8, 10, 12, 12, 12, 14);
+  /** The mixed lanes (third and fourth of each four). */
+  private static final VectorMask<Short> PAIR_MIXED = VectorMask.fromValues(ShortVector.SPECIES_256,
+      false, false, true, true, false, false, true, true, false, false, true, true, false, false, true, true);
 
   @Override
   public void matmulQ4(PackedMatrix w, Q8Activations a, float[] out, int outOffset, int groupStart, int groupEnd) {

@@ -114,6 +114,38 @@ class PackedKernelsTest {
   }
 
   /**
+   * The Vector API quantization of Q4_0 inputs gives the scalar reference's bits: values, scales,
+   * sums and pair words, on blocks with ties (x * 127 / max landing on k + 0.5), zeros, negative
+   * zeros, an all-zero block and one extreme value.
+   */
+  @Test
+  void vectorQuantizationMatchesScalarBitForBit() {
+    Random random = new Random(99);
+    int tokens = 3;
+    int cols = 160;
+    float[] x = KernelsTest.randomFloats(random, 7 + tokens * cols);
+    for (int c = 0; c < 31; c++) {
+      x[7 + c] = (c - 16) * 0.5f; // with max |x| = 127 below, x * 127 / max = x: ties at odd c
+    }
+    x[7 + 31] = 127f;
+    x[7 + 16] = -0f;
+    java.util.Arrays.fill(x, 7 + cols + 32, 7 + cols + 64, 0f);
+    x[7 + 2 * cols + 70] = 3e38f;
+    Q8Activations expected = Q8Activations.of(x, 7, tokens, cols);
+    Q8Activations actual = vector.quantize(x, 7, tokens, cols);
+    assertTrue(java.util.Arrays.equals(expected.values, actual.values), "values");
+    assertTrue(java.util.Arrays.equals(expected.sums, actual.sums), "sums");
+    assertTrue(java.util.Arrays.equals(expected.pairWords, actual.pairWords), "pair words");
+    for (int i = 0; i < expected.scales.length; i++) {
+      assertEquals(Float.floatToIntBits(expected.scales[i]), Float.floatToIntBits(actual.scales[i]), "scale " + i);
+    }
+    assertEquals(1, expected.values[17], "0.5 rounds away from zero");
+    assertEquals(-1, expected.values[15], "-0.5 rounds away from zero");
+    assertEquals(-2, expected.values[13], "-1.5 rounds away from zero");
+    assertEquals(0, expected.values[16], "-0");
+  }
+
+  /**
    * Products large enough that the tokens are arranged for the micro-kernels by several threads at
    * once (tile ranges split over the pool), with full 12-token tiles, 4-token tiles and single
    * tokens: the same bits as the scalar twin.

@@ -97,6 +97,13 @@ interface KernelImpl {
   /** {@code x[i] = exp(x[i])} in place for {@code from <= i < to}. */
   void exp(float[] x, int from, int to);
 
+  /**
+   * {@code x[i] = cap * tanh(x[i] / cap)} in place for {@code from <= i < to} (cap > 0), in
+   * float32: below |y| = 0.5 the Taylor series of tanh to y^15, above it {@code 1 - 2 / (exp(2|y|)
+   * + 1)} with {@link #exp}; within a few ulps of tanh.
+   */
+  void softCap(float[] x, int from, int to, float cap);
+
   /** Sum of the float32 values in {@code data[offset, offset + bytes)} (bytes a multiple of 64). */
   float sumFloats(java.lang.foreign.MemorySegment data, long offset, long bytes);
 

@@ -104,6 +104,39 @@ public final class Kernels {
         (start, end) -> impl.matmulPacked(w, x, xOffset, tiles, tokens, out, outOffset, start, end));
   }
 
+  /**
+   * One token through several packed matrices in a single split over the threads: {@code
+   * out[outOffsets[i] + r] = sum_c ws[i][r, c] * x[xOffsets[i] + c]} for every matrix i and row r,
+   * each output as {@link #matmul(PackedMatrix, float[], int, int, float[], int)} computes it.
+   * Meant for many small products (the recurrent blocks' per-head gates): one hand-off instead of
+   * one per matrix, and the threads stream matrices that lie side by side as one run.
+   */
+  public static void matmulEach(PackedMatrix[] ws, float[] x, int[] xOffsets, float[] out, int[] outOffsets) {
+    if (ws.length != xOffsets.length || ws.length != outOffsets.length) {
+      throw new IllegalArgumentException(
+          ws.length + " matrices, " + xOffsets.length + " input offsets, " + outOffsets.length + " output offsets");
+    }
+    int[] firstUnit = new int[ws.length + 1];
+    long work = 0;
+    for (int i = 0; i < ws.length; i++) {
+      checkProduct(ws[i].rows(), ws[i].cols(), x, xOffsets[i], 1, out, outOffsets[i]);
+      if (ws[i].dtype() == dev.rgemma.tensor.DType.Q4_0) {
+        throw new IllegalArgumentException(ws[i].name() + ": Q4_0 matrices go through matmul");
+      }
+      firstUnit[i + 1] = firstUnit[i] + ws[i].groups();
+      work += (long) ws[i].rows() * ws[i].cols();
+    }
+    split(pool, firstUnit[ws.length], 4, work, (start, end) -> {
+      for (int i = 0; i < ws.length; i++) {
+        int from = Math.max(start, firstUnit[i]);
+        int to = Math.min(end, firstUnit[i + 1]);
+        if (from < to) {
+          IMPL.matmulPacked(ws[i], x, xOffsets[i], 1, out, outOffsets[i], from - firstUnit[i], to - firstUnit[i]);
+        }
+      }
+    });
+  }
+
   /** The caller's buffer for arranged tokens (the pool's threads read it while the caller waits). */
   private static final ThreadLocal<float[]> TILES = ThreadLocal.withInitial(() -> new float[0]);
 
@@ -241,6 +274,23 @@ public final class Kernels {
   public static void exp(float[] x, int from, int to) {
     Objects.checkFromToIndex(from, to, x.length);
     IMPL.exp(x, from, to);
+  }
+
+  /**
+   * {@code x[i] = cap * tanh(x[i] / cap)} in place on {@code x[from, to)} (a soft cap; {@code cap
+   * <= 0} leaves x alone), on the pool: float32 operations within a few ulps of tanh, the Vector
+   * API version and its scalar twin bit for bit.
+   */
+  public static void softCap(float[] x, int from, int to, float cap) {
+    Objects.checkFromToIndex(from, to, x.length);
+    if (cap > 0) {
+      parallelRanges(to - from, 16384, (start, end) -> IMPL.softCap(x, from + start, from + end, cap));
+    }
+  }
+
+  /** {@link #softCap} on a given implementation, on the caller's thread (for tests). */
+  static void softCap(KernelImpl impl, float[] x, int from, int to, float cap) {
+    impl.softCap(x, from, to, cap);
   }
 
   /** {@link #exp} on a given implementation (for tests). */

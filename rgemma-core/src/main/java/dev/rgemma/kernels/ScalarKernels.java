@@ -71,6 +71,42 @@ final class ScalarKernels implements KernelImpl {
     }
   }
 
+  @Override
+  public void softCap(float[] x, int from, int to, float cap) {
+    for (int i = from; i < to; i++) {
+      x[i] = softCap(x[i], cap);
+    }
+  }
+
+  /** Taylor coefficients of tanh(y) / y - 1 in powers of y^2: -1/3, 2/15, -17/315, ... */
+  static final float TANH3 = -1f / 3f;
+  static final float TANH5 = 2f / 15f;
+  static final float TANH7 = -17f / 315f;
+  static final float TANH9 = 62f / 2835f;
+  static final float TANH11 = -1382f / 155925f;
+  static final float TANH13 = 21844f / 6081075f;
+  static final float TANH15 = -929569f / 638512875f;
+
+  /** {@code cap * tanh(x / cap)}; see {@link KernelImpl#softCap}. */
+  static float softCap(float x, float cap) {
+    float y = x / cap;
+    float a = Math.abs(y);
+    float t; // tanh |y|, then the sign of y
+    if (a < 0.5f) {
+      float a2 = a * a;
+      float p = Math.fma(TANH15, a2, TANH13);
+      p = Math.fma(p, a2, TANH11);
+      p = Math.fma(p, a2, TANH9);
+      p = Math.fma(p, a2, TANH7);
+      p = Math.fma(p, a2, TANH5);
+      p = Math.fma(p, a2, TANH3);
+      t = Math.fma(p * a2, a, a);
+    } else {
+      t = 1f - 2f / (exp(2f * a) + 1f);
+    }
+    return Math.copySign(t, y) * cap;
+  }
+
   static final float EXP_MAX = 88.3f; // above: +inf (exp(88.3) < Float.MAX_VALUE)
   static final float EXP_MIN = -87.3f; // below: 0 (exp(-87.3) is about Float.MIN_NORMAL)
   static final float LOG2E = 1.44269504f;

@@ -1437,6 +1437,30 @@ final class VectorKernels implements KernelImpl {
   }
 
   @Override
+  public void softCap(float[] x, int from, int to, float cap) {
+    int i = from;
+    for (; i + L <= to; i += L) {
+      // The same operations as ScalarKernels.softCap, both branches for every lane.
+      FloatVector y = FloatVector.fromArray(F, x, i).div(cap);
+      FloatVector a = y.abs();
+      FloatVector a2 = a.mul(a);
+      FloatVector p = a2.fma(ScalarKernels.TANH15, ScalarKernels.TANH13);
+      p = p.fma(a2, FloatVector.broadcast(F, ScalarKernels.TANH11));
+      p = p.fma(a2, FloatVector.broadcast(F, ScalarKernels.TANH9));
+      p = p.fma(a2, FloatVector.broadcast(F, ScalarKernels.TANH7));
+      p = p.fma(a2, FloatVector.broadcast(F, ScalarKernels.TANH5));
+      p = p.fma(a2, FloatVector.broadcast(F, ScalarKernels.TANH3));
+      FloatVector small = p.mul(a2).fma(a, a);
+      FloatVector large = FloatVector.broadcast(F, 1f).sub(FloatVector.broadcast(F, 2f).div(exp(a.mul(2f)).add(1f)));
+      large.blend(small, a.lt(0.5f)).reinterpretAsInts().or(y.reinterpretAsInts().and(0x80000000)).reinterpretAsFloats()
+          .mul(cap).intoArray(x, i);
+    }
+    for (; i < to; i++) {
+      x[i] = ScalarKernels.softCap(x[i], cap);
+    }
+  }
+
+  @Override
   public void geluTanh(float[] x, int from, int to) {
     int i = from;
     for (; i + L <= to; i += L) {

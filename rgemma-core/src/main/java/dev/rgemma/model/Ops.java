@@ -37,16 +37,6 @@ final class Ops {
     }
   }
 
-  /** {@code x = cap * tanh(x / cap)} on {@code [offset, offset + length)}; cap 0 leaves x alone. */
-  static void softCap(float[] x, int offset, int length, float cap) {
-    if (cap <= 0) {
-      return;
-    }
-    for (int i = offset; i < offset + length; i++) {
-      x[i] = (float) (cap * Math.tanh(x[i] / cap));
-    }
-  }
-
   /** {@code x[i] = exp(x[i] - max)} on a range; returns the sum. exp(-inf) = 0 masks entries. */
   static float expInPlace(float[] x, int offset, int length, float max) {
     for (int i = offset; i < offset + length; i++) {

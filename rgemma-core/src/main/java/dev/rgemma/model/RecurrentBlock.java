@@ -167,8 +167,16 @@ public record RecurrentBlock(
   private void rgLru(float[] c, int tokens, long startPosition, float[] h, float[] outputs, int outputOffset) {
     int e = config.lruWidth();
     long time = Profile.now();
-    float[] inputGates = gates(c, tokens, inputGate, inputGateBias);
-    float[] recurrentGates = gates(c, tokens, recurrentGate, recurrentGateBias);
+    float[] inputGates;
+    float[] recurrentGates;
+    if (tokens == 1) {
+      float[][] both = tokenGates(c);
+      inputGates = both[0];
+      recurrentGates = both[1];
+    } else {
+      inputGates = gates(c, tokens, inputGate, inputGateBias);
+      recurrentGates = gates(c, tokens, recurrentGate, recurrentGateBias);
+    }
     time = Profile.add(Profile.Part.RECURRENT_GATES, time);
     Kernels.parallelRanges(e, 256, (start, end) -> {
       // Channels [start, end): the gate arithmetic for a whole token at a time (exponentials
@@ -205,6 +213,36 @@ public record RecurrentBlock(
       }
     });
     Profile.add(Profile.Part.RECURRENT_SCAN, time);
+  }
+
+  /**
+   * Both gates of one token ({@link #gates} for {@code tokens == 1}): every head of both in one
+   * split over the threads, so that each thread streams its share of the heads as one run.
+   */
+  private float[][] tokenGates(float[] c) {
+    int e = config.lruWidth();
+    int bw = config.lruBlockWidth();
+    int heads = inputGate.size();
+    PackedMatrix[] ws = new PackedMatrix[2 * heads];
+    int[] xOffsets = new int[2 * heads];
+    int[] outOffsets = new int[2 * heads];
+    for (int h = 0; h < heads; h++) {
+      ws[h] = inputGate.get(h);
+      ws[heads + h] = recurrentGate.get(h);
+      xOffsets[h] = h * bw;
+      xOffsets[heads + h] = h * bw;
+      outOffsets[h] = h * bw;
+      outOffsets[heads + h] = e + h * bw;
+    }
+    float[] out = new float[2 * e];
+    Kernels.matmulEach(ws, c, xOffsets, out, outOffsets);
+    float[] input = java.util.Arrays.copyOfRange(out, 0, e);
+    float[] recurrent = java.util.Arrays.copyOfRange(out, e, 2 * e);
+    for (int j = 0; j < e; j++) {
+      input[j] += inputGateBias[j];
+      recurrent[j] += recurrentGateBias[j];
+    }
+    return new float[][] {input, recurrent};
   }
 
   /** Pre-activation gate values [tokens, lruWidth]: {@code x_h W_h + b} per head. */

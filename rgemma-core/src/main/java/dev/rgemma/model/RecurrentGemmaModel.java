@@ -218,9 +218,7 @@ public final class RecurrentGemmaModel implements AutoCloseable {
       trace.finalNorm(firstToken, normed, rows);
     }
     Kernels.matmul(output, normed, 0, rows, logits, logitsOffset);
-    int count = rows * config.vocabSize();
-    Kernels.parallelRanges(count, 16384,
-        (start, end) -> Ops.softCap(logits, logitsOffset + start, end - start, config.logitsSoftCap()));
+    Kernels.softCap(logits, logitsOffset, logitsOffset + rows * config.vocabSize(), config.logitsSoftCap());
     Profile.add(Profile.Part.UNEMBED, time);
   }
 

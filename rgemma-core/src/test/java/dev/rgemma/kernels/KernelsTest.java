@@ -309,6 +309,47 @@ class KernelsTest {
   }
 
   @Test
+  void softCapMatchesScalarTwinBitForBitAndTanh() {
+    Random random = new Random(31);
+    float cap = 30f;
+    for (int n : new int[] {1, 15, 16, 17, 100, 5000}) {
+      float[] x = new float[n + 2];
+      for (int i = 0; i < x.length; i++) {
+        // Logits: mostly moderate, some near the 0.5 * cap switch-over, some huge.
+        x[i] = (float) (random.nextGaussian() * (i % 3 == 0 ? 5 : i % 3 == 1 ? 40 : 400));
+      }
+      if (n > 8) {
+        x[2] = 15f; // |y| = 0.5 exactly
+        x[3] = -14.999999f;
+        x[4] = -0f;
+        x[5] = Float.POSITIVE_INFINITY;
+        x[6] = Float.NEGATIVE_INFINITY;
+        x[7] = 1e-30f;
+        x[8] = 5000f;
+      }
+      float[] expected = x.clone();
+      float[] actual = x.clone();
+      Kernels.softCap(ScalarKernels.INSTANCE, expected, 2, 2 + n, cap);
+      Kernels.softCap(vector, actual, 2, 2 + n, cap);
+      for (int i = 0; i < x.length; i++) {
+        if (i < 2) {
+          assertEquals(x[i], actual[i], "outside the range");
+          continue;
+        }
+        assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
+            "softCap(" + x[i] + "): vector " + actual[i] + ", scalar twin " + expected[i]);
+        double exact = cap * Math.tanh((double) (x[i] / cap));
+        assertTrue(Math.abs(actual[i] - exact) <= 4 * Math.ulp((float) exact),
+            "softCap(" + x[i] + ") = " + actual[i] + ", exact " + exact);
+      }
+    }
+    float[] signed = {-0f, Float.NaN};
+    Kernels.softCap(vector, signed, 0, 2, cap);
+    assertEquals(Float.floatToIntBits(-0f), Float.floatToIntBits(signed[0]), "-0 stays -0");
+    assertTrue(Float.isNaN(signed[1]), "NaN stays NaN");
+  }
+
+  @Test
   void expMatchesScalarTwinBitForBitAndMathExp() {
     Random random = new Random(29);
     for (int n : new int[] {1, 15, 16, 17, 100, 1000}) {

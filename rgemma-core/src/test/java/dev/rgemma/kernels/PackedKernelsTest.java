@@ -113,6 +113,45 @@ class PackedKernelsTest {
     }
   }
 
+  /** Several single-token products in one split: the same bits as one matmul each. */
+  @ParameterizedTest
+  @MethodSource("typesButQ4")
+  void matmulEachEqualsSeparateProducts(DType type) {
+    Random random = new Random(5 + type.ordinal());
+    int cols = type.isQuantized() ? 64 : 37;
+    int[] rows = {48, 17, 160, 1};
+    PackedMatrix[] ws = new PackedMatrix[rows.length];
+    int[] xOffsets = new int[rows.length];
+    int[] outOffsets = new int[rows.length];
+    float[] x = KernelsTest.randomFloats(random, 3 + rows.length * cols);
+    float[] expected = new float[2 + 300];
+    int at = 2;
+    for (int i = 0; i < rows.length; i++) {
+      ws[i] = Kernels.pack(randomMatrix(type, rows[i], cols, random), arena);
+      xOffsets[i] = 3 + ((i * 3) % rows.length) * cols;
+      outOffsets[i] = at;
+      Kernels.matmul(ws[i], x, xOffsets[i], 1, expected, at);
+      at += rows[i] + 1;
+    }
+    float[] actual = new float[expected.length];
+    Kernels.matmulEach(ws, x, xOffsets, actual, outOffsets);
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]), "output " + i);
+    }
+  }
+
+  @Test
+  void matmulEachRejectsMismatchedArguments() {
+    PackedMatrix w = Kernels.pack(randomMatrix(DType.F32, 4, 8, new Random(1)), arena);
+    assertThrows(IllegalArgumentException.class,
+        () -> Kernels.matmulEach(new PackedMatrix[] {w}, new float[8], new int[] {0, 0}, new float[4], new int[] {0}));
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> Kernels.matmulEach(new PackedMatrix[] {w}, new float[8], new int[] {1}, new float[4], new int[] {0}));
+    PackedMatrix q4 = Kernels.pack(randomMatrix(DType.Q4_0, 4, 32, new Random(1)), arena);
+    assertThrows(IllegalArgumentException.class,
+        () -> Kernels.matmulEach(new PackedMatrix[] {q4}, new float[32], new int[] {0}, new float[4], new int[] {0}));
+  }
+
   /**
    * The Vector API quantization of Q4_0 inputs gives the scalar reference's bits: values, scales,
    * sums and pair words, on blocks with ties (x * 127 / max landing on k + 0.5), zeros, negative
@@ -194,6 +233,11 @@ class PackedKernelsTest {
 
   static Stream<DType> types() {
     return Stream.of(DType.values());
+  }
+
+  /** Q4_0 products quantize their inputs per call; matmulEach rejects them (tested). */
+  static Stream<DType> typesButQ4() {
+    return Stream.of(DType.values()).filter(type -> type != DType.Q4_0);
   }
 
   @Test

@@ -574,10 +574,6 @@ final class VectorKernels implements KernelImpl {
       MemorySegment data, long b0, long b1, long b2, long b3, int blocks, long scaleOffset, int[] pairWords,
       float[] inputScales, int[] inputSums, int xb, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-    ShortVector s0 = ShortVector.zero(S2), s1 = s0, s2 = s0, s3 = s0;
-    // One loop over every pair of byte columns of every block (the values are one run per group),
-    // the block's sums closed every eighth step: a loop per block cost its entry checks each time.
-    int steps = 8 * blocks;
     int pw = 16 * xb;
     long span = 16L * L * blocks;
     MemorySegment g0 = data.asSlice(b0, span);
@@ -588,60 +584,58 @@ final class VectorKernels implements KernelImpl {
     MemorySegment h1 = data.asSlice(b1 + scaleOffset, 2L * L * blocks);
     MemorySegment h2 = data.asSlice(b2 + scaleOffset, 2L * L * blocks);
     MemorySegment h3 = data.asSlice(b3 + scaleOffset, 2L * L * blocks);
-    for (int i = 0; i < steps; i++) {
-      ShortVector lo = IntVector.broadcast(I, pairWords[pw + 2 * i]).reinterpretAsShorts();
-      ShortVector mixed = IntVector.broadcast(I, pairWords[pw + 2 * i + 1]).reinterpretAsShorts();
-      int q = i * 2 * L;
-      ShortVector n0 = (ShortVector) ByteVector.fromMemorySegment(B2, g0, q, LE)
-          .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-      ShortVector n1 = (ShortVector) ByteVector.fromMemorySegment(B2, g1, q, LE)
-          .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-      ShortVector n2 = (ShortVector) ByteVector.fromMemorySegment(B2, g2, q, LE)
-          .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-      ShortVector n3 = (ShortVector) ByteVector.fromMemorySegment(B2, g3, q, LE)
-          .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-      s0 = s0.add(n0.mul(lo)).add(n0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
-      s1 = s1.add(n1.mul(lo)).add(n1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
-      s2 = s2.add(n2.mul(lo)).add(n2.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
-      s3 = s3.add(n3.mul(lo)).add(n3.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
-      if ((i & 7) == 7) {
-        int b = i >>> 3;
-        long so = 2L * L * b;
-        IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, h0, so, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector d0 = e0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
-            .reinterpretAsInts().or(e0.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-        IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, h1, so, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector d1 = e1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
-            .reinterpretAsInts().or(e1.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-        IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, h2, so, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector d2 = e2.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
-            .reinterpretAsInts().or(e2.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-        IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, h3, so, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector d3 = e3.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
-            .reinterpretAsInts().or(e3.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-        int offset = 8 * inputSums[xb + b];
-        float inputScale = inputScales[xb + b];
-        IntVector w0 = s0.reinterpretAsInts();
-        IntVector i0 = w0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-            .add(w0.lanewise(VectorOperators.ASHR, 16)).sub(offset);
-        IntVector w1 = s1.reinterpretAsInts();
-        IntVector i1 = w1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-            .add(w1.lanewise(VectorOperators.ASHR, 16)).sub(offset);
-        IntVector w2 = s2.reinterpretAsInts();
-        IntVector i2 = w2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-            .add(w2.lanewise(VectorOperators.ASHR, 16)).sub(offset);
-        IntVector w3 = s3.reinterpretAsInts();
-        IntVector i3 = w3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-            .add(w3.lanewise(VectorOperators.ASHR, 16)).sub(offset);
-        a0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(d0.mul(inputScale), a0);
-        a1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(d1.mul(inputScale), a1);
-        a2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0)).fma(d2.mul(inputScale), a2);
-        a3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0)).fma(d3.mul(inputScale), a3);
-        s0 = ShortVector.zero(S2);
-        s1 = s0;
-        s2 = s0;
-        s3 = s0;
+    for (int b = 0; b < blocks; b++) {
+      ShortVector s0 = ShortVector.zero(S2), s1 = s0, s2 = s0, s3 = s0;
+      for (int jp = 0; jp < 8; jp++) {
+        int i = 8 * b + jp;
+        ShortVector lo = IntVector.broadcast(I, pairWords[pw + 2 * i]).reinterpretAsShorts();
+        ShortVector mixed = IntVector.broadcast(I, pairWords[pw + 2 * i + 1]).reinterpretAsShorts();
+        int q = i * 2 * L;
+        ShortVector n0 = (ShortVector) ByteVector.fromMemorySegment(B2, g0, q, LE)
+            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+        ShortVector n1 = (ShortVector) ByteVector.fromMemorySegment(B2, g1, q, LE)
+            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+        ShortVector n2 = (ShortVector) ByteVector.fromMemorySegment(B2, g2, q, LE)
+            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+        ShortVector n3 = (ShortVector) ByteVector.fromMemorySegment(B2, g3, q, LE)
+            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
+        s0 = s0.add(n0.mul(lo)).add(n0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
+        s1 = s1.add(n1.mul(lo)).add(n1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
+        s2 = s2.add(n2.mul(lo)).add(n2.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
+        s3 = s3.add(n3.mul(lo)).add(n3.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
       }
+      // Close the block: its f16 scales widened as finiteF16 does, written out (no call here).
+      long so = 2L * L * b;
+      IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, h0, so, LE).convertShape(VectorOperators.S2I, I, 0);
+      FloatVector d0 = e0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+          .reinterpretAsInts().or(e0.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+      IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, h1, so, LE).convertShape(VectorOperators.S2I, I, 0);
+      FloatVector d1 = e1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+          .reinterpretAsInts().or(e1.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+      IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, h2, so, LE).convertShape(VectorOperators.S2I, I, 0);
+      FloatVector d2 = e2.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+          .reinterpretAsInts().or(e2.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+      IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, h3, so, LE).convertShape(VectorOperators.S2I, I, 0);
+      FloatVector d3 = e3.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
+          .reinterpretAsInts().or(e3.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+      int offset = 8 * inputSums[xb + b];
+      float inputScale = inputScales[xb + b];
+      IntVector w0 = s0.reinterpretAsInts();
+      IntVector i0 = w0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+          .add(w0.lanewise(VectorOperators.ASHR, 16)).sub(offset);
+      IntVector w1 = s1.reinterpretAsInts();
+      IntVector i1 = w1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+          .add(w1.lanewise(VectorOperators.ASHR, 16)).sub(offset);
+      IntVector w2 = s2.reinterpretAsInts();
+      IntVector i2 = w2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+          .add(w2.lanewise(VectorOperators.ASHR, 16)).sub(offset);
+      IntVector w3 = s3.reinterpretAsInts();
+      IntVector i3 = w3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+          .add(w3.lanewise(VectorOperators.ASHR, 16)).sub(offset);
+      a0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(d0.mul(inputScale), a0);
+      a1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(d1.mul(inputScale), a1);
+      a2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0)).fma(d2.mul(inputScale), a2);
+      a3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0)).fma(d3.mul(inputScale), a3);
     }
     a0.intoArray(acc, 0);
     a1.intoArray(acc, L);

@@ -293,7 +293,8 @@ final class VectorKernels implements KernelImpl {
     return sink;
   }
 
-  private static final ThreadLocal<float[]> SCALES = ThreadLocal.withInitial(() -> new float[8 * L]);
+  /** The two widened scale vectors of a block in {@link #pairQ4x4}. */
+  private static final ThreadLocal<float[]> SCALES = ThreadLocal.withInitial(() -> new float[2 * L]);
 
   /**
    * L finite f16 values (block scales: {@link Packing} rejects infinities and NaNs) widened to

@@ -298,16 +298,16 @@ final class VectorKernels implements KernelImpl {
 
   /**
    * L finite f16 values (block scales: {@link Packing} rejects infinities and NaNs) widened to
-   * float32 into {@code out[at ..]}: magnitude bits moved into float position and rescaled by
-   * 2^112, which is exact for normal and subnormal halves, then the sign. Seven vector operations
-   * instead of L scalar conversions.
+   * float32 into {@code out[at ..]}: each half sign-extended to 32 bits and shifted left by 13 puts
+   * its sign in the float's sign bit (the extension's ones land in bits 29-31), its exponent in the
+   * low five exponent bits and its mantissa in place; clearing bits 28-30 and multiplying by 2^112
+   * rebiases the exponent, exactly for normal and subnormal halves (and -0). Four vector operations
+   * instead of L scalar conversions (the quantized decode loops write the same out inline).
    */
   private static void finiteF16(MemorySegment data, long offset, float[] out, int at) {
     IntVector half = (IntVector) ShortVector.fromMemorySegment(S, data, offset, LE)
         .convertShape(VectorOperators.S2I, I, 0);
-    FloatVector magnitude = half.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
-    magnitude.reinterpretAsInts().or(half.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats()
-        .intoArray(out, at);
+    half.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).intoArray(out, at);
   }
 
   /**
@@ -345,17 +345,13 @@ final class VectorKernels implements KernelImpl {
         // The block's f16 scales widened as finiteF16 does, written out (no call in this loop).
         long so = 2L * L * (c >>> 5);
         IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, h0, so, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector d0 = e0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
-            .reinterpretAsInts().or(e0.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        FloatVector d0 = e0.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
         IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, h1, so, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector d1 = e1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
-            .reinterpretAsInts().or(e1.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        FloatVector d1 = e1.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
         IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, h2, so, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector d2 = e2.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
-            .reinterpretAsInts().or(e2.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        FloatVector d2 = e2.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
         IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, h3, so, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector d3 = e3.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
-            .reinterpretAsInts().or(e3.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+        FloatVector d3 = e3.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
         a0 = p0.fma(d0, a0);
         a1 = p1.fma(d1, a1);
         a2 = p2.fma(d2, a2);
@@ -608,17 +604,13 @@ final class VectorKernels implements KernelImpl {
       // Close the block: its f16 scales widened as finiteF16 does, written out (no call here).
       long so = 2L * L * b;
       IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, h0, so, LE).convertShape(VectorOperators.S2I, I, 0);
-      FloatVector d0 = e0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
-          .reinterpretAsInts().or(e0.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+      FloatVector d0 = e0.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
       IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, h1, so, LE).convertShape(VectorOperators.S2I, I, 0);
-      FloatVector d1 = e1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
-          .reinterpretAsInts().or(e1.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+      FloatVector d1 = e1.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
       IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, h2, so, LE).convertShape(VectorOperators.S2I, I, 0);
-      FloatVector d2 = e2.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
-          .reinterpretAsInts().or(e2.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+      FloatVector d2 = e2.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
       IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, h3, so, LE).convertShape(VectorOperators.S2I, I, 0);
-      FloatVector d3 = e3.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
-          .reinterpretAsInts().or(e3.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+      FloatVector d3 = e3.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
       int offset = 8 * inputSums[xb + b];
       float inputScale = inputScales[xb + b];
       IntVector w0 = s0.reinterpretAsInts();

@@ -113,6 +113,47 @@ class PackedKernelsTest {
     }
   }
 
+  /**
+   * Every finite f16 bit pattern as a block scale (row r holds the 1024 patterns of one sign and
+   * exponent, signs alternating by row; subnormals, -0 and negative scales included) through the Q8_0 and Q4_0 decode and
+   * prefill kernels: the same bits as the scalar twin, which widens with a plain conversion.
+   */
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
+  void everyFiniteScaleWidensExactly(DType type) {
+    int rows = 62;
+    int blocks = 1024;
+    int cols = 32 * blocks;
+    int blockBytes = type.blockBytes();
+    byte[] bytes = new byte[rows * blocks * blockBytes];
+    Random random = new Random(17);
+    for (int r = 0; r < rows; r++) {
+      int band = r / 2 + (r % 2) * 32; // sign and exponent, both signs in every row group; no exponent 31
+      for (int b = 0; b < blocks; b++) {
+        int bits = band * 1024 + b;
+        int at = (r * blocks + b) * blockBytes;
+        bytes[at] = (byte) bits;
+        bytes[at + 1] = (byte) (bits >>> 8);
+        for (int i = 2; i < blockBytes; i++) {
+          bytes[at + i] = (byte) random.nextInt();
+        }
+      }
+    }
+    WeightMatrix w = new WeightMatrix("scales", type, rows, cols, MemorySegment.ofArray(bytes));
+    PackedMatrix p = Packing.pack(w, vector.groupRows(), arena, pool);
+    for (int tokens : new int[] {1, 5}) {
+      float[] x = KernelsTest.randomFloats(random, tokens * cols);
+      float[] expected = new float[tokens * rows];
+      float[] actual = new float[tokens * rows];
+      ScalarKernels.INSTANCE.matmulPacked(p, x, 0, tokens, expected, 0, 0, p.groups());
+      vector.matmulPacked(p, x, 0, tokens, actual, 0, 0, p.groups());
+      for (int i = 0; i < expected.length; i++) {
+        assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
+            tokens + " tokens, row " + i % rows + ": " + expected[i] + " vs " + actual[i]);
+      }
+    }
+  }
+
   /** Several single-token products in one split: the same bits as one matmul each. */
   @ParameterizedTest
   @MethodSource("typesButQ4")

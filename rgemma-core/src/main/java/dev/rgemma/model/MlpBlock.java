@@ -34,12 +34,18 @@ public record MlpBlock(
     Kernels.matmul(gateProj, m, 0, tokens, gate, 0);
     Kernels.matmul(upProj, m, 0, tokens, up, 0);
     time = Profile.add(Profile.Part.MLP_GATE_UP, time);
-    Ops.addBias(gate, gateBias, tokens);
-    Ops.addBias(up, upBias, tokens);
-    Kernels.parallelRanges(gate.length, 16384, (start, end) -> {
-      Kernels.geluTanh(gate, start, end); // nested: runs on this task's thread
-      for (int i = start; i < end; i++) {
-        gate[i] *= up[i];
+    // Biases, GELU and the product in one pass over rows on the pool, while a row is in cache.
+    Kernels.parallelRanges(tokens, Math.max(1, 16384 / mlp), (first, end) -> {
+      for (int t = first; t < end; t++) {
+        int base = t * mlp;
+        for (int j = 0; j < mlp; j++) {
+          gate[base + j] += gateBias[j];
+          up[base + j] += upBias[j];
+        }
+        Kernels.geluTanh(gate, base, base + mlp); // nested: runs on this task's thread
+        for (int j = base; j < base + mlp; j++) {
+          gate[j] *= up[j];
+        }
       }
     });
     time = Profile.add(Profile.Part.MLP_ACTIVATION, time);

@@ -29,12 +29,15 @@ final class Ops {
   /** Adds {@code bias} to each row of {@code x} ([rows, bias.length]). */
   static void addBias(float[] x, float[] bias, int rows) {
     int n = bias.length;
-    for (int t = 0; t < rows; t++) {
-      int base = t * n;
-      for (int j = 0; j < n; j++) {
-        x[base + j] += bias[j];
+    // Rows split over the kernel pool when there are many (a prompt chunk); one row stays here.
+    dev.rgemma.kernels.Kernels.parallelRanges(rows, Math.max(1, 16384 / Math.max(1, n)), (first, end) -> {
+      for (int t = first; t < end; t++) {
+        int base = t * n;
+        for (int j = 0; j < n; j++) {
+          x[base + j] += bias[j];
+        }
       }
-    }
+    });
   }
 
   /** {@code x[i] = exp(x[i] - max)} on a range; returns the sum. exp(-inf) = 0 masks entries. */

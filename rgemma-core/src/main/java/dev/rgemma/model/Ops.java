@@ -7,18 +7,30 @@ final class Ops {
   /** {@code out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * (1 + weight)} for each row t of width n. */
   static void rmsNorm(float[] x, float[] weight, float eps, int rows, float[] out) {
     int n = weight.length;
-    for (int t = 0; t < rows; t++) {
-      int base = t * n;
-      double sumSquares = 0;
-      for (int j = 0; j < n; j++) {
-        float v = x[base + j];
-        sumSquares += v * v;
+    // Rows split over the kernel pool when there are many (a prompt chunk); one row stays here.
+    dev.rgemma.kernels.Kernels.parallelRanges(rows, Math.max(1, 16384 / Math.max(1, n)), (first, end) -> {
+      for (int t = first; t < end; t++) {
+        int base = t * n;
+        double sumSquares = 0;
+        for (int j = 0; j < n; j++) {
+          float v = x[base + j];
+          sumSquares += v * v;
+        }
+        float inverse = (float) (1.0 / Math.sqrt((float) (sumSquares / n) + eps));
+        for (int j = 0; j < n; j++) {
+          out[base + j] = x[base + j] * inverse * (1f + weight[j]);
+        }
       }
-      float inverse = (float) (1.0 / Math.sqrt((float) (sumSquares / n) + eps));
-      for (int j = 0; j < n; j++) {
-        out[base + j] = x[base + j] * inverse * (1f + weight[j]);
+    });
+  }
+
+  /** {@code x[i] += y[i]} for every i of x, split over the kernel pool when x is large. */
+  static void addInPlace(float[] x, float[] y) {
+    dev.rgemma.kernels.Kernels.parallelRanges(x.length, 65536, (start, end) -> {
+      for (int i = start; i < end; i++) {
+        x[i] += y[i];
       }
-    }
+    });
   }
 
   /** torch softplus (threshold 20: returns x above it). */

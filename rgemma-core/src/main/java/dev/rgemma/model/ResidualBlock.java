@@ -34,16 +34,12 @@ public record ResidualBlock(
       case LocalAttentionBlock attention -> attention.forward(normed, tokens, segments, index, y);
     }
     time = Profile.now();
-    for (int i = 0; i < x.length; i++) {
-      x[i] += y[i]; // residual
-    }
+    Ops.addInPlace(x, y); // residual
     Ops.rmsNorm(x, channelPreNorm, eps, tokens, normed);
     Profile.add(Profile.Part.NORMS_AND_RESIDUALS, time);
     mlp.forward(normed, tokens, y);
     time = Profile.now();
-    for (int i = 0; i < x.length; i++) {
-      x[i] += y[i];
-    }
+    Ops.addInPlace(x, y); // residual
     Profile.add(Profile.Part.NORMS_AND_RESIDUALS, time);
   }
 }

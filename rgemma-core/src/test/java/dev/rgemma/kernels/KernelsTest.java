@@ -327,21 +327,12 @@ class KernelsTest {
         x[7] = 1e-30f;
         x[8] = 5000f;
       }
-      float[] expected = x.clone();
-      float[] actual = x.clone();
-      Kernels.softCap(ScalarKernels.INSTANCE, expected, 2, 2 + n, cap);
-      Kernels.softCap(vector, actual, 2, 2 + n, cap);
-      for (int i = 0; i < x.length; i++) {
-        if (i < 2) {
-          assertEquals(x[i], actual[i], "outside the range");
-          continue;
-        }
-        assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
-            "softCap(" + x[i] + "): vector " + actual[i] + ", scalar twin " + expected[i]);
-        double exact = cap * Math.tanh((double) (x[i] / cap));
-        assertTrue(Math.abs(actual[i] - exact) <= 4 * Math.ulp((float) exact),
-            "softCap(" + x[i] + ") = " + actual[i] + ", exact " + exact);
-      }
+      assertTwinsAgree("softCap", (impl, a, from, to) -> Kernels.softCap(impl, a, from, to, cap), x, 2,
+          (input, output) -> {
+            double exact = cap * Math.tanh((double) (input / cap));
+            assertTrue(Math.abs(output - exact) <= 4 * Math.ulp((float) exact),
+                "softCap(" + input + ") = " + output + ", exact " + exact);
+          });
     }
     float[] signed = {-0f, Float.NaN};
     Kernels.softCap(vector, signed, 0, 2, cap);
@@ -364,26 +355,16 @@ class KernelsTest {
         x[5] = -87f;
         x[6] = 88f;
       }
-      float[] expected = x.clone();
-      float[] actual = x.clone();
-      Kernels.exp(ScalarKernels.INSTANCE, expected, 2, 2 + n);
-      Kernels.exp(vector, actual, 2, 2 + n);
-      for (int i = 0; i < x.length; i++) {
-        if (i < 2) {
-          assertEquals(x[i], actual[i], "outside the range");
-          continue;
-        }
-        assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
-            "exp(" + x[i] + "): vector " + actual[i] + ", scalar twin " + expected[i]);
-        double exact = Math.exp(x[i]);
-        if (exact > Float.MAX_VALUE * 0.9 || x[i] > ScalarKernels.EXP_MAX) {
-          assertEquals(Float.POSITIVE_INFINITY, actual[i], "exp(" + x[i] + ")");
-        } else if (x[i] < ScalarKernels.EXP_MIN) {
-          assertEquals(0f, actual[i], "exp(" + x[i] + ")");
+      assertTwinsAgree("exp", Kernels::exp, x, 2, (input, output) -> {
+        double exact = Math.exp(input);
+        if (exact > Float.MAX_VALUE * 0.9 || input > ScalarKernels.EXP_MAX) {
+          assertEquals(Float.POSITIVE_INFINITY, output, "exp(" + input + ")");
+        } else if (input < ScalarKernels.EXP_MIN) {
+          assertEquals(0f, output, "exp(" + input + ")");
         } else {
-          assertTrue(Math.abs(actual[i] - exact) <= 3e-7 * exact, "exp(" + x[i] + ") = " + actual[i] + ", exact " + exact);
+          assertTrue(Math.abs(output - exact) <= 3e-7 * exact, "exp(" + input + ") = " + output + ", exact " + exact);
         }
-      }
+      });
     }
     float[] nan = {Float.NaN};
     Kernels.exp(ScalarKernels.INSTANCE, nan, 0, 1);
@@ -404,21 +385,41 @@ class KernelsTest {
         x[5] = -30f;
         x[6] = 30f;
       }
-      float[] expected = x.clone();
-      float[] actual = x.clone();
-      Kernels.geluTanh(ScalarKernels.INSTANCE, expected, 3, 3 + n);
-      Kernels.geluTanh(vector, actual, 3, 3 + n);
-      for (int i = 0; i < x.length; i++) {
-        if (i < 3) {
-          assertEquals(x[i], actual[i], "outside the range, index " + i);
-          continue;
-        }
-        double exact = x[i] / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (x[i] + 0.044715 * Math.pow(x[i], 3))));
-        assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
-            "gelu(" + x[i] + "): vector " + actual[i] + ", scalar twin " + expected[i]);
-        assertTrue(Math.abs(actual[i] - exact) <= 2e-6 * Math.abs(x[i]) + 1e-30,
-            "gelu(" + x[i] + ") = " + actual[i] + ", exact " + exact);
-      }
+      assertTwinsAgree("gelu", Kernels::geluTanh, x, 3, (input, output) -> {
+        double exact = input / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (input + 0.044715 * Math.pow(input, 3))));
+        assertTrue(Math.abs(output - exact) <= 2e-6 * Math.abs(input) + 1e-30,
+            "gelu(" + input + ") = " + output + ", exact " + exact);
+      });
+    }
+  }
+
+  /** An element-wise kernel in place on {@code x[from, to)} of a given implementation. */
+  private interface ElementWise {
+    void apply(KernelImpl impl, float[] x, int from, int to);
+  }
+
+  /** A check of one output against its input. */
+  private interface Accuracy {
+    void check(float input, float output);
+  }
+
+  /**
+   * Runs {@code op} on {@code x[from, x.length)} (copies) with the scalar twin and the Vector API
+   * kernels: elements before {@code from} untouched, every output the scalar twin's bits, and each
+   * output passing {@code accuracy}.
+   */
+  private static void assertTwinsAgree(String name, ElementWise op, float[] x, int from, Accuracy accuracy) {
+    float[] expected = x.clone();
+    float[] actual = x.clone();
+    op.apply(ScalarKernels.INSTANCE, expected, from, x.length);
+    op.apply(vector, actual, from, x.length);
+    for (int i = 0; i < from; i++) {
+      assertEquals(x[i], actual[i], "outside the range, index " + i);
+    }
+    for (int i = from; i < x.length; i++) {
+      assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
+          name + "(" + x[i] + "): vector " + actual[i] + ", scalar twin " + expected[i]);
+      accuracy.check(x[i], actual[i]);
     }
   }
 

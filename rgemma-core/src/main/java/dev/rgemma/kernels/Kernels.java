@@ -288,21 +288,6 @@ public final class Kernels {
     }
   }
 
-  /** {@link #softCap} on a given implementation, on the caller's thread (for tests). */
-  static void softCap(KernelImpl impl, float[] x, int from, int to, float cap) {
-    impl.softCap(x, from, to, cap);
-  }
-
-  /** {@link #exp} on a given implementation (for tests). */
-  static void exp(KernelImpl impl, float[] x, int from, int to) {
-    impl.exp(x, from, to);
-  }
-
-  /** {@link #geluTanh} on a given implementation, on the caller's thread (for tests). */
-  static void geluTanh(KernelImpl impl, float[] x, int from, int to) {
-    impl.geluTanh(x, from, to);
-  }
-
   /** Work on the index range {@code [start, end)}. */
   @FunctionalInterface
   public interface RangeBody {

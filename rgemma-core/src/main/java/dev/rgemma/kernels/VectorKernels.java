@@ -503,7 +503,7 @@ final class VectorKernels implements KernelImpl {
         s03 = s03.add(n0.mul(lo)).add(hi0.mul(mixed));
         s13 = s13.add(n1.mul(lo)).add(hi1.mul(mixed));
       }
-      // Scales of the two groups, widened as in groupsQ4 (into the first half of the buffer).
+      // Scales of the two vectors of rows, widened by finiteF16 (groupsQ4 writes the same out inline).
       finiteF16(data, b0 + scaleOffset + b * 2L * L, scales, 0);
       finiteF16(data, b1 + scaleOffset + b * 2L * L, scales, L);
       FloatVector d0 = FloatVector.fromArray(F, scales, 0);

@@ -148,8 +148,10 @@ final class VectorKernels implements KernelImpl {
       Q8Activations a = quantize(x, xOffset, tokens, w.cols());
       matmulQ4(w, a, out, outOffset, groupStart, groupEnd);
     } else if (tokens == 1) {
+      // Results go through an array (vectors returned from a method would be boxed), one per call.
+      float[] acc = new float[4 * L];
       for (int g = groupStart; g < groupEnd; g += 4) {
-        decodeGroups(w, g, Math.min(4, groupEnd - g), x, xOffset, out, outOffset);
+        decodeGroups(w, g, Math.min(4, groupEnd - g), x, xOffset, out, outOffset, acc);
       }
     } else {
       float[] xp = tiles != null ? tiles : ownTiles(x, xOffset, tokens, w.cols());
@@ -163,15 +165,13 @@ final class VectorKernels implements KernelImpl {
 
   /** One token times groups {@code g0 .. g0 + count} (at most 4; missing ones repeat the last). */
   private static void decodeGroups(
-      PackedMatrix w, int g0, int count, float[] x, int xo, float[] out, int outOffset) {
+      PackedMatrix w, int g0, int count, float[] x, int xo, float[] out, int outOffset, float[] acc) {
     MemorySegment data = w.data();
     long gb = w.groupBytes();
     long b0 = g0 * gb;
     long b1 = (g0 + Math.min(1, count - 1)) * gb;
     long b2 = (g0 + Math.min(2, count - 1)) * gb;
     long b3 = (g0 + Math.min(3, count - 1)) * gb;
-    // Results go through an array: vectors returned from a method would be boxed.
-    float[] acc = new float[4 * L];
     touched = switch (w.dtype()) {
       case F32 -> groupsF32(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case BF16 -> groupsBf16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);

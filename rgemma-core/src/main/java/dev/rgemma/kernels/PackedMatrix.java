@@ -42,6 +42,9 @@ public final class PackedMatrix {
   private final int cols;
   private final int groupRows;
   private final MemorySegment data;
+  /** Quantized types: each group's run of values and run of scales, sliced once (else null). */
+  private final MemorySegment[] groupValues;
+  private final MemorySegment[] groupScales;
 
   PackedMatrix(String name, DType dtype, int rows, int cols, int groupRows, MemorySegment data) {
     this.name = Objects.requireNonNull(name);
@@ -53,6 +56,21 @@ public final class PackedMatrix {
     if (data.byteSize() != groups() * groupBytes()) {
       throw new IllegalArgumentException(name + ": packed data has " + data.byteSize() + " bytes, expected "
           + groups() * groupBytes());
+    }
+    if (dtype == DType.Q8_0 || dtype == DType.Q4_0) {
+      // Made here rather than per product: decoding slices every group of every matrix per token.
+      int groups = groups();
+      long valueBytes = scaleOffset();
+      long scaleBytes = 2L * groupRows * (cols / 32);
+      groupValues = new MemorySegment[groups];
+      groupScales = new MemorySegment[groups];
+      for (int g = 0; g < groups; g++) {
+        groupValues[g] = data.asSlice(g * groupBytes(), valueBytes);
+        groupScales[g] = data.asSlice(g * groupBytes() + valueBytes, scaleBytes);
+      }
+    } else {
+      groupValues = null;
+      groupScales = null;
     }
   }
 
@@ -114,6 +132,16 @@ public final class PackedMatrix {
   /** Offset within a group of the f16 scales of its blocks (quantized types). */
   long scaleOffset() {
     return (cols / 32) * quantBytes();
+  }
+
+  /** The quantized values of group {@code g}, all its blocks in order (quantized types only). */
+  MemorySegment groupValues(int g) {
+    return groupValues[g];
+  }
+
+  /** The f16 scales of group {@code g}'s blocks, {@code groupRows} per block (quantized types only). */
+  MemorySegment groupScales(int g) {
+    return groupScales[g];
   }
 
   /** Bytes of weights, as stored (padding rows included). */

@@ -177,7 +177,11 @@ final class VectorKernels implements KernelImpl {
       case BF16 -> groupsBf16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case F16 -> groupsF16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case Q8_0 -> {
-        groupsQ8(data, b0, b1, b2, b3, w.cols() / 32, w.scaleOffset(), x, xo, acc);
+        int g1 = g0 + Math.min(1, count - 1);
+        int g2 = g0 + Math.min(2, count - 1);
+        int g3 = g0 + Math.min(3, count - 1);
+        groupsQ8(w.groupValues(g0), w.groupValues(g1), w.groupValues(g2), w.groupValues(g3),
+            w.groupScales(g0), w.groupScales(g1), w.groupScales(g2), w.groupScales(g3), w.cols() / 32, x, xo, acc);
         yield 0;
       }
       case Q4_0 -> throw new AssertionError("Q4_0 goes through matmulQ4");
@@ -321,19 +325,11 @@ final class VectorKernels implements KernelImpl {
    * operations per 16 weights (widen, convert, multiply-add) instead of four.
    */
   private static void groupsQ8(
-      MemorySegment data, long b0, long b1, long b2, long b3, int blocks, long scaleOffset,
+      MemorySegment g0, MemorySegment g1, MemorySegment g2, MemorySegment g3,
+      MemorySegment h0, MemorySegment h1, MemorySegment h2, MemorySegment h3, int blocks,
       float[] x, int xo, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     FloatVector p0 = a0, p1 = a0, p2 = a0, p3 = a0;
-    long span = 32L * L * blocks;
-    MemorySegment g0 = data.asSlice(b0, span);
-    MemorySegment g1 = data.asSlice(b1, span);
-    MemorySegment g2 = data.asSlice(b2, span);
-    MemorySegment g3 = data.asSlice(b3, span);
-    MemorySegment h0 = data.asSlice(b0 + scaleOffset, 2L * L * blocks);
-    MemorySegment h1 = data.asSlice(b1 + scaleOffset, 2L * L * blocks);
-    MemorySegment h2 = data.asSlice(b2 + scaleOffset, 2L * L * blocks);
-    MemorySegment h3 = data.asSlice(b3 + scaleOffset, 2L * L * blocks);
     // One loop over every column of every block (the values are one run per group), each block's
     // partial sums closed every 32nd step: a loop per block cost its entry checks each time.
     int cols = 32 * blocks;
@@ -457,7 +453,12 @@ final class VectorKernels implements KernelImpl {
         }
       }
       for (; t < a.tokens; t++) {
-        groupsQ4(data, b0, b1, b2, b3, a.blocks, w.scaleOffset(), a.pairWords, a.scales, a.sums, t * a.blocks, acc);
+        int g1 = g0 + Math.min(1, count - 1);
+        int g2 = g0 + Math.min(2, count - 1);
+        int g3 = g0 + Math.min(3, count - 1);
+        groupsQ4(w.groupValues(g0), w.groupValues(g1), w.groupValues(g2), w.groupValues(g3),
+            w.groupScales(g0), w.groupScales(g1), w.groupScales(g2), w.groupScales(g3), a.blocks,
+            a.pairWords, a.scales, a.sums, t * a.blocks, acc);
         for (int k = 0; k < count; k++) {
           int row = (g0 + k) * L;
           System.arraycopy(acc, k * L, out, outOffset + t * rows + row, Math.min(L, rows - row));
@@ -573,19 +574,11 @@ final class VectorKernels implements KernelImpl {
    * operations per 16 weights, against three and a half for widening to float.
    */
   private static void groupsQ4(
-      MemorySegment data, long b0, long b1, long b2, long b3, int blocks, long scaleOffset, int[] pairWords,
-      float[] inputScales, int[] inputSums, int xb, float[] acc) {
+      MemorySegment g0, MemorySegment g1, MemorySegment g2, MemorySegment g3,
+      MemorySegment h0, MemorySegment h1, MemorySegment h2, MemorySegment h3, int blocks,
+      int[] pairWords, float[] inputScales, int[] inputSums, int xb, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     int pw = 16 * xb;
-    long span = 16L * L * blocks;
-    MemorySegment g0 = data.asSlice(b0, span);
-    MemorySegment g1 = data.asSlice(b1, span);
-    MemorySegment g2 = data.asSlice(b2, span);
-    MemorySegment g3 = data.asSlice(b3, span);
-    MemorySegment h0 = data.asSlice(b0 + scaleOffset, 2L * L * blocks);
-    MemorySegment h1 = data.asSlice(b1 + scaleOffset, 2L * L * blocks);
-    MemorySegment h2 = data.asSlice(b2 + scaleOffset, 2L * L * blocks);
-    MemorySegment h3 = data.asSlice(b3 + scaleOffset, 2L * L * blocks);
     for (int b = 0; b < blocks; b++) {
       ShortVector s0 = ShortVector.zero(S2), s1 = s0, s2 = s0, s3 = s0;
       for (int jp = 0; jp < 8; jp++) {

@@ -136,6 +136,9 @@ public record RecurrentBlock(
     int e = config.lruWidth();
     int width = config.conv1dWidth();
     int carried = width - 1;
+    if (tokens == 1) {
+      return conv1dOneToken(x, firstRow * e, window);
+    }
     float[] ext = new float[(carried + tokens) * e]; // [carried + tokens, lruWidth]
     System.arraycopy(window, 0, ext, 0, carried * e);
     System.arraycopy(x, firstRow * e, ext, carried * e, tokens * e);
@@ -155,6 +158,35 @@ public record RecurrentBlock(
       }
     }
     System.arraycopy(ext, tokens * e, window, 0, carried * e);
+    return c;
+  }
+
+  /**
+   * {@link #conv1d} for one token (decoding), channels split over the kernel pool: the same sums in
+   * the same order ({@code 0 + w[0] * ext[0] + ... + w[width - 1] * x}, then the bias), without the
+   * extended copy; each channel's window slides in place. Its state and weights are cold after a
+   * whole token of weight streaming, so two threads wait for them in parallel.
+   */
+  private float[] conv1dOneToken(float[] x, int xOffset, float[] window) {
+    int e = config.lruWidth();
+    int carried = config.conv1dWidth() - 1;
+    float[] c = new float[e];
+    Kernels.parallelRanges(e, 512, (start, end) -> {
+      for (int j = start; j < end; j++) {
+        float sum = 0f;
+        for (int k = 0; k < carried; k++) {
+          sum += window[k * e + j] * convWeight[k * e + j];
+        }
+        sum += x[xOffset + j] * convWeight[carried * e + j];
+        c[j] = sum + convBias[j];
+        for (int k = 0; k + 1 < carried; k++) {
+          window[k * e + j] = window[(k + 1) * e + j];
+        }
+        if (carried > 0) {
+          window[(carried - 1) * e + j] = x[xOffset + j];
+        }
+      }
+    });
     return c;
   }
 

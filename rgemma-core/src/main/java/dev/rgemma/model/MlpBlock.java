@@ -2,6 +2,7 @@ package dev.rgemma.model;
 
 import dev.rgemma.kernels.Kernels;
 import dev.rgemma.kernels.PackedMatrix;
+import dev.rgemma.tensor.DType;
 
 /** GeGLU MLP: {@code (gelu(m Wg + bg) * (m Wu + bu)) Wd + bd}. */
 public record MlpBlock(
@@ -26,19 +27,26 @@ public record MlpBlock(
         source.floats(TensorNames.downProj(layer, "bias"), d));
   }
 
-  /** {@code gate = gelu(gate + b_gate) * (up + b_up)} on columns [from, to) of the row at base. */
-  private void activate(float[] gate, float[] up, int base, int from, int to) {
+  /**
+   * {@code gate = gelu(gate + b_gate) * (up + b_up)} on columns [from, to) of one token's row:
+   * gate's at {@code gate[gateBase ..]}, up's at {@code up[upBase ..]}.
+   */
+  private void activate(float[] gate, int gateBase, float[] up, int upBase, int from, int to) {
     for (int j = from; j < to; j++) {
-      gate[base + j] += gateBias[j];
-      up[base + j] += upBias[j];
+      gate[gateBase + j] += gateBias[j];
+      up[upBase + j] += upBias[j];
     }
-    Kernels.geluTanh(gate, base + from, base + to); // nested: runs on this task's thread
-    for (int j = base + from; j < base + to; j++) {
-      gate[j] *= up[j];
+    Kernels.geluTanh(gate, gateBase + from, gateBase + to); // nested: runs on this task's thread
+    for (int j = from; j < to; j++) {
+      gate[gateBase + j] *= up[upBase + j];
     }
   }
 
   void forward(float[] m, int tokens, float[] out) {
+    if (tokens == 1) {
+      forwardOne(m, out);
+      return;
+    }
     int mlp = config.mlpWidth();
     float[] gate = new float[tokens * mlp]; // [tokens, mlpWidth]
     float[] up = new float[tokens * mlp]; // [tokens, mlpWidth]
@@ -46,20 +54,38 @@ public record MlpBlock(
     Kernels.matmul(gateProj, m, 0, tokens, gate, 0);
     Kernels.matmul(upProj, m, 0, tokens, up, 0);
     time = Profile.add(Profile.Part.MLP_GATE_UP, time);
-    // Biases, GELU and the product in one pass on the pool, while a row is in cache: rows split
-    // over the threads, or one row's columns when decoding (element-wise, so any split agrees).
-    if (tokens == 1) {
-      Kernels.parallelRanges(mlp, 1024, (from, to) -> activate(gate, up, 0, from, to));
-    } else {
-      Kernels.parallelRanges(tokens, Math.max(1, 16384 / mlp), (first, end) -> {
-        for (int t = first; t < end; t++) {
-          activate(gate, up, t * mlp, 0, mlp);
-        }
-      });
-    }
+    // Biases, GELU and the product in one pass over rows on the pool, while a row is in cache.
+    Kernels.parallelRanges(tokens, Math.max(1, 16384 / mlp), (first, end) -> {
+      for (int t = first; t < end; t++) {
+        activate(gate, t * mlp, up, t * mlp, 0, mlp);
+      }
+    });
     time = Profile.add(Profile.Part.MLP_ACTIVATION, time);
     Kernels.matmul(downProj, gate, 0, tokens, out, 0);
     Ops.addBias(out, downBias, tokens);
+    Profile.add(Profile.Part.MLP_DOWN, time);
+  }
+
+  /**
+   * One token (decoding): gate and up side by side in one array, both products in one split over
+   * the threads where the kernels allow it (one hand-off and one tail instead of two; the same
+   * arithmetic per output), the activation split by columns.
+   */
+  private void forwardOne(float[] m, float[] out) {
+    int mlp = config.mlpWidth();
+    float[] gateUp = new float[2 * mlp]; // [gate | up]
+    long time = Profile.now();
+    if (gateProj.dtype() == DType.Q4_0 || upProj.dtype() == DType.Q4_0) {
+      Kernels.matmul(gateProj, m, 0, 1, gateUp, 0);
+      Kernels.matmul(upProj, m, 0, 1, gateUp, mlp);
+    } else {
+      Kernels.matmulEach(new PackedMatrix[] {gateProj, upProj}, m, new int[] {0, 0}, gateUp, new int[] {0, mlp});
+    }
+    time = Profile.add(Profile.Part.MLP_GATE_UP, time);
+    Kernels.parallelRanges(mlp, 1024, (from, to) -> activate(gateUp, 0, gateUp, mlp, from, to));
+    time = Profile.add(Profile.Part.MLP_ACTIVATION, time);
+    Kernels.matmul(downProj, gateUp, 0, 1, out, 0);
+    Ops.addBias(out, downBias, 1);
     Profile.add(Profile.Part.MLP_DOWN, time);
   }
 }

@@ -108,8 +108,9 @@ public final class Kernels {
    * One token through several packed matrices in a single split over the threads: {@code
    * out[outOffsets[i] + r] = sum_c ws[i][r, c] * x[xOffsets[i] + c]} for every matrix i and row r,
    * each output as {@link #matmul(PackedMatrix, float[], int, int, float[], int)} computes it.
-   * Meant for many small products (the recurrent blocks' per-head gates): one hand-off instead of
-   * one per matrix, and the threads stream matrices that lie side by side as one run.
+   * Meant for products that share a step (the recurrent blocks' per-head gates, the MLP's gate and
+   * up): one hand-off and one split tail instead of one per matrix. Q4_0 matrices read the input
+   * quantized once per distinct input range, as {@link #matmul} does.
    */
   public static void matmulEach(PackedMatrix[] ws, float[] x, int[] xOffsets, float[] out, int[] outOffsets) {
     if (ws.length != xOffsets.length || ws.length != outOffsets.length) {
@@ -117,11 +118,20 @@ public final class Kernels {
           ws.length + " matrices, " + xOffsets.length + " input offsets, " + outOffsets.length + " output offsets");
     }
     int[] firstUnit = new int[ws.length + 1];
+    // Q4_0 matrices read their input quantized (as matmul does), once per distinct input range.
+    Q8Activations[] quantized = new Q8Activations[ws.length];
     long work = 0;
     for (int i = 0; i < ws.length; i++) {
       checkProduct(ws[i].rows(), ws[i].cols(), x, xOffsets[i], 1, out, outOffsets[i]);
       if (ws[i].dtype() == dev.rgemma.tensor.DType.Q4_0) {
-        throw new IllegalArgumentException(ws[i].name() + ": Q4_0 matrices go through matmul");
+        for (int j = 0; j < i && quantized[i] == null; j++) {
+          if (quantized[j] != null && xOffsets[j] == xOffsets[i] && ws[j].cols() == ws[i].cols()) {
+            quantized[i] = quantized[j];
+          }
+        }
+        if (quantized[i] == null) {
+          quantized[i] = IMPL.quantize(x, xOffsets[i], 1, ws[i].cols());
+        }
       }
       firstUnit[i + 1] = firstUnit[i] + ws[i].groups();
       work += (long) ws[i].rows() * ws[i].cols();
@@ -131,7 +141,11 @@ public final class Kernels {
         int from = Math.max(start, firstUnit[i]);
         int to = Math.min(end, firstUnit[i + 1]);
         if (from < to) {
-          IMPL.matmulPacked(ws[i], x, xOffsets[i], 1, out, outOffsets[i], from - firstUnit[i], to - firstUnit[i]);
+          if (quantized[i] != null) {
+            IMPL.matmulQ4(ws[i], quantized[i], out, outOffsets[i], from - firstUnit[i], to - firstUnit[i]);
+          } else {
+            IMPL.matmulPacked(ws[i], x, xOffsets[i], 1, out, outOffsets[i], from - firstUnit[i], to - firstUnit[i]);
+          }
         }
       }
     });

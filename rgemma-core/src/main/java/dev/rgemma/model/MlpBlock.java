@@ -2,7 +2,6 @@ package dev.rgemma.model;
 
 import dev.rgemma.kernels.Kernels;
 import dev.rgemma.kernels.PackedMatrix;
-import dev.rgemma.tensor.DType;
 
 /** GeGLU MLP: {@code (gelu(m Wg + bg) * (m Wu + bu)) Wd + bd}. */
 public record MlpBlock(
@@ -68,19 +67,14 @@ public record MlpBlock(
 
   /**
    * One token (decoding): gate and up side by side in one array, both products in one split over
-   * the threads where the kernels allow it (one hand-off and one tail instead of two; the same
-   * arithmetic per output), the activation split by columns.
+   * the threads (one hand-off and one tail instead of two; the same arithmetic per output), the
+   * activation split by columns.
    */
   private void forwardOne(float[] m, float[] out) {
     int mlp = config.mlpWidth();
     float[] gateUp = new float[2 * mlp]; // [gate | up]
     long time = Profile.now();
-    if (gateProj.dtype() == DType.Q4_0 || upProj.dtype() == DType.Q4_0) {
-      Kernels.matmul(gateProj, m, 0, 1, gateUp, 0);
-      Kernels.matmul(upProj, m, 0, 1, gateUp, mlp);
-    } else {
-      Kernels.matmulEach(new PackedMatrix[] {gateProj, upProj}, m, new int[] {0, 0}, gateUp, new int[] {0, mlp});
-    }
+    Kernels.matmulEach(new PackedMatrix[] {gateProj, upProj}, m, new int[] {0, 0}, gateUp, new int[] {0, mlp});
     time = Profile.add(Profile.Part.MLP_GATE_UP, time);
     Kernels.parallelRanges(mlp, 1024, (from, to) -> activate(gateUp, 0, gateUp, mlp, from, to));
     time = Profile.add(Profile.Part.MLP_ACTIVATION, time);

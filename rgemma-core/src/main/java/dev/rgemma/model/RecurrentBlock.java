@@ -130,60 +130,41 @@ public record RecurrentBlock(
   /**
    * Causal depthwise conv over [window; x]: {@code c[t] = b + sum_k w[k] * ext[t + k]} where ext
    * is the carried window (oldest first) followed by x. Leaves the last width-1 rows of ext in
-   * {@code window}.
+   * {@code window}. Channels are split over the kernel pool (a whole prompt chunk per range; when
+   * decoding, the state and weights are cold and two threads wait for them in parallel).
    */
   private float[] conv1d(float[] x, int firstRow, int tokens, float[] window) {
     int e = config.lruWidth();
     int width = config.conv1dWidth();
     int carried = width - 1;
-    if (tokens == 1) {
-      return conv1dOneToken(x, firstRow * e, window);
-    }
-    float[] ext = new float[(carried + tokens) * e]; // [carried + tokens, lruWidth]
-    System.arraycopy(window, 0, ext, 0, carried * e);
-    System.arraycopy(x, firstRow * e, ext, carried * e, tokens * e);
+    int xOffset = firstRow * e;
     float[] c = new float[tokens * e];
-    // Channel loops innermost (they vectorize); each channel still sums its taps in order k = 0, 1, ...
-    for (int t = 0; t < tokens; t++) {
-      int out = t * e;
-      for (int k = 0; k < width; k++) {
-        int in = (t + k) * e;
-        int tap = k * e;
-        for (int j = 0; j < e; j++) {
-          c[out + j] += ext[in + j] * convWeight[tap + j];
-        }
-      }
-      for (int j = 0; j < e; j++) {
-        c[out + j] += convBias[j];
-      }
-    }
-    System.arraycopy(ext, tokens * e, window, 0, carried * e);
-    return c;
-  }
-
-  /**
-   * {@link #conv1d} for one token (decoding), channels split over the kernel pool: the same sums in
-   * the same order ({@code 0 + w[0] * ext[0] + ... + w[width - 1] * x}, then the bias), without the
-   * extended copy; each channel's window slides in place. Its state and weights are cold after a
-   * whole token of weight streaming, so two threads wait for them in parallel.
-   */
-  private float[] conv1dOneToken(float[] x, int xOffset, float[] window) {
-    int e = config.lruWidth();
-    int carried = config.conv1dWidth() - 1;
-    float[] c = new float[e];
     Kernels.parallelRanges(e, 512, (start, end) -> {
-      for (int j = start; j < end; j++) {
-        float sum = 0f;
-        for (int k = 0; k < carried; k++) {
-          sum += window[k * e + j] * convWeight[k * e + j];
+      // Channel loops innermost (they vectorize); each channel sums its taps in order k = 0, 1, ...
+      // from zero, then adds its bias.
+      for (int t = 0; t < tokens; t++) {
+        int out = t * e;
+        for (int k = 0; k < width; k++) {
+          int row = t + k; // row of ext
+          float[] source = row < carried ? window : x;
+          int in = row < carried ? row * e : xOffset + (row - carried) * e;
+          int tap = k * e;
+          for (int j = start; j < end; j++) {
+            c[out + j] += source[in + j] * convWeight[tap + j];
+          }
         }
-        sum += x[xOffset + j] * convWeight[carried * e + j];
-        c[j] = sum + convBias[j];
-        for (int k = 0; k + 1 < carried; k++) {
-          window[k * e + j] = window[(k + 1) * e + j];
+        for (int j = start; j < end; j++) {
+          c[out + j] += convBias[j];
         }
-        if (carried > 0) {
-          window[(carried - 1) * e + j] = x[xOffset + j];
+      }
+      // The window keeps ext's last rows: row r takes ext row tokens + r, which lies below no row
+      // written before it, so sliding in place is safe.
+      for (int r = 0; r < carried; r++) {
+        int row = tokens + r;
+        if (row < carried) {
+          System.arraycopy(window, row * e + start, window, r * e + start, end - start);
+        } else {
+          System.arraycopy(x, xOffset + (row - carried) * e + start, window, r * e + start, end - start);
         }
       }
     });

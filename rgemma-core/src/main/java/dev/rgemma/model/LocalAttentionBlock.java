@@ -34,13 +34,27 @@ public record LocalAttentionBlock(
   void forward(float[] n, int tokens, java.util.List<Segment> segments, int layer, float[] out) {
     int heads = config.numHeads();
     int hd = config.headDim();
-    float[] q = new float[tokens * heads * hd]; // [tokens, numHeads, headDim]
-    float[] k = new float[tokens * hd]; // [tokens, headDim]
-    float[] v = new float[tokens * hd]; // [tokens, headDim]
+    float[] q;
+    float[] k;
+    float[] v;
     long time = Profile.now();
-    Kernels.matmul(qProj, n, 0, tokens, q, 0);
-    Kernels.matmul(kProj, n, 0, tokens, k, 0);
-    Kernels.matmul(vProj, n, 0, tokens, v, 0);
+    if (tokens == 1) {
+      // One token: the three products in one split over the threads (same bits as one each).
+      int qw = heads * hd;
+      float[] qkv = new float[qw + 2 * hd];
+      Kernels.matmulEach(new PackedMatrix[] {qProj, kProj, vProj}, n, new int[] {0, 0, 0}, qkv,
+          new int[] {0, qw, qw + hd});
+      q = java.util.Arrays.copyOfRange(qkv, 0, qw);
+      k = java.util.Arrays.copyOfRange(qkv, qw, qw + hd);
+      v = java.util.Arrays.copyOfRange(qkv, qw + hd, qw + 2 * hd);
+    } else {
+      q = new float[tokens * heads * hd]; // [tokens, numHeads, headDim]
+      k = new float[tokens * hd]; // [tokens, headDim]
+      v = new float[tokens * hd]; // [tokens, headDim]
+      Kernels.matmul(qProj, n, 0, tokens, q, 0);
+      Kernels.matmul(kProj, n, 0, tokens, k, 0);
+      Kernels.matmul(vProj, n, 0, tokens, v, 0);
+    }
     time = Profile.add(Profile.Part.ATTENTION_QKV, time);
     float[] attended = new float[tokens * heads * hd]; // [tokens, numHeads, headDim]
     for (Segment segment : segments) {

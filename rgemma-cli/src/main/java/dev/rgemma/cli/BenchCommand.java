@@ -227,8 +227,8 @@ final class BenchCommand implements Callable<Integer> {
           bytesPerToken * decodeTokS / probe.readBytesPerSecond(),
           prefillFlops / prefillSeconds / probe.fmaFlopsPerSecond()));
     } else {
-      json.append("\"probe_buffer_bytes\":null,\"measured_gb_s_llc_buffer\":null,\"measured_gb_s\":null,\"measured_fma_gflop_s\":null,\"decode_efficiency\":null,"
-          + "\"prefill_efficiency\":null,");
+      json.append("\"probe_buffer_bytes\":null,\"measured_gb_s_llc_buffer\":null,\"measured_gb_s\":null,"
+          + "\"measured_fma_gflop_s\":null,\"decode_efficiency\":null,\"prefill_efficiency\":null,");
     }
     if (profile) {
       appendProfile(json, "prefill_profile_ms", prefillProfile, prefillSeconds * 1e3);

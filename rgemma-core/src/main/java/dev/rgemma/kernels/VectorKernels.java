@@ -168,18 +168,18 @@ final class VectorKernels implements KernelImpl {
       PackedMatrix w, int g0, int count, float[] x, int xo, float[] out, int outOffset, float[] acc) {
     MemorySegment data = w.data();
     long gb = w.groupBytes();
+    int g1 = g0 + Math.min(1, count - 1);
+    int g2 = g0 + Math.min(2, count - 1);
+    int g3 = g0 + Math.min(3, count - 1);
     long b0 = g0 * gb;
-    long b1 = (g0 + Math.min(1, count - 1)) * gb;
-    long b2 = (g0 + Math.min(2, count - 1)) * gb;
-    long b3 = (g0 + Math.min(3, count - 1)) * gb;
+    long b1 = g1 * gb;
+    long b2 = g2 * gb;
+    long b3 = g3 * gb;
     int sink = switch (w.dtype()) {
       case F32 -> groupsF32(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case BF16 -> groupsBf16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case F16 -> groupsF16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case Q8_0 -> {
-        int g1 = g0 + Math.min(1, count - 1);
-        int g2 = g0 + Math.min(2, count - 1);
-        int g3 = g0 + Math.min(3, count - 1);
         groupsQ8(w.groupValues(g0), w.groupValues(g1), w.groupValues(g2), w.groupValues(g3),
             w.groupScales(g0), w.groupScales(g1), w.groupScales(g2), w.groupScales(g3), w.cols() / 32, x, xo, acc);
         yield 0;
@@ -433,10 +433,13 @@ final class VectorKernels implements KernelImpl {
     // through the 2-group x 4-token kernel, the rest one by one.
     for (int g0 = groupStart; g0 < groupEnd; g0 += 4) {
       int count = Math.min(4, groupEnd - g0);
+      int g1 = g0 + Math.min(1, count - 1);
+      int g2 = g0 + Math.min(2, count - 1);
+      int g3 = g0 + Math.min(3, count - 1);
       long b0 = g0 * gb;
-      long b1 = (g0 + Math.min(1, count - 1)) * gb;
-      long b2 = (g0 + Math.min(2, count - 1)) * gb;
-      long b3 = (g0 + Math.min(3, count - 1)) * gb;
+      long b1 = g1 * gb;
+      long b2 = g2 * gb;
+      long b3 = g3 * gb;
       int t = 0;
       for (; t + 4 <= a.tokens; t += 4) {
         for (int pair = 0; pair < count; pair += 2) {
@@ -453,9 +456,6 @@ final class VectorKernels implements KernelImpl {
         }
       }
       for (; t < a.tokens; t++) {
-        int g1 = g0 + Math.min(1, count - 1);
-        int g2 = g0 + Math.min(2, count - 1);
-        int g3 = g0 + Math.min(3, count - 1);
         groupsQ4(w.groupValues(g0), w.groupValues(g1), w.groupValues(g2), w.groupValues(g3),
             w.groupScales(g0), w.groupScales(g1), w.groupScales(g2), w.groupScales(g3), a.blocks,
             a.pairWords, a.scales, a.sums, t * a.blocks, acc);

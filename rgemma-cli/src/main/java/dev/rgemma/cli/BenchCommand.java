@@ -153,12 +153,14 @@ final class BenchCommand implements Callable<Integer> {
     long stateBytes;
     try (RecurrentGemmaModel model = RecurrentGemmaModel.load(file)) {
       // Warm-up: runs every kernel path (prefill micro-kernels for 12, 4 and 1 tokens, decode)
-      // often enough for the JIT to compile it before anything is timed.
+      // often enough for the JIT to compile it before anything is timed. Decode gets
+      // WARM_DECODE_TOKENS steps: with 3, the JIT was still compiling the decode path's outer
+      // methods (attention, MLP step) during the first timed tokens, on the cores that decode.
       ModelState warm = model.newState();
       int[] warmPrompt = random.ints(Math.min(promptTokens, 256) + 17, 0, vocab).toArray();
       for (int round = 0; round < 2; round++) {
         model.forwardLast(warm, warmPrompt);
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < WARM_DECODE_TOKENS / 2; i++) {
           model.forwardLast(warm, new int[] {prompt[i % prompt.length]});
         }
       }
@@ -246,6 +248,9 @@ final class BenchCommand implements Callable<Integer> {
    * and whose recurrent states are random: decoding from it costs what decoding after {@code
    * position} real tokens costs (the work does not depend on the values).
    */
+  /** Decode steps run before anything is timed (half after each warm-up prompt). */
+  private static final int WARM_DECODE_TOKENS = 32;
+
   private static ModelState lateState(RecurrentGemmaModel model, long position, SplittableRandom random) {
     List<LayerState> layers = new ArrayList<>();
     for (LayerState layer : model.newState().layers()) {

@@ -40,6 +40,34 @@ class LargePagesTest {
     }
   }
 
+  @Test
+  void smallAllocationsShareChunksWithoutOverlapping() {
+    long piece = 300_000; // 27 of these need more than one chunk
+    int count = (int) (LargePages.CHUNK / piece) + 5;
+    MemorySegment[] pieces = new MemorySegment[count];
+    MemorySegment other;
+    try (Arena arena = Arena.ofShared(); Arena second = Arena.ofConfined()) {
+      for (int i = 0; i < count; i++) {
+        pieces[i] = LargePages.allocate(piece, arena);
+        assertEquals(piece, pieces[i].byteSize());
+        assertEquals(0, pieces[i].address() % 64, "aligned for vector loads");
+        assertEquals(0, pieces[i].get(ValueLayout.JAVA_BYTE, 0));
+        assertEquals(0, pieces[i].get(ValueLayout.JAVA_BYTE, piece - 1));
+        pieces[i].fill((byte) (i + 1));
+      }
+      other = LargePages.allocate(piece, second);
+      other.fill((byte) -1);
+      for (int i = 0; i < count; i++) {
+        assertEquals((byte) (i + 1), pieces[i].get(ValueLayout.JAVA_BYTE, 0), "piece " + i);
+        assertEquals((byte) (i + 1), pieces[i].get(ValueLayout.JAVA_BYTE, piece - 1), "piece " + i);
+      }
+    }
+    MemorySegment closed = pieces[count - 1];
+    assertThrows(IllegalStateException.class, () -> closed.get(ValueLayout.JAVA_BYTE, 0));
+    MemorySegment closedOther = other;
+    assertThrows(IllegalStateException.class, () -> closedOther.get(ValueLayout.JAVA_BYTE, 0));
+  }
+
   /** A matrix large enough for the huge-page path packs to the same rows. */
   @Test
   void largePackedMatrixKeepsEveryRow() {

@@ -76,6 +76,16 @@ public final class Kernels {
   }
 
   /**
+   * As {@link #pack}, for a matrix used only briefly (attention's per-chunk copies of keys and
+   * values): in the arena's own memory, without the huge-page mapping that weights get.
+   */
+  public static PackedMatrix packTemporary(WeightMatrix w, java.lang.foreign.Arena arena) {
+    Objects.requireNonNull(w);
+    Objects.requireNonNull(arena);
+    return Packing.pack(w, IMPL.groupRows(), arena, pool, true);
+  }
+
+  /**
    * {@code out[t, r] = sum_c w[r, c] * x[t, c]} for {@code t < tokens}, as {@link
    * #matmul(WeightMatrix, float[], int, int, float[], int)} but over a packed matrix; each output
    * is a fused multiply-add chain over the columns in order, so it is the same bit for bit whatever

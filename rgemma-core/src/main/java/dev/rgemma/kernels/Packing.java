@@ -15,6 +15,14 @@ final class Packing {
   private static final int GROUPS_PER_TASK = 64;
 
   static PackedMatrix pack(WeightMatrix w, int groupRows, Arena arena, WorkerPool pool) {
+    return pack(w, groupRows, arena, pool, false);
+  }
+
+  /**
+   * {@code temporary}: the matrix lives only as long as a short-lived arena (a prefill chunk's
+   * keys), so it takes ordinary arena memory rather than a huge-page mapping of its own.
+   */
+  static PackedMatrix pack(WeightMatrix w, int groupRows, Arena arena, WorkerPool pool, boolean temporary) {
     DType dtype = w.dtype();
     int rows = w.rows();
     int cols = w.cols();
@@ -23,7 +31,9 @@ final class Packing {
     }
     int groups = (rows + groupRows - 1) / groupRows;
     long groupBytes = PackedMatrix.groupBytes(dtype, cols, groupRows);
-    MemorySegment packed = LargePages.allocate(groups * groupBytes, arena);
+    MemorySegment packed = temporary
+        ? arena.allocate(groups * groupBytes, 64)
+        : LargePages.allocate(groups * groupBytes, arena);
     int tasks = (groups + GROUPS_PER_TASK - 1) / GROUPS_PER_TASK;
     pool.parallelFor(tasks, task -> {
       int end = Math.min(groups, (task + 1) * GROUPS_PER_TASK);

@@ -240,7 +240,7 @@ public record LocalAttentionBlock(
    */
   private static PackedMatrix packed(
       java.lang.foreign.Arena arena, String name, int rows, int cols, float[] data, int offset) {
-    return Kernels.pack(new WeightMatrix(name, dev.rgemma.tensor.DType.F32, rows, cols,
+    return Kernels.packTemporary(new WeightMatrix(name, dev.rgemma.tensor.DType.F32, rows, cols,
         java.lang.foreign.MemorySegment.ofArray(data).asSlice(4L * offset, 4L * rows * cols)), arena);
   }
 

@@ -68,6 +68,23 @@ class LargePagesTest {
     assertThrows(IllegalStateException.class, () -> closedOther.get(ValueLayout.JAVA_BYTE, 0));
   }
 
+  /** Attention's per-chunk copies: packed into the arena's own memory, the same bytes as pack. */
+  @Test
+  void temporaryPackingGivesTheSameLayout() {
+    Random random = new Random(9);
+    WeightMatrix w = PackedKernelsTest.randomMatrix(DType.F32, 600, 256, random);
+    MemorySegment temporaryData;
+    try (Arena arena = Arena.ofShared()) {
+      PackedMatrix resident = Kernels.pack(w, arena);
+      PackedMatrix temporary = Kernels.packTemporary(w, arena);
+      assertEquals(resident.data().byteSize(), temporary.data().byteSize());
+      assertEquals(-1, resident.data().mismatch(temporary.data()));
+      temporaryData = temporary.data();
+    }
+    MemorySegment closed = temporaryData;
+    assertThrows(IllegalStateException.class, () -> closed.get(ValueLayout.JAVA_BYTE, 0));
+  }
+
   /** A matrix large enough for the huge-page path packs to the same rows. */
   @Test
   void largePackedMatrixKeepsEveryRow() {

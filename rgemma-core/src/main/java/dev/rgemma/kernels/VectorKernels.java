@@ -124,6 +124,13 @@ final class VectorKernels implements KernelImpl {
   @SuppressWarnings("unused")
   private static int touched;
 
+  /**
+   * Per-thread result buffers of the decode loops (four groups; two groups x four tokens): taken
+   * anew on each call they were most of a Q4_0 token's heap allocation (counted with JFR).
+   */
+  private static final ThreadLocal<float[]> GROUP_SUMS = ThreadLocal.withInitial(() -> new float[4 * L]);
+  private static final ThreadLocal<float[]> TOKEN_SUMS = ThreadLocal.withInitial(() -> new float[8 * L]);
+
   @Override
   public int groupRows() {
     return L;
@@ -148,8 +155,8 @@ final class VectorKernels implements KernelImpl {
       Q8Activations a = quantize(x, xOffset, tokens, w.cols());
       matmulQ4(w, a, out, outOffset, groupStart, groupEnd);
     } else if (tokens == 1) {
-      // Results go through an array (vectors returned from a method would be boxed), one per call.
-      float[] acc = new float[4 * L];
+      // Results go through an array (vectors returned from a method would be boxed), one per thread.
+      float[] acc = GROUP_SUMS.get();
       for (int g = groupStart; g < groupEnd; g += 4) {
         decodeGroups(w, g, Math.min(4, groupEnd - g), x, xOffset, out, outOffset, acc);
       }
@@ -427,8 +434,8 @@ final class VectorKernels implements KernelImpl {
     MemorySegment data = w.data();
     long gb = w.groupBytes();
     int rows = w.rows();
-    float[] acc = new float[4 * L];
-    float[] tile = new float[8 * L];
+    float[] acc = GROUP_SUMS.get();
+    float[] tile = TOKEN_SUMS.get();
     // Four groups at a time, their blocks staying in cache across the tokens: tokens four by four
     // through the 2-group x 4-token kernel, the rest one by one.
     for (int g0 = groupStart; g0 < groupEnd; g0 += 4) {

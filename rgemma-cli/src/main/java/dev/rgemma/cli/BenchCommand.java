@@ -153,15 +153,25 @@ final class BenchCommand implements Callable<Integer> {
     long stateBytes;
     try (RecurrentGemmaModel model = RecurrentGemmaModel.load(file)) {
       // Warm-up: runs every kernel path (prefill micro-kernels for 12, 4 and 1 tokens, decode)
-      // often enough for the JIT to compile it before anything is timed. Decode gets
-      // WARM_DECODE_TOKENS steps: with 3, the JIT was still compiling the decode path's outer
-      // methods (attention, MLP step) during the first timed tokens, on the cores that decode.
-      ModelState warm = model.newState();
+      // until the JIT has settled, so that compilations do not share the cores with what is
+      // timed: rounds of a prompt and WARM_DECODE_TOKENS decode steps, at least two, until a
+      // round spends under QUIET_COMPILE_SHARE of its time compiling (at most WARM_ROUNDS).
+      // With two rounds of 3 steps, C2 was still compiling decode-path methods during the first
+      // timed tokens (-XX:+PrintCompilation) and the first token took twice as long; rare
+      // methods keep reaching the compile thresholds for many rounds (~0.2 s each), so
+      // "no compilation at all" never comes.
       int[] warmPrompt = random.ints(Math.min(promptTokens, 256) + 17, 0, vocab).toArray();
-      for (int round = 0; round < 2; round++) {
+      ModelState warm = model.newState(); // one state for every round: no 34 MB of garbage each
+      for (int round = 0; round < WARM_ROUNDS; round++) {
+        long compiled = compileMillis();
+        long start = System.nanoTime();
         model.forwardLast(warm, warmPrompt);
-        for (int i = 0; i < WARM_DECODE_TOKENS / 2; i++) {
+        for (int i = 0; i < WARM_DECODE_TOKENS; i++) {
           model.forwardLast(warm, new int[] {prompt[i % prompt.length]});
+        }
+        double roundMillis = (System.nanoTime() - start) / 1e6;
+        if (round >= 1 && compileMillis() - compiled < QUIET_COMPILE_SHARE * roundMillis) {
+          break;
         }
       }
 
@@ -248,8 +258,18 @@ final class BenchCommand implements Callable<Integer> {
    * and whose recurrent states are random: decoding from it costs what decoding after {@code
    * position} real tokens costs (the work does not depend on the values).
    */
-  /** Decode steps run before anything is timed (half after each warm-up prompt). */
-  private static final int WARM_DECODE_TOKENS = 32;
+  /** Decode steps after each warm-up prompt. */
+  private static final int WARM_DECODE_TOKENS = 16;
+  /** Most warm-up rounds (prompt and decode steps). */
+  private static final int WARM_ROUNDS = 6;
+  /** A warm-up round whose JIT compilation time is under this share of its time ends the warm-up. */
+  private static final double QUIET_COMPILE_SHARE = 0.05;
+
+  /** Milliseconds the JIT has spent compiling so far, or 0 where the JVM does not say. */
+  private static long compileMillis() {
+    var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+    return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+  }
 
   private static ModelState lateState(RecurrentGemmaModel model, long position, SplittableRandom random) {
     List<LayerState> layers = new ArrayList<>();

@@ -255,11 +255,6 @@ final class BenchCommand implements Callable<Integer> {
     return 0;
   }
 
-  /**
-   * A state at {@code position} whose attention windows are full of small random keys and values
-   * and whose recurrent states are random: decoding from it costs what decoding after {@code
-   * position} real tokens costs (the work does not depend on the values).
-   */
   /** Decode steps after each warm-up prompt. */
   private static final int WARM_DECODE_TOKENS = 16;
   /** Most warm-up rounds (prompt and decode steps). */
@@ -273,6 +268,11 @@ final class BenchCommand implements Callable<Integer> {
     return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
   }
 
+  /**
+   * A state at {@code position} whose attention windows are full of small random keys and values
+   * and whose recurrent states are random: decoding from it costs what decoding after {@code
+   * position} real tokens costs (the work does not depend on the values).
+   */
   private static ModelState lateState(RecurrentGemmaModel model, long position, SplittableRandom random) {
     List<LayerState> layers = new ArrayList<>();
     for (LayerState layer : model.newState().layers()) {

@@ -276,7 +276,6 @@ class PackedKernelsTest {
     return Stream.of(DType.values());
   }
 
-
   @Test
   void facadeChecksArguments() {
     PackedMatrix p = Kernels.pack(randomMatrix(DType.F32, 4, 8, new Random(1)), arena);

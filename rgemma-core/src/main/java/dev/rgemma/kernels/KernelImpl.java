@@ -94,6 +94,14 @@ interface KernelImpl {
    */
   void geluTanh(float[] x, int from, int to);
 
+  /**
+   * The GeGLU product in place on {@code count} values: {@code gate[g + i] = gelu(gate[g + i] +
+   * gateBias[b + i]) * (up[u + i] + upBias[b + i])}, each step the float32 operation of the
+   * unfused sequence (bias additions, {@link #geluTanh}, product), so the same bits; {@code up} is
+   * left alone.
+   */
+  void geluProduct(float[] gate, int g, float[] gateBias, float[] up, int u, float[] upBias, int b, int count);
+
   /** {@code x[i] = exp(x[i])} in place for {@code from <= i < to}. */
   void exp(float[] x, int from, int to);
 

@@ -151,6 +151,13 @@ final class ScalarKernels implements KernelImpl {
     }
   }
 
+  @Override
+  public void geluProduct(float[] gate, int g, float[] gateBias, float[] up, int u, float[] upBias, int b, int count) {
+    for (int i = 0; i < count; i++) {
+      gate[g + i] = gelu(gate[g + i] + gateBias[b + i]) * (up[u + i] + upBias[b + i]);
+    }
+  }
+
   /** GELU (tanh approximation) in float32 with {@link #exp(float)}; see {@link KernelImpl#geluTanh}. */
   static float gelu(float x) {
     float z = (x * x * x * 0.044715f + x) * (-2f * 0.7978845608f);

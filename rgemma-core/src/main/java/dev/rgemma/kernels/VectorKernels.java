@@ -1453,6 +1453,20 @@ final class VectorKernels implements KernelImpl {
   }
 
   @Override
+  public void geluProduct(float[] gate, int g, float[] gateBias, float[] up, int u, float[] upBias, int b, int count) {
+    int i = 0;
+    for (; i + L <= count; i += L) {
+      FloatVector v = FloatVector.fromArray(F, gate, g + i).add(FloatVector.fromArray(F, gateBias, b + i));
+      FloatVector z = v.mul(v).mul(v).mul(0.044715f).add(v).mul(-2f * 0.7978845608f);
+      FloatVector w = FloatVector.fromArray(F, up, u + i).add(FloatVector.fromArray(F, upBias, b + i));
+      v.div(exp(z).add(1f)).mul(w).intoArray(gate, g + i);
+    }
+    for (; i < count; i++) {
+      gate[g + i] = ScalarKernels.gelu(gate[g + i] + gateBias[b + i]) * (up[u + i] + upBias[b + i]);
+    }
+  }
+
+  @Override
   public void geluTanh(float[] x, int from, int to) {
     int i = from;
     for (; i + L <= to; i += L) {

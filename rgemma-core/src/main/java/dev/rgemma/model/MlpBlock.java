@@ -26,21 +26,6 @@ public record MlpBlock(
         source.floats(TensorNames.downProj(layer, "bias"), d));
   }
 
-  /**
-   * {@code gate = gelu(gate + b_gate) * (up + b_up)} on columns [from, to) of one token's row:
-   * gate's at {@code gate[gateBase ..]}, up's at {@code up[upBase ..]}.
-   */
-  private void activate(float[] gate, int gateBase, float[] up, int upBase, int from, int to) {
-    for (int j = from; j < to; j++) {
-      gate[gateBase + j] += gateBias[j];
-      up[upBase + j] += upBias[j];
-    }
-    Kernels.geluTanh(gate, gateBase + from, gateBase + to); // nested: runs on this task's thread
-    for (int j = from; j < to; j++) {
-      gate[gateBase + j] *= up[upBase + j];
-    }
-  }
-
   void forward(float[] m, int tokens, float[] out) {
     if (tokens == 1) {
       forwardOne(m, out);
@@ -53,12 +38,7 @@ public record MlpBlock(
     Kernels.matmul(gateProj, m, 0, tokens, gate, 0);
     Kernels.matmul(upProj, m, 0, tokens, up, 0);
     time = Profile.add(Profile.Part.MLP_GATE_UP, time);
-    // Biases, GELU and the product in one pass over rows on the pool, while a row is in cache.
-    Kernels.parallelRanges(tokens, Math.max(1, 16384 / mlp), (first, end) -> {
-      for (int t = first; t < end; t++) {
-        activate(gate, t * mlp, up, t * mlp, 0, mlp);
-      }
-    });
+    Kernels.geluProduct(gate, 0, gateBias, up, 0, upBias, tokens, mlp);
     time = Profile.add(Profile.Part.MLP_ACTIVATION, time);
     Kernels.matmul(downProj, gate, 0, tokens, out, 0);
     Ops.addBias(out, downBias, tokens);
@@ -76,7 +56,7 @@ public record MlpBlock(
     long time = Profile.now();
     Kernels.matmulEach(new PackedMatrix[] {gateProj, upProj}, m, new int[] {0, 0}, gateUp, new int[] {0, mlp});
     time = Profile.add(Profile.Part.MLP_GATE_UP, time);
-    Kernels.parallelRanges(mlp, 1024, (from, to) -> activate(gateUp, 0, gateUp, mlp, from, to));
+    Kernels.geluProduct(gateUp, 0, gateBias, gateUp, mlp, upBias, 1, mlp);
     time = Profile.add(Profile.Part.MLP_ACTIVATION, time);
     Kernels.matmul(downProj, gateUp, 0, 1, out, 0);
     Ops.addBias(out, downBias, 1);

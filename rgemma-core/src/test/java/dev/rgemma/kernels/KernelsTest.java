@@ -393,6 +393,56 @@ class KernelsTest {
     }
   }
 
+  @Test
+  void geluProductMatchesItsScalarTwinAndTheUnfusedSteps() {
+    Random random = new Random(29);
+    for (int n : new int[] {1, 15, 16, 17, 33, 100, 1000}) {
+      int g = 5;
+      int u = 2 * n + 7;
+      int b = 3;
+      float[] buffer = new float[3 * n + 9];
+      float[] gateBias = new float[n + b];
+      float[] upBias = new float[n + b];
+      for (int i = 0; i < buffer.length; i++) {
+        buffer[i] = (float) (random.nextGaussian() * 4);
+      }
+      for (int i = 0; i < gateBias.length; i++) {
+        gateBias[i] = (float) random.nextGaussian();
+        upBias[i] = (float) random.nextGaussian();
+      }
+      buffer[g] = -30f;
+      float[] unfused = buffer.clone();
+      for (int i = 0; i < n; i++) {
+        unfused[g + i] += gateBias[b + i];
+        unfused[u + i] += upBias[b + i];
+      }
+      ScalarKernels.INSTANCE.geluTanh(unfused, g, g + n);
+      for (int i = 0; i < n; i++) {
+        unfused[g + i] *= unfused[u + i];
+      }
+      float[] scalar = buffer.clone();
+      float[] fused = buffer.clone();
+      ScalarKernels.INSTANCE.geluProduct(scalar, g, gateBias, scalar, u, upBias, b, n);
+      vector.geluProduct(fused, g, gateBias, fused, u, upBias, b, n);
+      for (int i = 0; i < buffer.length; i++) {
+        boolean gate = i >= g && i < g + n;
+        float expected = gate ? unfused[i] : buffer[i]; // up and everything else untouched
+        assertEquals(Float.floatToIntBits(expected), Float.floatToIntBits(scalar[i]), "scalar, n " + n + ", index " + i);
+        assertEquals(Float.floatToIntBits(expected), Float.floatToIntBits(fused[i]), "vector, n " + n + ", index " + i);
+      }
+    }
+  }
+
+  @Test
+  void geluProductChecksItsRanges() {
+    float[] gate = new float[10];
+    float[] bias = new float[5];
+    assertThrows(IndexOutOfBoundsException.class, () -> Kernels.geluProduct(gate, 0, bias, gate, 6, bias, 1, 5));
+    assertThrows(IllegalArgumentException.class, () -> Kernels.geluProduct(gate, 0, bias, gate, 0, new float[4], 1, 5));
+    Kernels.geluProduct(gate, 0, bias, gate, 5, bias, 1, 5);
+    assertEquals(0f, gate[0]);
+  }
+
   /** An element-wise kernel in place on {@code x[from, to)} of a given implementation. */
   private interface ElementWise {
     void apply(KernelImpl impl, float[] x, int from, int to);

@@ -83,7 +83,7 @@ public final class SessionFile {
         }
         case LayerState.AttentionState a -> {
           out.put(ATTENTION);
-          putFloats(out, a.keys());
+          putFloats(out, a.keysByRow());
           putFloats(out, a.valuesTransposed());
         }
       }
@@ -111,7 +111,11 @@ public final class SessionFile {
   static long byteSize(ModelState state, int historyCapacity, int descriptionBytes) {
     long size = MAGIC.length + 4 + 32 + 2 + descriptionBytes + 8 + 4 + 8 + 4 + 4 + 4L * historyCapacity + 4;
     for (LayerState layer : state.layers()) {
-      size += 1 + 4 + 4 + layer.sizeBytes();
+      size += 1 + 4 + 4 + switch (layer) {
+        case LayerState.RecurrentState r -> layer.sizeBytes();
+        // Keys and values as rows (the state's own layout pads its last group of 16).
+        case LayerState.AttentionState a -> 2 * 4L * a.window() * a.headDim();
+      };
     }
     return size + 4;
   }
@@ -207,8 +211,9 @@ public final class SessionFile {
         }
         case LayerState.AttentionState a -> {
           requireKind(file, i, kind, ATTENTION, type);
-          yield new LayerState.AttentionState(
-              floats(file, in, i, "keys", a.keys().length), floats(file, in, i, "values", a.valuesTransposed().length));
+          int n = a.window() * a.headDim();
+          yield LayerState.AttentionState.fromRowsAndTransposed(
+              floats(file, in, i, "keys", n), floats(file, in, i, "values", n), a.headDim(), a.window());
         }
       });
     }

@@ -73,6 +73,19 @@ interface KernelImpl {
       float[] out, int outOffset, int outStride, int rowStart, int rowEnd);
 
   /**
+   * Rows of a times b stored by column groups: {@code out[outOffset + i * outStride + j] = sum_k
+   * a[aOffset + i * aStride + k] * b[bOffset + (j / 16) * groupStride + k * 16 + j % 16]} for {@code
+   * i < rows}, {@code k < inner} and the columns {@code j < cols} of groups {@code groupStart <= j /
+   * 16 < groupEnd}; each output one fused multiply-add chain over k in order from zero (as {@link
+   * #matmulPacked} sums a row), so the same bits in every implementation. The attention's cache
+   * when decoding: each group of 16 columns is one run of memory, and the columns are the vector
+   * lanes (no output needs a reduction across lanes).
+   */
+  void rowsTimesColumnGroups(
+      float[] a, int aOffset, int aStride, int rows, int inner, float[] b, int bOffset, int groupStride, int cols,
+      float[] out, int outOffset, int outStride, int groupStart, int groupEnd);
+
+  /**
    * Q4_0 groups {@code groupStart <= g < groupEnd} times inputs quantized to int8 ({@link
    * Q8Activations}):
    * per 32-column block the exact integer sum {@code sum_c q[r, c] * xq[t, c] - 8 * sum_c xq[t, c]},

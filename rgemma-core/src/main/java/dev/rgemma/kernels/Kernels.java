@@ -207,6 +207,42 @@ public final class Kernels {
             start, end));
   }
 
+  /** Columns per group of {@link #rowsTimesColumnGroups}' second factor. */
+  public static final int COLUMN_GROUP = 16;
+
+  /**
+   * {@code out[outOffset + i * outStride + j] = sum_k a[aOffset + i * aStride + k] * b[bOffset + (j /
+   * 16) * groupStride + k * 16 + j % 16]} for {@code i < rows}, {@code j < cols}, {@code k < inner}:
+   * row-major float32 times a matrix stored by groups of {@link #COLUMN_GROUP} columns, each group
+   * {@code [inner, 16]} row-major from a multiple of {@code groupStride} (the last group is stored
+   * whole; its columns past {@code cols} are not read). Each output is one fused multiply-add chain over k in order
+   * (the same bits as {@link #matmul(PackedMatrix, float[], int, int, float[], int)} of b's
+   * transpose packed, and in every implementation); groups are split over the pool. For a few rows
+   * times a changing matrix, such as attention scores against the cached keys and probabilities
+   * times the cached values when decoding: each group is one run of memory and its columns are the
+   * vector lanes, so no output needs a reduction across lanes.
+   */
+  public static void rowsTimesColumnGroups(
+      float[] a, int aOffset, int aStride, int rows, int inner, float[] b, int bOffset, int groupStride, int cols,
+      float[] out, int outOffset, int outStride) {
+    if (rows < 0 || inner < 0 || cols < 0 || aStride < inner || groupStride < COLUMN_GROUP * inner
+        || outStride < cols) {
+      throw new IllegalArgumentException("bad shape: " + rows + " x " + inner + " (stride " + aStride + ") times "
+          + inner + " x " + cols + " (groups of 16 columns " + groupStride + " apart), out stride " + outStride);
+    }
+    if (rows == 0 || cols == 0) {
+      return;
+    }
+    int groups = (cols + COLUMN_GROUP - 1) / COLUMN_GROUP;
+    checkRange("a", a, aOffset, (long) (rows - 1) * aStride + inner);
+    if (inner > 0) {
+      checkRange("b", b, bOffset, (long) (groups - 1) * groupStride + (long) COLUMN_GROUP * inner);
+    }
+    checkRange("out", out, outOffset, (long) (rows - 1) * outStride + cols);
+    split(pool, groups, 8, (long) rows * inner * cols, (start, end) -> IMPL.rowsTimesColumnGroups(a, aOffset, aStride,
+        rows, inner, b, bOffset, groupStride, cols, out, outOffset, outStride, start, end));
+  }
+
   /** {@link #dotRows} on a given implementation, on the caller's thread (for tests). */
   static void dotRows(
       KernelImpl impl, float[] m, int mOffset, int rows, int cols, int rowStride, float[] x, int xOffset,

@@ -65,6 +65,27 @@ final class ScalarKernels implements KernelImpl {
   }
 
   @Override
+  public void rowsTimesColumnGroups(
+      float[] a, int aOffset, int aStride, int rows, int inner, float[] b, int bOffset, int groupStride, int cols,
+      float[] out, int outOffset, int outStride, int groupStart, int groupEnd) {
+    for (int i = 0; i < rows; i++) {
+      for (int j = 16 * groupStart; j < Math.min(cols, 16 * groupEnd); j++) {
+        out[outOffset + i * outStride + j] =
+            rowTimesColumn(a, aOffset + i * aStride, inner, b, bOffset + (j / 16) * groupStride + j % 16, 16);
+      }
+    }
+  }
+
+  /** {@code sum_k a[aRow + k] * b[bColumn + k * bStride]}, one fused multiply-add chain in order. */
+  static float rowTimesColumn(float[] a, int aRow, int inner, float[] b, int bColumn, int bStride) {
+    float sum = 0f;
+    for (int k = 0; k < inner; k++) {
+      sum = Math.fma(a[aRow + k], b[bColumn + k * bStride], sum);
+    }
+    return sum;
+  }
+
+  @Override
   public void exp(float[] x, int from, int to) {
     for (int i = from; i < to; i++) {
       x[i] = exp(x[i]);

@@ -1453,6 +1453,60 @@ final class VectorKernels implements KernelImpl {
   }
 
   @Override
+  public void rowsTimesColumnGroups(
+      float[] a, int aOffset, int aStride, int rows, int inner, float[] b, int bOffset, int groupStride, int cols,
+      float[] out, int outOffset, int outStride, int groupStart, int groupEnd) {
+    for (int g = groupStart; g < groupEnd; g++) {
+      int first = 16 * g;
+      int group = bOffset + g * groupStride;
+      if (first + 16 <= cols) {
+        // 16 / L vectors of columns (L divides 16), each through the rows four at a time.
+        for (int v = 0; v < 16; v += L) {
+          for (int i = 0; i < rows; i += 4) {
+            rowsTimes4x1(a, aOffset, aStride, rows, i, inner, b, group + v, 16, out, outOffset + first + v, outStride);
+          }
+        }
+      } else {
+        for (int i = 0; i < rows; i++) {
+          for (int j = first; j < cols; j++) {
+            out[outOffset + i * outStride + j] =
+                ScalarKernels.rowTimesColumn(a, aOffset + i * aStride, inner, b, group + j - first, 16);
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Rows {@code i .. i + 3} of a {@link #rowsTimesColumnGroups} product times one vector of columns
+   * of b from {@code bo} (rows of b {@code bStride} apart): each value of b loaded once serves four
+   * rows. Past the last row the last one is repeated (the same outputs computed and stored again).
+   */
+  private static void rowsTimes4x1(
+      float[] a, int aOffset, int aStride, int rows, int i, int inner, float[] b, int bo, int bStride,
+      float[] out, int oo, int outStride) {
+    int r1 = Math.min(i + 1, rows - 1);
+    int r2 = Math.min(i + 2, rows - 1);
+    int r3 = Math.min(i + 3, rows - 1);
+    int a0 = aOffset + i * aStride;
+    int a1 = aOffset + r1 * aStride;
+    int a2 = aOffset + r2 * aStride;
+    int a3 = aOffset + r3 * aStride;
+    FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+    for (int k = 0; k < inner; k++) {
+      FloatVector v = FloatVector.fromArray(F, b, bo + k * bStride);
+      c0 = FloatVector.broadcast(F, a[a0 + k]).fma(v, c0);
+      c1 = FloatVector.broadcast(F, a[a1 + k]).fma(v, c1);
+      c2 = FloatVector.broadcast(F, a[a2 + k]).fma(v, c2);
+      c3 = FloatVector.broadcast(F, a[a3 + k]).fma(v, c3);
+    }
+    c0.intoArray(out, oo + i * outStride);
+    c1.intoArray(out, oo + r1 * outStride);
+    c2.intoArray(out, oo + r2 * outStride);
+    c3.intoArray(out, oo + r3 * outStride);
+  }
+
+  @Override
   public void geluProduct(float[] gate, int g, float[] gateBias, float[] up, int u, float[] upBias, int b, int count) {
     int i = 0;
     for (; i + L <= count; i += L) {

@@ -29,22 +29,91 @@ public sealed interface LayerState permits LayerState.RecurrentState, LayerState
   }
 
   /**
-   * Attention layer: a ring buffer of {@code attentionWindowSize} slots; the key/value of the
-   * token at position p live in slot p mod window. Keys are stored after RoPE; values are stored
-   * transposed so that weighting them by attention probabilities is one matrix product.
+   * Attention layer: a ring buffer of {@code window} slots; the key/value of the token at position
+   * p live in slot p mod window. Keys are stored after RoPE. Both are stored by groups of 16
+   * columns of the products that read them when decoding ({@link
+   * dev.rgemma.kernels.Kernels#rowsTimesColumnGroups}): queries times keys (columns: slots) and
+   * probabilities times values (columns: the head's dimensions), so that each group is one run of
+   * memory. The last group is padded when window or headDim is not a multiple of 16.
    *
-   * @param keys [window, headDim]
-   * @param valuesTransposed [headDim, window]
+   * @param keys [ceil(window / 16), headDim, 16]: dimension d of slot s at {@link #keyIndex}
+   * @param values [ceil(headDim / 16), window, 16]: dimension d of slot s at {@link #valueIndex}
    */
-  record AttentionState(float[] keys, float[] valuesTransposed) implements LayerState {
+  record AttentionState(float[] keys, float[] values, int headDim, int window) implements LayerState {
+    public AttentionState {
+      if (headDim <= 0 || window <= 0 || keys.length != keysLength(headDim, window)
+          || values.length != valuesLength(headDim, window)) {
+        throw new IllegalArgumentException("attention state: " + keys.length + " keys and " + values.length
+            + " values do not fit head dimension " + headDim + " and window " + window);
+      }
+    }
+
+    /** A state of zeros. */
+    public static AttentionState empty(int headDim, int window) {
+      return new AttentionState(new float[keysLength(headDim, window)], new float[valuesLength(headDim, window)],
+          headDim, window);
+    }
+
+    private static int keysLength(int headDim, int window) {
+      return (window + 15) / 16 * 16 * headDim;
+    }
+
+    private static int valuesLength(int headDim, int window) {
+      return (headDim + 15) / 16 * 16 * window;
+    }
+
+    /** Index in {@link #keys} of dimension {@code d} of slot {@code slot}'s key. */
+    public int keyIndex(int slot, int d) {
+      return (slot / 16) * 16 * headDim + d * 16 + slot % 16;
+    }
+
+    /** Index in {@link #values} of dimension {@code d} of slot {@code slot}'s value. */
+    public int valueIndex(int slot, int d) {
+      return (d / 16) * 16 * window + slot * 16 + d % 16;
+    }
+
+    /** The keys as rows, [window, headDim] (a copy). */
+    public float[] keysByRow() {
+      float[] rows = new float[window * headDim];
+      for (int slot = 0; slot < window; slot++) {
+        for (int d = 0; d < headDim; d++) {
+          rows[slot * headDim + d] = keys[keyIndex(slot, d)];
+        }
+      }
+      return rows;
+    }
+
+    /** The values transposed, [headDim, window] (a copy). */
+    public float[] valuesTransposed() {
+      float[] transposed = new float[headDim * window];
+      for (int d = 0; d < headDim; d++) {
+        for (int slot = 0; slot < window; slot++) {
+          transposed[d * window + slot] = values[valueIndex(slot, d)];
+        }
+      }
+      return transposed;
+    }
+
+    /** The state from keys as rows [window, headDim] and values transposed [headDim, window]. */
+    public static AttentionState fromRowsAndTransposed(float[] keyRows, float[] valuesTransposed, int headDim, int window) {
+      AttentionState state = empty(headDim, window);
+      for (int slot = 0; slot < window; slot++) {
+        for (int d = 0; d < headDim; d++) {
+          state.keys[state.keyIndex(slot, d)] = keyRows[slot * headDim + d];
+          state.values[state.valueIndex(slot, d)] = valuesTransposed[d * window + slot];
+        }
+      }
+      return state;
+    }
+
     @Override
     public AttentionState copy() {
-      return new AttentionState(keys.clone(), valuesTransposed.clone());
+      return new AttentionState(keys.clone(), values.clone(), headDim, window);
     }
 
     @Override
     public long sizeBytes() {
-      return 4L * (keys.length + valuesTransposed.length);
+      return 4L * (keys.length + values.length);
     }
   }
 }

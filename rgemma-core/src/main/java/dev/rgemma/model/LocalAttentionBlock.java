@@ -112,13 +112,21 @@ public record LocalAttentionBlock(
     // goes through the matrix-matrix kernels on packed copies of the keys (see packed()).
     if (shortChunk) {
       if (useCache) {
-        Kernels.dotRows(state.keys(), 0, slots, hd, hd, q, qOffset, queries, cacheScores, 0);
+        // The keys' first `slots` columns, 16 slots to a group: the slots are the vector lanes.
+        Kernels.rowsTimesColumnGroups(q, qOffset, hd, queries, hd, state.keys(), 0, 16 * hd, slots, cacheScores, 0,
+            slots);
       }
       Kernels.dotRows(k, firstRow * hd, tokens, hd, hd, q, qOffset, queries, chunkScores, 0);
     } else {
       if (useCache) {
-        Kernels.matmul(packed(arena, "kv-cache keys", slots, hd, state.keys(), 0), q, qOffset, queries, cacheScores,
-            0);
+        float[] keys = new float[slots * hd]; // [slots, headDim], as rows for packing
+        float[] cached = state.keys();
+        for (int slot = 0; slot < slots; slot++) {
+          for (int i = 0; i < hd; i++) {
+            keys[slot * hd + i] = cached[state.keyIndex(slot, i)];
+          }
+        }
+        Kernels.matmul(packed(arena, "kv-cache keys", slots, hd, keys, 0), q, qOffset, queries, cacheScores, 0);
       }
       Kernels.matmul(packed(arena, "chunk keys", tokens, hd, k, firstRow * hd), q, qOffset, queries, chunkScores, 0);
     }
@@ -129,7 +137,9 @@ public record LocalAttentionBlock(
       keyPositions[slot] = cachedPosition(slot, startPosition, window);
     }
     float scale = (float) (1.0 / Math.sqrt(hd));
-    Kernels.parallelRanges(queries, Math.max(1, 16384 / (slots + tokens)), (firstQuery, endQuery) -> {
+    // Rows two by two once they are long (decoding 10 heads over a full window: 8 + 2 rows with
+    // chunks of 16384 values, most of the work on one thread).
+    Kernels.parallelRanges(queries, Math.max(1, 4096 / (slots + tokens)), (firstQuery, endQuery) -> {
       for (int row = firstQuery; row < endQuery; row++) {
         int t = row / heads;
         long position = startPosition + t;
@@ -192,23 +202,22 @@ public record LocalAttentionBlock(
       Kernels.matmul(packed(arena, "chunk values", hd, tokens, chunkValuesT, 0), chunkScores, 0, queries, attended,
           outOffset);
     }
-    if (useCache && shortChunk) {
+    if (useCache) {
       float[] fromCache = new float[queries * hd];
-      Kernels.dotRows(state.valuesTransposed(), 0, hd, slots, window, cacheScores, 0, queries, fromCache, 0);
-      for (int i = 0; i < fromCache.length; i++) {
-        attended[outOffset + i] += fromCache[i];
-      }
-    } else if (useCache) {
-      float[] valuesT = state.valuesTransposed(); // [headDim, window]
-      if (slots < window) {
-        float[] filled = new float[hd * slots];
+      if (shortChunk) {
+        // Probabilities times the cached values, 16 dimensions to a group: those are the vector lanes.
+        Kernels.rowsTimesColumnGroups(cacheScores, 0, slots, queries, slots, state.values(), 0, 16 * window, hd,
+            fromCache, 0, hd);
+      } else {
+        float[] valuesT = new float[hd * slots]; // [headDim, slots], as rows for packing
+        float[] cached = state.values();
         for (int i = 0; i < hd; i++) {
-          System.arraycopy(valuesT, i * window, filled, i * slots, slots);
+          for (int slot = 0; slot < slots; slot++) {
+            valuesT[i * slots + slot] = cached[state.valueIndex(slot, i)];
+          }
         }
-        valuesT = filled;
+        Kernels.matmul(packed(arena, "kv-cache values", hd, slots, valuesT, 0), cacheScores, 0, queries, fromCache, 0);
       }
-      float[] fromCache = new float[queries * hd];
-      Kernels.matmul(packed(arena, "kv-cache values", hd, slots, valuesT, 0), cacheScores, 0, queries, fromCache, 0);
       for (int i = 0; i < fromCache.length; i++) {
         attended[outOffset + i] += fromCache[i];
       }
@@ -216,12 +225,12 @@ public record LocalAttentionBlock(
 
     // The ring buffer keeps the last `window` keys: only those of this chunk that are still visible.
     float[] cacheKeys = state.keys();
-    float[] cacheValuesT = state.valuesTransposed();
+    float[] cacheValues = state.values();
     for (int t = Math.max(0, tokens - window); t < tokens; t++) {
       int slot = (int) ((startPosition + t) % window);
-      System.arraycopy(k, (firstRow + t) * hd, cacheKeys, slot * hd, hd);
       for (int i = 0; i < hd; i++) {
-        cacheValuesT[i * window + slot] = v[(firstRow + t) * hd + i];
+        cacheKeys[state.keyIndex(slot, i)] = k[(firstRow + t) * hd + i];
+        cacheValues[state.valueIndex(slot, i)] = v[(firstRow + t) * hd + i];
       }
     }
   }

@@ -24,9 +24,7 @@ public final class ModelState {
       layers.add(switch (type) {
         case RECURRENT -> new LayerState.RecurrentState(
             new float[convRows * config.lruWidth()], new float[config.lruWidth()]);
-        case ATTENTION -> new LayerState.AttentionState(
-            new float[config.attentionWindowSize() * config.headDim()],
-            new float[config.attentionWindowSize() * config.headDim()]);
+        case ATTENTION -> LayerState.AttentionState.empty(config.headDim(), config.attentionWindowSize());
       });
     }
     return new ModelState(layers, 0);

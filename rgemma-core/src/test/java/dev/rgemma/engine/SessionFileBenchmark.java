@@ -39,7 +39,7 @@ public final class SessionFileBenchmark {
           }
           case LayerState.AttentionState a -> {
             fill(a.keys(), random);
-            fill(a.valuesTransposed(), random);
+            fill(a.values(), random);
           }
         }
       }

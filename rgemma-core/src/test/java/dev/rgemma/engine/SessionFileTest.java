@@ -110,7 +110,7 @@ class SessionFileTest {
         case dev.rgemma.model.LayerState.AttentionState a -> {
           var l = (dev.rgemma.model.LayerState.AttentionState) loaded.state().layer(i);
           assertArrayEquals(a.keys(), l.keys());
-          assertArrayEquals(a.valuesTransposed(), l.valuesTransposed());
+          assertArrayEquals(a.values(), l.values());
         }
       }
     }

@@ -394,6 +394,102 @@ class KernelsTest {
   }
 
   @Test
+  void rowsTimesColumnGroupsMatchesItsScalarTwinAndThePackedProductBitForBit() {
+    Random random = new Random(31);
+    for (int rows : new int[] {1, 3, 4, 10, 13}) {
+      for (int inner : new int[] {1, 7, 64, 257}) {
+        for (int cols : new int[] {1, 15, 16, 33, 64, 100}) {
+          int aStride = inner + 3;
+          int groupStride = 16 * inner + 5;
+          int groups = (cols + 15) / 16;
+          int outStride = cols + 2;
+          float[] a = gaussians(random, 2 + rows * aStride);
+          float[] b = gaussians(random, 1 + groups * groupStride);
+          float[] scalar = new float[1 + rows * outStride];
+          float[] fromVector = scalar.clone();
+          ScalarKernels.INSTANCE.rowsTimesColumnGroups(
+              a, 2, aStride, rows, inner, b, 1, groupStride, cols, scalar, 1, outStride, 0, groups);
+          // Two group ranges, as a split over threads would give them.
+          int middle = groups / 2;
+          vector.rowsTimesColumnGroups(a, 2, aStride, rows, inner, b, 1, groupStride, cols, fromVector, 1, outStride, 0, middle);
+          vector.rowsTimesColumnGroups(a, 2, aStride, rows, inner, b, 1, groupStride, cols, fromVector, 1, outStride, middle,
+              groups);
+          float[] pooled = new float[scalar.length];
+          Kernels.rowsTimesColumnGroups(a, 2, aStride, rows, inner, b, 1, groupStride, cols, pooled, 1, outStride);
+          // The packed product of b's transpose ([cols, inner]) with a's rows as tokens.
+          float[] bT = new float[cols * inner];
+          float[] aRows = new float[rows * inner];
+          for (int k = 0; k < inner; k++) {
+            for (int j = 0; j < cols; j++) {
+              bT[j * inner + k] = b[bIndex(j, k, groupStride)];
+            }
+          }
+          for (int i = 0; i < rows; i++) {
+            System.arraycopy(a, 2 + i * aStride, aRows, i * inner, inner);
+          }
+          float[] packedOut = new float[rows * cols];
+          try (Arena arena = Arena.ofShared()) {
+            PackedMatrix packed = Kernels.pack(
+                new WeightMatrix("bT", DType.F32, cols, inner, MemorySegment.ofArray(bT)), arena);
+            Kernels.matmul(packed, aRows, 0, rows, packedOut, 0);
+          }
+          String shape = rows + " x " + inner + " x " + cols;
+          for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+              int o = 1 + i * outStride + j;
+              double exact = 0;
+              double bound = 0;
+              for (int k = 0; k < inner; k++) {
+                double product = (double) a[2 + i * aStride + k] * b[bIndex(j, k, groupStride)];
+                exact += product;
+                bound += Math.abs(product);
+              }
+              assertEquals(Float.floatToIntBits(scalar[o]), Float.floatToIntBits(fromVector[o]), shape + " vector " + i + "," + j);
+              assertEquals(Float.floatToIntBits(scalar[o]), Float.floatToIntBits(pooled[o]), shape + " pool " + i + "," + j);
+              assertEquals(Float.floatToIntBits(scalar[o]), Float.floatToIntBits(packedOut[i * cols + j]),
+                  shape + " packed " + i + "," + j);
+              assertTrue(Math.abs(scalar[o] - exact) <= TOLERANCE * bound + 1e-30, shape + " accuracy " + i + "," + j);
+            }
+            for (int j = cols; j < outStride; j++) {
+              assertEquals(0f, fromVector[1 + i * outStride + j], shape + " written past the columns");
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** Index in a column-grouped b (from offset 1) of row k, column j. */
+  private static int bIndex(int j, int k, int groupStride) {
+    return 1 + (j / 16) * groupStride + k * 16 + j % 16;
+  }
+
+  @Test
+  void rowsTimesColumnGroupsChecksItsShapes() {
+    float[] a = new float[8];
+    float[] b = new float[64];
+    float[] out = new float[8];
+    assertThrows(IllegalArgumentException.class,
+        () -> Kernels.rowsTimesColumnGroups(a, 0, 1, 2, 2, b, 0, 32, 2, out, 0, 2)); // a's stride
+    assertThrows(IllegalArgumentException.class,
+        () -> Kernels.rowsTimesColumnGroups(a, 0, 2, 2, 2, b, 0, 31, 2, out, 0, 2)); // group stride
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> Kernels.rowsTimesColumnGroups(a, 0, 5, 2, 5, b, 0, 80, 2, out, 0, 2)); // a too short
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> Kernels.rowsTimesColumnGroups(a, 0, 2, 2, 2, b, 0, 32, 20, out, 0, 20)); // b: two groups
+    assertThrows(IndexOutOfBoundsException.class,
+        () -> Kernels.rowsTimesColumnGroups(a, 0, 2, 2, 2, b, 0, 32, 2, out, 6, 2)); // out
+  }
+
+  private static float[] gaussians(Random random, int n) {
+    float[] x = new float[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = (float) random.nextGaussian();
+    }
+    return x;
+  }
+
+  @Test
   void geluProductMatchesItsScalarTwinAndTheUnfusedSteps() {
     Random random = new Random(29);
     for (int n : new int[] {1, 15, 16, 17, 33, 100, 1000}) {

@@ -105,7 +105,9 @@ class ModelShapesTest {
       int[] tokens = new SplittableRandom(5).ints(300, 0, 40).toArray();
       model.forwardAll(state, tokens);
       assertEquals(initial, state.sizeBytes());
-      assertEquals((3 * 20 + 20) * 4L * 2 + 2 * 4 * 8 * 4L, initial);
+      // Two recurrent layers (conv window and h); one attention layer of window 4 and head
+      // dimension 8, stored by groups of 16 columns: keys 1 group x 8 x 16, values 1 x 4 x 16.
+      assertEquals((3 * 20 + 20) * 4L * 2 + (16 * 8 + 16 * 4) * 4L, initial);
     }
   }
 

@@ -156,25 +156,27 @@ public record LocalAttentionBlock(
             }
           }
         }
-        for (int u = 0; u < tokens; u++) {
-          int index = row * tokens + u;
-          if (u <= t && t - u <= window) {
-            chunkScores[index] *= scale;
-            max = Math.max(max, chunkScores[index]);
-          } else {
-            chunkScores[index] = Float.NEGATIVE_INFINITY;
-          }
+        // The chunk's visible keys are one run, u in [first, t]; the others get probability 0
+        // without an exponential (the same bits: exp(-inf) = 0 adds nothing to the sum).
+        int first = Math.max(0, t - window);
+        int visible = t - first + 1;
+        int base = row * tokens;
+        for (int u = first; u <= t; u++) {
+          chunkScores[base + u] *= scale;
+          max = Math.max(max, chunkScores[base + u]);
         }
         float sum = 0f;
         if (useCache) {
           sum += Ops.expInPlace(cacheScores, row * slots, slots, max);
         }
-        sum += Ops.expInPlace(chunkScores, row * tokens, tokens, max);
+        sum += Ops.expInPlace(chunkScores, base + first, visible, max);
         float inverse = 1f / sum;
         if (useCache) {
           Ops.scale(cacheScores, row * slots, slots, inverse);
         }
-        Ops.scale(chunkScores, row * tokens, tokens, inverse);
+        Ops.scale(chunkScores, base + first, visible, inverse);
+        java.util.Arrays.fill(chunkScores, base, base + first, 0f);
+        java.util.Arrays.fill(chunkScores, base + t + 1, base + tokens, 0f);
       }
     });
 

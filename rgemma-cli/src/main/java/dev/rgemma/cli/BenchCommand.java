@@ -284,7 +284,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         case LayerState.AttentionState a -> {
           fill(a.keys(), random);
-          fill(a.valuesTransposed(), random);
+          fill(a.values(), random);
           layers.add(a);
         }
       }

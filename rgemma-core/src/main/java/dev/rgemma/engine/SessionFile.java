@@ -83,8 +83,8 @@ public final class SessionFile {
         }
         case LayerState.AttentionState a -> {
           out.put(ATTENTION);
-          putFloats(out, a.keysByRow());
-          putFloats(out, a.valuesTransposed());
+          putFloats(out, a.keysByRow(a.window()));
+          putFloats(out, a.valuesTransposed(a.window()));
         }
       }
     }

@@ -68,10 +68,11 @@ final class ScalarKernels implements KernelImpl {
   public void rowsTimesColumnGroups(
       float[] a, int aOffset, int aStride, int rows, int inner, float[] b, int bOffset, int groupStride, int cols,
       float[] out, int outOffset, int outStride, int groupStart, int groupEnd) {
+    int width = Kernels.COLUMN_GROUP;
     for (int i = 0; i < rows; i++) {
-      for (int j = 16 * groupStart; j < Math.min(cols, 16 * groupEnd); j++) {
-        out[outOffset + i * outStride + j] =
-            rowTimesColumn(a, aOffset + i * aStride, inner, b, bOffset + (j / 16) * groupStride + j % 16, 16);
+      for (int j = width * groupStart; j < Math.min(cols, width * groupEnd); j++) {
+        out[outOffset + i * outStride + j] = rowTimesColumn(
+            a, aOffset + i * aStride, inner, b, bOffset + (j / width) * groupStride + j % width, width);
       }
     }
   }

@@ -1456,21 +1456,23 @@ final class VectorKernels implements KernelImpl {
   public void rowsTimesColumnGroups(
       float[] a, int aOffset, int aStride, int rows, int inner, float[] b, int bOffset, int groupStride, int cols,
       float[] out, int outOffset, int outStride, int groupStart, int groupEnd) {
+    int width = Kernels.COLUMN_GROUP;
     for (int g = groupStart; g < groupEnd; g++) {
-      int first = 16 * g;
+      int first = width * g;
       int group = bOffset + g * groupStride;
-      if (first + 16 <= cols) {
-        // 16 / L vectors of columns (L divides 16), each through the rows four at a time.
-        for (int v = 0; v < 16; v += L) {
+      if (first + width <= cols) {
+        // width / L vectors of columns (L divides 16), each through the rows four at a time.
+        for (int v = 0; v < width; v += L) {
           for (int i = 0; i < rows; i += 4) {
-            rowsTimes4x1(a, aOffset, aStride, rows, i, inner, b, group + v, 16, out, outOffset + first + v, outStride);
+            rowsTimes4x1(a, aOffset, aStride, rows, i, inner, b, group + v, width, out, outOffset + first + v,
+                outStride);
           }
         }
       } else {
         for (int i = 0; i < rows; i++) {
           for (int j = first; j < cols; j++) {
             out[outOffset + i * outStride + j] =
-                ScalarKernels.rowTimesColumn(a, aOffset + i * aStride, inner, b, group + j - first, 16);
+                ScalarKernels.rowTimesColumn(a, aOffset + i * aStride, inner, b, group + j - first, width);
           }
         }
       }

@@ -40,6 +40,9 @@ public sealed interface LayerState permits LayerState.RecurrentState, LayerState
    * @param values [ceil(headDim / 16), window, 16]: dimension d of slot s at {@link #valueIndex}
    */
   record AttentionState(float[] keys, float[] values, int headDim, int window) implements LayerState {
+    /** Columns per group: those of the kernel that reads the cache. */
+    private static final int G = dev.rgemma.kernels.Kernels.COLUMN_GROUP;
+
     public AttentionState {
       if (headDim <= 0 || window <= 0 || keys.length != keysLength(headDim, window)
           || values.length != valuesLength(headDim, window)) {
@@ -55,27 +58,37 @@ public sealed interface LayerState permits LayerState.RecurrentState, LayerState
     }
 
     private static int keysLength(int headDim, int window) {
-      return (window + 15) / 16 * 16 * headDim;
+      return (window + G - 1) / G * G * headDim;
     }
 
     private static int valuesLength(int headDim, int window) {
-      return (headDim + 15) / 16 * 16 * window;
+      return (headDim + G - 1) / G * G * window;
     }
 
     /** Index in {@link #keys} of dimension {@code d} of slot {@code slot}'s key. */
     public int keyIndex(int slot, int d) {
-      return (slot / 16) * 16 * headDim + d * 16 + slot % 16;
+      return (slot / G) * keyGroupStride() + d * G + slot % G;
     }
 
     /** Index in {@link #values} of dimension {@code d} of slot {@code slot}'s value. */
     public int valueIndex(int slot, int d) {
-      return (d / 16) * 16 * window + slot * 16 + d % 16;
+      return (d / G) * valueGroupStride() + slot * G + d % G;
     }
 
-    /** The keys as rows, [window, headDim] (a copy). */
-    public float[] keysByRow() {
-      float[] rows = new float[window * headDim];
-      for (int slot = 0; slot < window; slot++) {
+    /** Floats from one group of 16 slots of {@link #keys} to the next. */
+    public int keyGroupStride() {
+      return G * headDim;
+    }
+
+    /** Floats from one group of 16 dimensions of {@link #values} to the next. */
+    public int valueGroupStride() {
+      return G * window;
+    }
+
+    /** The keys of slots {@code [0, slots)} as rows, [slots, headDim] (a copy). */
+    public float[] keysByRow(int slots) {
+      float[] rows = new float[slots * headDim];
+      for (int slot = 0; slot < slots; slot++) {
         for (int d = 0; d < headDim; d++) {
           rows[slot * headDim + d] = keys[keyIndex(slot, d)];
         }
@@ -83,12 +96,12 @@ public sealed interface LayerState permits LayerState.RecurrentState, LayerState
       return rows;
     }
 
-    /** The values transposed, [headDim, window] (a copy). */
-    public float[] valuesTransposed() {
-      float[] transposed = new float[headDim * window];
+    /** The values of slots {@code [0, slots)} transposed, [headDim, slots] (a copy). */
+    public float[] valuesTransposed(int slots) {
+      float[] transposed = new float[headDim * slots];
       for (int d = 0; d < headDim; d++) {
-        for (int slot = 0; slot < window; slot++) {
-          transposed[d * window + slot] = values[valueIndex(slot, d)];
+        for (int slot = 0; slot < slots; slot++) {
+          transposed[d * slots + slot] = values[valueIndex(slot, d)];
         }
       }
       return transposed;

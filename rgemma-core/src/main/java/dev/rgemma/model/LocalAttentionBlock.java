@@ -113,20 +113,14 @@ public record LocalAttentionBlock(
     if (shortChunk) {
       if (useCache) {
         // The keys' first `slots` columns, 16 slots to a group: the slots are the vector lanes.
-        Kernels.rowsTimesColumnGroups(q, qOffset, hd, queries, hd, state.keys(), 0, 16 * hd, slots, cacheScores, 0,
-            slots);
+        Kernels.rowsTimesColumnGroups(q, qOffset, hd, queries, hd, state.keys(), 0, state.keyGroupStride(), slots,
+            cacheScores, 0, slots);
       }
       Kernels.dotRows(k, firstRow * hd, tokens, hd, hd, q, qOffset, queries, chunkScores, 0);
     } else {
       if (useCache) {
-        float[] keys = new float[slots * hd]; // [slots, headDim], as rows for packing
-        float[] cached = state.keys();
-        for (int slot = 0; slot < slots; slot++) {
-          for (int i = 0; i < hd; i++) {
-            keys[slot * hd + i] = cached[state.keyIndex(slot, i)];
-          }
-        }
-        Kernels.matmul(packed(arena, "kv-cache keys", slots, hd, keys, 0), q, qOffset, queries, cacheScores, 0);
+        Kernels.matmul(packed(arena, "kv-cache keys", slots, hd, state.keysByRow(slots), 0), q, qOffset, queries,
+            cacheScores, 0);
       }
       Kernels.matmul(packed(arena, "chunk keys", tokens, hd, k, firstRow * hd), q, qOffset, queries, chunkScores, 0);
     }
@@ -208,17 +202,11 @@ public record LocalAttentionBlock(
       float[] fromCache = new float[queries * hd];
       if (shortChunk) {
         // Probabilities times the cached values, 16 dimensions to a group: those are the vector lanes.
-        Kernels.rowsTimesColumnGroups(cacheScores, 0, slots, queries, slots, state.values(), 0, 16 * window, hd,
-            fromCache, 0, hd);
+        Kernels.rowsTimesColumnGroups(cacheScores, 0, slots, queries, slots, state.values(), 0,
+            state.valueGroupStride(), hd, fromCache, 0, hd);
       } else {
-        float[] valuesT = new float[hd * slots]; // [headDim, slots], as rows for packing
-        float[] cached = state.values();
-        for (int i = 0; i < hd; i++) {
-          for (int slot = 0; slot < slots; slot++) {
-            valuesT[i * slots + slot] = cached[state.valueIndex(slot, i)];
-          }
-        }
-        Kernels.matmul(packed(arena, "kv-cache values", hd, slots, valuesT, 0), cacheScores, 0, queries, fromCache, 0);
+        Kernels.matmul(packed(arena, "kv-cache values", hd, slots, state.valuesTransposed(slots), 0), cacheScores, 0,
+            queries, fromCache, 0);
       }
       for (int i = 0; i < fromCache.length; i++) {
         attended[outOffset + i] += fromCache[i];

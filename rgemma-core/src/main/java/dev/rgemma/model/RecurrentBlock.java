@@ -100,31 +100,29 @@ public record RecurrentBlock(
   void forward(float[] n, int tokens, java.util.List<Segment> segments, int layer, float[] out) {
     int e = config.lruWidth();
     float[] y;
-    float[] x;
+    float[] x = null;
     long time = Profile.now();
     if (tokens == 1) {
       // One token: both products in one split over the threads (one hand-off and one tail
-      // instead of two; the same arithmetic per output), as the MLP's gate and up.
+      // instead of two; the same arithmetic per output), as the MLP's gate and up; timed as
+      // linear y.
       float[] yx = new float[2 * e]; // [y | x]
       Kernels.matmulEach(new PackedMatrix[] {linearY, linearX}, n, new int[] {0, 0}, yx, new int[] {0, e});
       y = java.util.Arrays.copyOfRange(yx, 0, e);
       x = java.util.Arrays.copyOfRange(yx, e, 2 * e);
-      Ops.addBias(y, linearYBias, 1);
-      Kernels.geluTanh(y, 0, e);
-      Ops.addBias(x, linearXBias, 1);
-      // Both products are timed as linear y (linear x then shows only zero).
-      Profile.add(Profile.Part.RECURRENT_LINEAR_Y, time);
     } else {
       y = new float[tokens * e]; // [tokens, lruWidth]
       Kernels.matmul(linearY, n, 0, tokens, y, 0);
-      Ops.addBias(y, linearYBias, tokens);
-      Kernels.geluTanh(y, 0, y.length);
-      time = Profile.add(Profile.Part.RECURRENT_LINEAR_Y, time);
+    }
+    Ops.addBias(y, linearYBias, tokens);
+    Kernels.geluTanh(y, 0, y.length);
+    time = Profile.add(Profile.Part.RECURRENT_LINEAR_Y, time);
+    if (x == null) {
       x = new float[tokens * e]; // [tokens, lruWidth]
       Kernels.matmul(linearX, n, 0, tokens, x, 0);
-      Ops.addBias(x, linearXBias, tokens);
-      Profile.add(Profile.Part.RECURRENT_LINEAR_X, time);
     }
+    Ops.addBias(x, linearXBias, tokens);
+    Profile.add(Profile.Part.RECURRENT_LINEAR_X, time);
 
     float[] h = new float[tokens * e]; // [tokens, lruWidth]
     for (Segment segment : segments) {

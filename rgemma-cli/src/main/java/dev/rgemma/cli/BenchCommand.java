@@ -186,23 +186,36 @@ final class BenchCommand implements Callable<Integer> {
       float[] logits = model.forwardLast(state, prompt);
       prefillSeconds = (System.nanoTime() - t0) / 1e9;
       prefillProfile = Profile.millis(1);
+      // Early decode (after the prompt) and late decode are timed in alternating blocks, so that a
+      // drift in the machine's speed (on our VM up to 30 % within one run, BENCHMARKS.md) falls on
+      // both alike instead of on whichever ran second. The early tokens still run one after another
+      // from the prompt's state; only the clock is paused between blocks.
+      ModelState late = lateState(model, latePosition, random);
+      float[] lateLogits = model.forwardLast(late, new int[] {prompt[0]});
+      int blocks = Math.min(DECODE_BLOCKS, lateTokens);
+      long decodeNanos = 0;
+      long lateNanos = 0;
       if (profile) {
         Profile.start();
       }
-      t0 = System.nanoTime();
-      for (int i = 0; i < genTokens; i++) {
-        logits = model.forwardLast(state, new int[] {argmax(logits)});
+      for (int block = 0; block < blocks; block++) {
+        if (profile) {
+          Profile.resume();
+        }
+        t0 = System.nanoTime();
+        for (int i = genTokens * block / blocks; i < genTokens * (block + 1) / blocks; i++) {
+          logits = model.forwardLast(state, new int[] {argmax(logits)});
+        }
+        decodeNanos += System.nanoTime() - t0;
+        Profile.stop();
+        t0 = System.nanoTime();
+        for (int i = lateTokens * block / blocks; i < lateTokens * (block + 1) / blocks; i++) {
+          lateLogits = model.forwardLast(late, new int[] {argmax(lateLogits)});
+        }
+        lateNanos += System.nanoTime() - t0;
       }
-      decodeSeconds = (System.nanoTime() - t0) / 1e9;
-      Profile.stop();
-
-      ModelState late = lateState(model, latePosition, random);
-      logits = model.forwardLast(late, new int[] {prompt[0]});
-      t0 = System.nanoTime();
-      for (int i = 0; i < lateTokens; i++) {
-        logits = model.forwardLast(late, new int[] {argmax(logits)});
-      }
-      lateSeconds = (System.nanoTime() - t0) / 1e9;
+      decodeSeconds = decodeNanos / 1e9;
+      lateSeconds = lateNanos / 1e9;
     }
     long peakRss = peakRssBytes();
     double attentionFlops = 0;
@@ -254,6 +267,9 @@ final class BenchCommand implements Callable<Integer> {
     spec.commandLine().getOut().flush();
     return 0;
   }
+
+  /** Blocks in which early and late decode take turns (fewer when there are fewer late tokens). */
+  private static final int DECODE_BLOCKS = 4;
 
   /** Decode steps after each warm-up prompt. */
   private static final int WARM_DECODE_TOKENS = 16;

@@ -32,6 +32,11 @@ public final class Profile {
     enabled = true;
   }
 
+  /** Collects again after {@link #stop}, adding to the figures so far. */
+  public static void resume() {
+    enabled = true;
+  }
+
   /** Stops collecting; the figures stay readable. */
   public static void stop() {
     enabled = false;

@@ -201,8 +201,9 @@ public record RecurrentBlock(
       inputGates = both[0];
       recurrentGates = both[1];
     } else {
-      inputGates = gates(c, tokens, inputGate, inputGateBias);
-      recurrentGates = gates(c, tokens, recurrentGate, recurrentGateBias);
+      float[][] both = promptGates(c, tokens);
+      inputGates = both[0];
+      recurrentGates = both[1];
     }
     time = Profile.add(Profile.Part.RECURRENT_GATES, time);
     Kernels.parallelRanges(e, 256, (start, end) -> {
@@ -272,21 +273,39 @@ public record RecurrentBlock(
     return new float[][] {input, recurrent};
   }
 
-  /** Pre-activation gate values [tokens, lruWidth]: {@code x_h W_h + b} per head. */
-  private float[] gates(float[] c, int tokens, java.util.List<PackedMatrix> weights, float[] bias) {
+  /** Per-thread scratch of {@link #promptGates}: one head's inputs and products for a chunk. */
+  private static final ThreadLocal<float[][]> GATE_SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
+
+  /**
+   * Both gates' pre-activations for every token ({@code x_h W_h + b} per head), {@code [tokens,
+   * lruWidth]} each: one product per head and gate ({@code [tokens, blockWidth]} times the head's
+   * matrix), the 2 x heads products in one split over the pool (each on one thread), in reused
+   * scratch arrays (fresh ones per head were ~1 MB of garbage per call).
+   */
+  private float[][] promptGates(float[] c, int tokens) {
     int e = config.lruWidth();
     int bw = config.lruBlockWidth();
-    float[] out = new float[tokens * e];
-    Kernels.parallelFor(weights.size(), head -> {
-      float[] in = new float[tokens * bw];
-      float[] product = new float[tokens * bw];
+    int heads = inputGate.size();
+    float[][] out = {new float[tokens * e], new float[tokens * e]};
+    Kernels.parallelFor(2 * heads, task -> {
+      int head = task >> 1;
+      boolean recurrent = (task & 1) == 1;
+      float[][] scratch = GATE_SCRATCH.get();
+      if (scratch[0].length < tokens * bw) {
+        scratch[0] = new float[tokens * bw];
+        scratch[1] = new float[tokens * bw];
+      }
+      float[] in = scratch[0];
+      float[] product = scratch[1];
       for (int t = 0; t < tokens; t++) {
         System.arraycopy(c, t * e + head * bw, in, t * bw, bw);
       }
-      Kernels.matmul(weights.get(head), in, 0, tokens, product, 0);
+      Kernels.matmul((recurrent ? recurrentGate : inputGate).get(head), in, 0, tokens, product, 0);
+      float[] bias = recurrent ? recurrentGateBias : inputGateBias;
+      float[] gate = out[recurrent ? 1 : 0];
       for (int t = 0; t < tokens; t++) {
         for (int j = 0; j < bw; j++) {
-          out[t * e + head * bw + j] = product[t * bw + j] + bias[head * bw + j];
+          gate[t * e + head * bw + j] = product[t * bw + j] + bias[head * bw + j];
         }
       }
     });

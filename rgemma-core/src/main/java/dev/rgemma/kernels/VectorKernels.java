@@ -110,6 +110,14 @@ final class VectorKernels implements KernelImpl {
   private static final ThreadLocal<float[]> PACKED_ACC = ThreadLocal.withInitial(() -> new float[0]);
 
   /**
+   * Group pairs that share each k-block of the tokens in {@link #panelProduct}. Measured on the
+   * development VM (one thread, bf16 [7680, 2560] x 256 tokens, interleaved in one process): 1 pair
+   * (the whole input streamed from L3 once per pair) 139-142 GFLOP/s, 4 pairs 147-150, 8 pairs
+   * 149-151, 16 pairs 149-152; [2560, 7680]: 4-8 pairs best, 32 pairs back to 140.
+   */
+  private static final int PAIRS_PER_BLOCK = 8;
+
+  /**
    * How far ahead (bytes, per stream) the decode loops touch the weights. Each loop streams four
    * row groups at once; a one-byte load this far ahead in each stream starts its cache-line fetch
    * early, which the hardware prefetchers alone do not: on the development VM the BF16 loop went
@@ -645,50 +653,77 @@ final class VectorKernels implements KernelImpl {
   /**
    * Several tokens: pairs of groups are widened to float32 a k-block at a time into a panel that
    * stays in cache, then multiplied with the tokens by register-blocked micro-kernels (2 groups x
-   * 12, 4 or 1 tokens) that broadcast one input value per column; the partial sums wait in a small
-   * per-thread buffer between k-blocks (stored and reloaded exactly, so the chain is unbroken).
+   * 12, 4 or 1 tokens) that broadcast one input value per column; the partial sums wait in a
+   * per-thread buffer between k-blocks (stored and reloaded exactly, so the chain is unbroken), and
+   * the last k-block writes them to {@code out}. The pairs go in blocks of {@link
+   * #PAIRS_PER_BLOCK}, k-block by k-block within a block, so that a k-block of the tokens is read
+   * from L2 by all the pairs of a block.
    */
   private static void panelProduct(
       PackedMatrix w, float[] xp, int tokens, float[] out, int outOffset, int groupStart, int groupEnd) {
     int cols = w.cols();
     int rows = w.rows();
     float[] panel = PACKED_PANEL.get();
+    int pairs = Math.min(PAIRS_PER_BLOCK, (groupEnd - groupStart + 1) / 2);
     float[] acc = PACKED_ACC.get();
-    if (acc.length < tokens * 2 * L) {
-      acc = new float[tokens * 2 * L];
+    if (acc.length < pairs * tokens * 2 * L) {
+      acc = new float[pairs * tokens * 2 * L];
       PACKED_ACC.set(acc);
     }
-    for (int g = groupStart; g < groupEnd; g += 2) {
-      boolean second = g + 1 < groupEnd;
+    // Blocks of up to PAIRS_PER_BLOCK group pairs: each k-block of the tokens (KC columns of all
+    // of them) serves every pair of the block while it is in the core's L2, rather than the whole
+    // input streaming from L3 once per pair.
+    for (int b0 = groupStart; b0 < groupEnd; b0 += 2 * PAIRS_PER_BLOCK) {
+      int b1 = Math.min(groupEnd, b0 + 2 * PAIRS_PER_BLOCK);
       for (int k0 = 0; k0 < cols; k0 += KC) {
         int k1 = Math.min(cols, k0 + KC);
-        widenGroup(w, g, k0, k1, panel, 0);
-        if (second) {
-          widenGroup(w, g + 1, k0, k1, panel, KC * L);
-        } else {
-          java.util.Arrays.fill(panel, KC * L, KC * L + (k1 - k0) * L, 0f);
-        }
         boolean first = k0 == 0;
         int n = k1 - k0;
-        int t = 0;
-        for (; t + 12 <= tokens; t += 12) {
-          micro12(panel, n, xp, t * cols + 12 * k0, acc, t * 2 * L, first);
-        }
-        for (; t + 4 <= tokens; t += 4) {
-          micro4(panel, n, xp, t * cols + 4 * k0, acc, t * 2 * L, first);
-        }
-        for (; t < tokens; t++) {
-          micro1(panel, n, xp, t * cols + k0, acc, t * 2 * L, first);
+        for (int g = b0; g < b1; g += 2) {
+          widenGroup(w, g, k0, k1, panel, 0);
+          if (g + 1 < b1) {
+            widenGroup(w, g + 1, k0, k1, panel, KC * L);
+          } else {
+            java.util.Arrays.fill(panel, KC * L, KC * L + n * L, 0f);
+          }
+          int at = (g - b0) / 2 * tokens * 2 * L;
+          // The last k-block of a pair of whole groups stores its sums straight into out (a copy
+          // pass over the buffer cost ~8 % of a product); the others into the buffer.
+          boolean direct = k1 == cols && directPair(g, b1, rows);
+          float[] dst = direct ? out : acc;
+          int ds = direct ? rows : 2 * L;
+          int t = 0;
+          for (; t + 12 <= tokens; t += 12) {
+            int d = direct ? outOffset + t * rows + g * L : at + t * 2 * L;
+            micro12(panel, n, xp, t * cols + 12 * k0, acc, at + t * 2 * L, first, dst, d, ds);
+          }
+          for (; t + 4 <= tokens; t += 4) {
+            int d = direct ? outOffset + t * rows + g * L : at + t * 2 * L;
+            micro4(panel, n, xp, t * cols + 4 * k0, acc, at + t * 2 * L, first, dst, d, ds);
+          }
+          for (; t < tokens; t++) {
+            int d = direct ? outOffset + t * rows + g * L : at + t * 2 * L;
+            micro1(panel, n, xp, t * cols + k0, acc, at + t * 2 * L, first, dst, d);
+          }
         }
       }
-      for (int half = 0; half < (second ? 2 : 1); half++) {
-        int row = (g + half) * L;
+      for (int g = b0; g < b1; g++) {
+        if (directPair(b0 + ((g - b0) & ~1), b1, rows)) {
+          continue;
+        }
+        int row = g * L;
         int valid = Math.min(L, rows - row);
+        int at = (g - b0) / 2 * tokens * 2 * L + ((g - b0) & 1) * L;
         for (int t = 0; t < tokens; t++) {
-          System.arraycopy(acc, (2 * t + half) * L, out, outOffset + t * rows + row, valid);
+          System.arraycopy(acc, at + 2 * t * L, out, outOffset + t * rows + row, valid);
         }
       }
     }
+  }
+
+  /** Whether the pair of groups starting at g (of a block ending at b1) has two whole groups of rows. */
+  private static boolean directPair(int g, int b1, int rows) {
+    return g + 1 < b1 && (g + 2) * L <= rows;
   }
 
   private static final ThreadLocal<float[]> PACKED_TOTAL = ThreadLocal.withInitial(() -> new float[0]);
@@ -731,13 +766,13 @@ final class VectorKernels implements KernelImpl {
         int k0 = 32 * b;
         int t = 0;
         for (; t + 12 <= tokens; t += 12) {
-          micro12(panel, 32, xp, t * cols + 12 * k0, part, t * 2 * L, true);
+          micro12(panel, 32, xp, t * cols + 12 * k0, part, t * 2 * L, true, part, t * 2 * L, 2 * L);
         }
         for (; t + 4 <= tokens; t += 4) {
-          micro4(panel, 32, xp, t * cols + 4 * k0, part, t * 2 * L, true);
+          micro4(panel, 32, xp, t * cols + 4 * k0, part, t * 2 * L, true, part, t * 2 * L, 2 * L);
         }
         for (; t < tokens; t++) {
-          micro1(panel, 32, xp, t * cols + k0, part, t * 2 * L, true);
+          micro1(panel, 32, xp, t * cols + k0, part, t * 2 * L, true, part, t * 2 * L);
         }
         FloatVector d0 = FloatVector.fromArray(F, scales, 0);
         FloatVector d1 = FloatVector.fromArray(F, scales, L);
@@ -854,7 +889,7 @@ final class VectorKernels implements KernelImpl {
    * {@link #tileTokens}).
    */
   private static void micro12(
-      float[] p, int n, float[] x, int xo, float[] acc, int ao, boolean first) {
+      float[] p, int n, float[] x, int xo, float[] acc, int ao, boolean first, float[] dst, int d, int ds) {
     int q = KC * L;
     FloatVector a0, b0, a1, b1, a2, b2, a3, b3, a4, b4, a5, b5;
     FloatVector a6, b6, a7, b7, a8, b8, a9, b9, a10, b10, a11, b11;
@@ -917,23 +952,23 @@ final class VectorKernels implements KernelImpl {
       a11 = v.fma(u, a11);
       b11 = w.fma(u, b11);
     }
-    a0.intoArray(acc, ao); b0.intoArray(acc, ao + L);
-    a1.intoArray(acc, ao + 2 * L); b1.intoArray(acc, ao + 3 * L);
-    a2.intoArray(acc, ao + 4 * L); b2.intoArray(acc, ao + 5 * L);
-    a3.intoArray(acc, ao + 6 * L); b3.intoArray(acc, ao + 7 * L);
-    a4.intoArray(acc, ao + 8 * L); b4.intoArray(acc, ao + 9 * L);
-    a5.intoArray(acc, ao + 10 * L); b5.intoArray(acc, ao + 11 * L);
-    a6.intoArray(acc, ao + 12 * L); b6.intoArray(acc, ao + 13 * L);
-    a7.intoArray(acc, ao + 14 * L); b7.intoArray(acc, ao + 15 * L);
-    a8.intoArray(acc, ao + 16 * L); b8.intoArray(acc, ao + 17 * L);
-    a9.intoArray(acc, ao + 18 * L); b9.intoArray(acc, ao + 19 * L);
-    a10.intoArray(acc, ao + 20 * L); b10.intoArray(acc, ao + 21 * L);
-    a11.intoArray(acc, ao + 22 * L); b11.intoArray(acc, ao + 23 * L);
+    a0.intoArray(dst, d); b0.intoArray(dst, d + L);
+    a1.intoArray(dst, d + ds); b1.intoArray(dst, d + ds + L);
+    a2.intoArray(dst, d + 2 * ds); b2.intoArray(dst, d + 2 * ds + L);
+    a3.intoArray(dst, d + 3 * ds); b3.intoArray(dst, d + 3 * ds + L);
+    a4.intoArray(dst, d + 4 * ds); b4.intoArray(dst, d + 4 * ds + L);
+    a5.intoArray(dst, d + 5 * ds); b5.intoArray(dst, d + 5 * ds + L);
+    a6.intoArray(dst, d + 6 * ds); b6.intoArray(dst, d + 6 * ds + L);
+    a7.intoArray(dst, d + 7 * ds); b7.intoArray(dst, d + 7 * ds + L);
+    a8.intoArray(dst, d + 8 * ds); b8.intoArray(dst, d + 8 * ds + L);
+    a9.intoArray(dst, d + 9 * ds); b9.intoArray(dst, d + 9 * ds + L);
+    a10.intoArray(dst, d + 10 * ds); b10.intoArray(dst, d + 10 * ds + L);
+    a11.intoArray(dst, d + 11 * ds); b11.intoArray(dst, d + 11 * ds + L);
   }
 
   /** 2 groups x 4 tokens. */
   private static void micro4(
-      float[] p, int n, float[] x, int xo, float[] acc, int ao, boolean first) {
+      float[] p, int n, float[] x, int xo, float[] acc, int ao, boolean first, float[] dst, int d, int ds) {
     int q = KC * L;
     FloatVector a0, b0, a1, b1, a2, b2, a3, b3;
     if (first) {
@@ -962,14 +997,15 @@ final class VectorKernels implements KernelImpl {
       a3 = v.fma(u, a3);
       b3 = w.fma(u, b3);
     }
-    a0.intoArray(acc, ao); b0.intoArray(acc, ao + L);
-    a1.intoArray(acc, ao + 2 * L); b1.intoArray(acc, ao + 3 * L);
-    a2.intoArray(acc, ao + 4 * L); b2.intoArray(acc, ao + 5 * L);
-    a3.intoArray(acc, ao + 6 * L); b3.intoArray(acc, ao + 7 * L);
+    a0.intoArray(dst, d); b0.intoArray(dst, d + L);
+    a1.intoArray(dst, d + ds); b1.intoArray(dst, d + ds + L);
+    a2.intoArray(dst, d + 2 * ds); b2.intoArray(dst, d + 2 * ds + L);
+    a3.intoArray(dst, d + 3 * ds); b3.intoArray(dst, d + 3 * ds + L);
   }
 
   /** 2 groups x 1 token. */
-  private static void micro1(float[] p, int n, float[] x, int xo, float[] acc, int ao, boolean first) {
+  private static void micro1(
+      float[] p, int n, float[] x, int xo, float[] acc, int ao, boolean first, float[] dst, int d) {
     int q = KC * L;
     FloatVector a0 = first ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, ao);
     FloatVector b0 = first ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, ao + L);
@@ -978,8 +1014,8 @@ final class VectorKernels implements KernelImpl {
       a0 = FloatVector.fromArray(F, p, c * L).fma(u, a0);
       b0 = FloatVector.fromArray(F, p, q + c * L).fma(u, b0);
     }
-    a0.intoArray(acc, ao);
-    b0.intoArray(acc, ao + L);
+    a0.intoArray(dst, d);
+    b0.intoArray(dst, d + L);
   }
 
   /** out[t, firstRow + i] = panel[i, :] . x[t, :] for i < panelRows and all tokens. */

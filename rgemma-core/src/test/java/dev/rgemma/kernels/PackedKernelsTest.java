@@ -250,6 +250,35 @@ class PackedKernelsTest {
     }
   }
 
+  /**
+   * Enough row groups for several blocks of group pairs in the prefill product (each block shares
+   * the tokens' k-blocks; whole pairs store their last k-block straight into the output), an odd
+   * group count with a partial last group, several k-blocks and every micro-kernel width, with the
+   * output at an offset inside a larger array: the same bits as the scalar twin, and nothing
+   * written outside the product.
+   */
+  @ParameterizedTest
+  @MethodSource("types")
+  void prefillBlocksOfGroupPairsGiveTheSameBits(DType type) {
+    Random random = new Random(91 + type.ordinal());
+    int rows = 37 * vector.groupRows() + 3;
+    int cols = type.isQuantized() ? 544 : 601;
+    int tokens = 29;
+    WeightMatrix w = randomMatrix(type, rows, cols, random);
+    PackedMatrix p = Packing.pack(w, vector.groupRows(), arena, pool);
+    float[] x = KernelsTest.randomFloats(random, 1 + tokens * cols);
+    float[] expected = new float[5 + tokens * rows + 5];
+    float[] actual = new float[5 + tokens * rows + 5];
+    java.util.Arrays.fill(expected, 7f);
+    java.util.Arrays.fill(actual, 7f);
+    ScalarKernels.INSTANCE.matmulPacked(p, x, 1, tokens, expected, 5, 0, p.groups());
+    Kernels.matmul(vector, pool, p, x, 1, tokens, actual, 5);
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
+          "element " + i + ": " + expected[i] + " vs " + actual[i]);
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("types")
   void packedRowsEqualStoredRows(DType type) {

@@ -162,8 +162,11 @@ final class BenchCommand implements Callable<Integer> {
       // timed tokens (-XX:+PrintCompilation) and the first token took twice as long; rare
       // methods keep reaching the compile thresholds for many rounds (~0.2 s each), so
       // "no compilation at all" never comes.
+      // Decode steps from a late state (full attention windows) are part of each round, so that
+      // their code paths are compiled before the early and late blocks are timed in turn.
       int[] warmPrompt = random.ints(Math.min(promptTokens, 256) + 17, 0, vocab).toArray();
       ModelState warm = model.newState(); // one state for every round: no 34 MB of garbage each
+      ModelState warmLate = lateState(model, latePosition, random);
       for (int round = 0; round < WARM_ROUNDS; round++) {
         long compiled = compileMillis();
         long start = System.nanoTime();
@@ -171,12 +174,17 @@ final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i < WARM_DECODE_TOKENS; i++) {
           model.forwardLast(warm, new int[] {prompt[i % prompt.length]});
         }
+        for (int i = 0; i < WARM_LATE_TOKENS; i++) {
+          model.forwardLast(warmLate, new int[] {prompt[i % prompt.length]});
+        }
         double roundMillis = (System.nanoTime() - start) / 1e6;
         if (round >= 1 && compileMillis() - compiled < QUIET_COMPILE_SHARE * roundMillis) {
           break;
         }
       }
 
+      warm = null; // not kept alive (34 MB each) through what is timed
+      warmLate = null;
       ModelState state = model.newState();
       stateBytes = state.sizeBytes();
       if (profile) {
@@ -273,6 +281,8 @@ final class BenchCommand implements Callable<Integer> {
 
   /** Decode steps after each warm-up prompt. */
   private static final int WARM_DECODE_TOKENS = 16;
+  /** Decode steps from the late warm-up state in each round. */
+  private static final int WARM_LATE_TOKENS = 4;
   /** Most warm-up rounds (prompt and decode steps). */
   private static final int WARM_ROUNDS = 6;
   /** A warm-up round whose JIT compilation time is under this share of its time ends the warm-up. */

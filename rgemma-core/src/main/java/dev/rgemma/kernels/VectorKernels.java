@@ -726,74 +726,217 @@ final class VectorKernels implements KernelImpl {
     return g + 1 < b1 && (g + 2) * L <= rows;
   }
 
-  private static final ThreadLocal<float[]> PACKED_TOTAL = ThreadLocal.withInitial(() -> new float[0]);
+  /** Per-thread f32 block scales of a panel's k-block: {@code [blocks][2 groups][L]}. */
+  private static final ThreadLocal<float[]> PACKED_SCALES = ThreadLocal.withInitial(() -> new float[2 * (KC / 32) * L]);
 
   /**
    * Several tokens times Q8_0 groups with the decode loop's arithmetic (block partial sums, see
-   * {@link #groupsQ8}): pairs of groups are widened a 32-column block at a time, unscaled, into the
-   * panel; the micro-kernels multiply it with the tokens from zero; then each partial sum times the
-   * block's scales is added to the token's running sums.
+   * {@link #groupsQ8}): pairs of groups are widened a k-block at a time, unscaled, into the panel
+   * and their block scales into a second one; the micro-kernels ({@link #q8Tokens6} and narrower)
+   * take each 32-column block's partial sums from zero in registers and fuse them, times the
+   * scales, into the running sums, which wait in a per-thread buffer between k-blocks and go to
+   * {@code out} after the last. Pairs go in blocks of {@link #PAIRS_PER_BLOCK} as in {@link
+   * #panelProduct}.
    */
   private static void blockPanelProduct(
       PackedMatrix w, float[] xp, int tokens, float[] out, int outOffset, int groupStart, int groupEnd) {
     int cols = w.cols();
     int rows = w.rows();
-    int blocks = cols / 32;
     float[] panel = PACKED_PANEL.get();
-    float[] part = PACKED_ACC.get();
-    float[] total = PACKED_TOTAL.get();
-    if (part.length < tokens * 2 * L) {
-      part = new float[tokens * 2 * L];
-      PACKED_ACC.set(part);
-    }
-    if (total.length < tokens * 2 * L) {
-      total = new float[tokens * 2 * L];
-      PACKED_TOTAL.set(total);
+    float[] scales = PACKED_SCALES.get();
+    int pairs = Math.min(PAIRS_PER_BLOCK, (groupEnd - groupStart + 1) / 2);
+    float[] acc = PACKED_ACC.get();
+    if (acc.length < pairs * tokens * 2 * L) {
+      acc = new float[pairs * tokens * 2 * L];
+      PACKED_ACC.set(acc);
     }
     MemorySegment data = w.data();
-    float[] scales = new float[2 * L];
-    for (int g = groupStart; g < groupEnd; g += 2) {
-      boolean second = g + 1 < groupEnd;
-      long base0 = g * w.groupBytes();
-      long base1 = (second ? g + 1 : g) * w.groupBytes();
-      for (int b = 0; b < blocks; b++) {
-        long block0 = base0 + b * 32L * L;
-        long block1 = base1 + b * 32L * L;
-        widenBlock(data, block0, panel, 0);
-        widenBlock(data, block1, panel, KC * L);
-        finiteF16(data, base0 + w.scaleOffset() + b * 2L * L, scales, 0);
-        finiteF16(data, base1 + w.scaleOffset() + b * 2L * L, scales, L);
-        int k0 = 32 * b;
-        int t = 0;
-        for (; t + 12 <= tokens; t += 12) {
-          micro12(panel, 32, xp, t * cols + 12 * k0, part, t * 2 * L, true, part, t * 2 * L, 2 * L);
-        }
-        for (; t + 4 <= tokens; t += 4) {
-          micro4(panel, 32, xp, t * cols + 4 * k0, part, t * 2 * L, true, part, t * 2 * L, 2 * L);
-        }
-        for (; t < tokens; t++) {
-          micro1(panel, 32, xp, t * cols + k0, part, t * 2 * L, true, part, t * 2 * L);
-        }
-        FloatVector d0 = FloatVector.fromArray(F, scales, 0);
-        FloatVector d1 = FloatVector.fromArray(F, scales, L);
-        for (t = 0; t < tokens; t++) {
-          int at = t * 2 * L;
-          FloatVector p0 = FloatVector.fromArray(F, part, at);
-          FloatVector p1 = FloatVector.fromArray(F, part, at + L);
-          FloatVector s0 = b == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, total, at);
-          FloatVector s1 = b == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, total, at + L);
-          p0.fma(d0, s0).intoArray(total, at);
-          p1.fma(d1, s1).intoArray(total, at + L);
+    long gb = w.groupBytes();
+    long scaleOffset = w.scaleOffset();
+    for (int b0 = groupStart; b0 < groupEnd; b0 += 2 * PAIRS_PER_BLOCK) {
+      int b1 = Math.min(groupEnd, b0 + 2 * PAIRS_PER_BLOCK);
+      for (int k0 = 0; k0 < cols; k0 += KC) {
+        int k1 = Math.min(cols, k0 + KC);
+        boolean first = k0 == 0;
+        int nb = (k1 - k0) / 32;
+        for (int g = b0; g < b1; g += 2) {
+          long base0 = g * gb;
+          long base1 = (g + 1 < b1 ? g + 1 : g) * gb; // a lone last group pairs with itself (not stored)
+          for (int j = 0; j < nb; j++) {
+            int block = k0 / 32 + j;
+            widenBlock(data, base0 + block * 32L * L, panel, j * 32 * L);
+            widenBlock(data, base1 + block * 32L * L, panel, KC * L + j * 32 * L);
+            finiteF16(data, base0 + scaleOffset + block * 2L * L, scales, j * 2 * L);
+            finiteF16(data, base1 + scaleOffset + block * 2L * L, scales, j * 2 * L + L);
+          }
+          int at = (g - b0) / 2 * tokens * 2 * L;
+          boolean direct = k1 == cols && directPair(g, b1, rows);
+          float[] dst = direct ? out : acc;
+          int ds = direct ? rows : 2 * L;
+          int t = 0;
+          for (; t + 12 <= tokens; t += 12) {
+            for (int half = 0; half < 2; half++) {
+              int u = t + 6 * half;
+              int d = direct ? outOffset + u * rows + g * L : at + u * 2 * L;
+              q8Tokens6(panel, nb, scales, xp, t * cols + 12 * k0 + 6 * half, 12, acc, at + u * 2 * L, first, dst, d, ds);
+            }
+          }
+          for (; t + 4 <= tokens; t += 4) {
+            int d = direct ? outOffset + t * rows + g * L : at + t * 2 * L;
+            q8Tokens4(panel, nb, scales, xp, t * cols + 4 * k0, acc, at + t * 2 * L, first, dst, d, ds);
+          }
+          for (; t < tokens; t++) {
+            int d = direct ? outOffset + t * rows + g * L : at + t * 2 * L;
+            q8Tokens1(panel, nb, scales, xp, t * cols + k0, acc, at + t * 2 * L, first, dst, d);
+          }
         }
       }
-      for (int half = 0; half < (second ? 2 : 1); half++) {
-        int row = (g + half) * L;
+      for (int g = b0; g < b1; g++) {
+        if (directPair(b0 + ((g - b0) & ~1), b1, rows)) {
+          continue;
+        }
+        int row = g * L;
         int valid = Math.min(L, rows - row);
+        int at = (g - b0) / 2 * tokens * 2 * L + ((g - b0) & 1) * L;
         for (int t = 0; t < tokens; t++) {
-          System.arraycopy(total, (2 * t + half) * L, out, outOffset + t * rows + row, valid);
+          System.arraycopy(acc, at + 2 * t * L, out, outOffset + t * rows + row, valid);
         }
       }
     }
+  }
+
+  /**
+   * 2 groups x 6 tokens over {@code nb} 32-column blocks of the Q8_0 panel: per block the partial
+   * sums from zero (one FMA chain over its columns), then {@code sum = fma(partial, scale, sum)},
+   * the sums starting from zero ({@code first}) or from {@code acc[ao ..]} (token j's two rows at
+   * {@code ao + 2 j L}), ending at {@code dst[d + j ds ..]}. Token j's column c is {@code x[xo + xs
+   * c + j]} (xs 12: half of a 12-token tile).
+   */
+  private static void q8Tokens6(
+      float[] p, int nb, float[] sc, float[] x, int xo, int xs, float[] acc, int ao, boolean first,
+      float[] dst, int d, int ds) {
+    int q = KC * L;
+    FloatVector s0, r0, s1, r1, s2, r2, s3, r3, s4, r4, s5, r5;
+    if (first) {
+      s0 = FloatVector.zero(F);
+      r0 = s0; s1 = s0; r1 = s0; s2 = s0; r2 = s0; s3 = s0; r3 = s0; s4 = s0; r4 = s0; s5 = s0; r5 = s0;
+    } else {
+      s0 = FloatVector.fromArray(F, acc, ao); r0 = FloatVector.fromArray(F, acc, ao + L);
+      s1 = FloatVector.fromArray(F, acc, ao + 2 * L); r1 = FloatVector.fromArray(F, acc, ao + 3 * L);
+      s2 = FloatVector.fromArray(F, acc, ao + 4 * L); r2 = FloatVector.fromArray(F, acc, ao + 5 * L);
+      s3 = FloatVector.fromArray(F, acc, ao + 6 * L); r3 = FloatVector.fromArray(F, acc, ao + 7 * L);
+      s4 = FloatVector.fromArray(F, acc, ao + 8 * L); r4 = FloatVector.fromArray(F, acc, ao + 9 * L);
+      s5 = FloatVector.fromArray(F, acc, ao + 10 * L); r5 = FloatVector.fromArray(F, acc, ao + 11 * L);
+    }
+    for (int b = 0; b < nb; b++) {
+      FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0;
+      FloatVector a3 = a0, b3 = a0, a4 = a0, b4 = a0, a5 = a0, b5 = a0;
+      for (int c = 32 * b; c < 32 * b + 32; c++) {
+        int xc = xo + xs * c;
+        FloatVector v = FloatVector.fromArray(F, p, c * L);
+        FloatVector w = FloatVector.fromArray(F, p, q + c * L);
+        FloatVector u = FloatVector.broadcast(F, x[xc]);
+        a0 = v.fma(u, a0);
+        b0 = w.fma(u, b0);
+        u = FloatVector.broadcast(F, x[xc + 1]);
+        a1 = v.fma(u, a1);
+        b1 = w.fma(u, b1);
+        u = FloatVector.broadcast(F, x[xc + 2]);
+        a2 = v.fma(u, a2);
+        b2 = w.fma(u, b2);
+        u = FloatVector.broadcast(F, x[xc + 3]);
+        a3 = v.fma(u, a3);
+        b3 = w.fma(u, b3);
+        u = FloatVector.broadcast(F, x[xc + 4]);
+        a4 = v.fma(u, a4);
+        b4 = w.fma(u, b4);
+        u = FloatVector.broadcast(F, x[xc + 5]);
+        a5 = v.fma(u, a5);
+        b5 = w.fma(u, b5);
+      }
+      FloatVector d0 = FloatVector.fromArray(F, sc, b * 2 * L);
+      FloatVector d1 = FloatVector.fromArray(F, sc, b * 2 * L + L);
+      s0 = a0.fma(d0, s0); r0 = b0.fma(d1, r0);
+      s1 = a1.fma(d0, s1); r1 = b1.fma(d1, r1);
+      s2 = a2.fma(d0, s2); r2 = b2.fma(d1, r2);
+      s3 = a3.fma(d0, s3); r3 = b3.fma(d1, r3);
+      s4 = a4.fma(d0, s4); r4 = b4.fma(d1, r4);
+      s5 = a5.fma(d0, s5); r5 = b5.fma(d1, r5);
+    }
+    s0.intoArray(dst, d); r0.intoArray(dst, d + L);
+    s1.intoArray(dst, d + ds); r1.intoArray(dst, d + ds + L);
+    s2.intoArray(dst, d + 2 * ds); r2.intoArray(dst, d + 2 * ds + L);
+    s3.intoArray(dst, d + 3 * ds); r3.intoArray(dst, d + 3 * ds + L);
+    s4.intoArray(dst, d + 4 * ds); r4.intoArray(dst, d + 4 * ds + L);
+    s5.intoArray(dst, d + 5 * ds); r5.intoArray(dst, d + 5 * ds + L);
+  }
+
+  /** As {@link #q8Tokens6} for a 4-token tile (token j's column c at {@code x[xo + 4 c + j]}). */
+  private static void q8Tokens4(
+      float[] p, int nb, float[] sc, float[] x, int xo, float[] acc, int ao, boolean first,
+      float[] dst, int d, int ds) {
+    int q = KC * L;
+    FloatVector s0, r0, s1, r1, s2, r2, s3, r3;
+    if (first) {
+      s0 = FloatVector.zero(F);
+      r0 = s0; s1 = s0; r1 = s0; s2 = s0; r2 = s0; s3 = s0; r3 = s0;
+    } else {
+      s0 = FloatVector.fromArray(F, acc, ao); r0 = FloatVector.fromArray(F, acc, ao + L);
+      s1 = FloatVector.fromArray(F, acc, ao + 2 * L); r1 = FloatVector.fromArray(F, acc, ao + 3 * L);
+      s2 = FloatVector.fromArray(F, acc, ao + 4 * L); r2 = FloatVector.fromArray(F, acc, ao + 5 * L);
+      s3 = FloatVector.fromArray(F, acc, ao + 6 * L); r3 = FloatVector.fromArray(F, acc, ao + 7 * L);
+    }
+    for (int b = 0; b < nb; b++) {
+      FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+      for (int c = 32 * b; c < 32 * b + 32; c++) {
+        int xc = xo + 4 * c;
+        FloatVector v = FloatVector.fromArray(F, p, c * L);
+        FloatVector w = FloatVector.fromArray(F, p, q + c * L);
+        FloatVector u = FloatVector.broadcast(F, x[xc]);
+        a0 = v.fma(u, a0);
+        b0 = w.fma(u, b0);
+        u = FloatVector.broadcast(F, x[xc + 1]);
+        a1 = v.fma(u, a1);
+        b1 = w.fma(u, b1);
+        u = FloatVector.broadcast(F, x[xc + 2]);
+        a2 = v.fma(u, a2);
+        b2 = w.fma(u, b2);
+        u = FloatVector.broadcast(F, x[xc + 3]);
+        a3 = v.fma(u, a3);
+        b3 = w.fma(u, b3);
+      }
+      FloatVector d0 = FloatVector.fromArray(F, sc, b * 2 * L);
+      FloatVector d1 = FloatVector.fromArray(F, sc, b * 2 * L + L);
+      s0 = a0.fma(d0, s0); r0 = b0.fma(d1, r0);
+      s1 = a1.fma(d0, s1); r1 = b1.fma(d1, r1);
+      s2 = a2.fma(d0, s2); r2 = b2.fma(d1, r2);
+      s3 = a3.fma(d0, s3); r3 = b3.fma(d1, r3);
+    }
+    s0.intoArray(dst, d); r0.intoArray(dst, d + L);
+    s1.intoArray(dst, d + ds); r1.intoArray(dst, d + ds + L);
+    s2.intoArray(dst, d + 2 * ds); r2.intoArray(dst, d + 2 * ds + L);
+    s3.intoArray(dst, d + 3 * ds); r3.intoArray(dst, d + 3 * ds + L);
+  }
+
+  /** As {@link #q8Tokens6} for one token (column c at {@code x[xo + c]}). */
+  private static void q8Tokens1(
+      float[] p, int nb, float[] sc, float[] x, int xo, float[] acc, int ao, boolean first, float[] dst, int d) {
+    int q = KC * L;
+    FloatVector s0 = first ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, ao);
+    FloatVector r0 = first ? FloatVector.zero(F) : FloatVector.fromArray(F, acc, ao + L);
+    for (int b = 0; b < nb; b++) {
+      FloatVector a0 = FloatVector.zero(F);
+      FloatVector b0 = a0;
+      for (int c = 32 * b; c < 32 * b + 32; c++) {
+        FloatVector u = FloatVector.broadcast(F, x[xo + c]);
+        a0 = FloatVector.fromArray(F, p, c * L).fma(u, a0);
+        b0 = FloatVector.fromArray(F, p, q + c * L).fma(u, b0);
+      }
+      s0 = a0.fma(FloatVector.fromArray(F, sc, b * 2 * L), s0);
+      r0 = b0.fma(FloatVector.fromArray(F, sc, b * 2 * L + L), r0);
+    }
+    s0.intoArray(dst, d);
+    r0.intoArray(dst, d + L);
   }
 
   /** Widens one Q8_0 block of a group, unscaled, into the panel. */

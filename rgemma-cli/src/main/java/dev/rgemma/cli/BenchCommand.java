@@ -38,14 +38,15 @@ import picocli.CommandLine.Spec;
       "Benchmark a synthetic model of seeded random weights with the exact shapes",
       "of a config, stored as a GGUF file in a cache directory (made on first use).",
       "Prints one JSON line: prefill and decode tokens/s, decode tokens/s at a late",
-      "position (after the attention window is full), weight bytes read per decode",
-      "token, the machine's streaming-read GB/s (over a buffer as large as those",
-      "bytes, at least 4x the last-level cache; the rate over the 4x-cache buffer",
-      "alone is printed beside it) and FMA GFLOP/s, decode_efficiency = bytes/token",
-      "x decode tok/s / measured bytes/s, prefill_efficiency = prefill FLOP/s /",
-      "measured FMA FLOP/s, peak RSS and state bytes. Nothing is timed before a",
-      "warm-up (prompts and decode steps) has run until the JIT settles: until a",
-      "round spends under 5% of its time compiling (2 to 6 rounds)."
+      "position (after the attention window is full; timed in four blocks taking",
+      "turns with the early decode), weight bytes read per decode token, the",
+      "machine's streaming-read GB/s (over a buffer as large as those bytes, at",
+      "least 4x the last-level cache; the rate over the 4x-cache buffer alone is",
+      "printed beside it) and FMA GFLOP/s, decode_efficiency = bytes/token x decode",
+      "tok/s / measured bytes/s, prefill_efficiency = prefill FLOP/s / measured FMA",
+      "FLOP/s, peak RSS and state bytes. Nothing is timed before a warm-up (prompts,",
+      "early and late decode steps) has run until the JIT settles: until a round",
+      "spends under 5%% of its time compiling (2 to 6 rounds)."
     })
 final class BenchCommand implements Callable<Integer> {
 

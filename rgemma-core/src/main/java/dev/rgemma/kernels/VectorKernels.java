@@ -664,12 +664,7 @@ final class VectorKernels implements KernelImpl {
     int cols = w.cols();
     int rows = w.rows();
     float[] panel = PACKED_PANEL.get();
-    int pairs = Math.min(PAIRS_PER_BLOCK, (groupEnd - groupStart + 1) / 2);
-    float[] acc = PACKED_ACC.get();
-    if (acc.length < pairs * tokens * 2 * L) {
-      acc = new float[pairs * tokens * 2 * L];
-      PACKED_ACC.set(acc);
-    }
+    float[] acc = pairSums(tokens, groupStart, groupEnd);
     // Blocks of up to PAIRS_PER_BLOCK group pairs: each k-block of the tokens (KC columns of all
     // of them) serves every pair of the block while it is in the core's L2, rather than the whole
     // input streaming from L3 once per pair.
@@ -707,23 +702,43 @@ final class VectorKernels implements KernelImpl {
           }
         }
       }
-      for (int g = b0; g < b1; g++) {
-        if (directPair(b0 + ((g - b0) & ~1), b1, rows)) {
-          continue;
-        }
-        int row = g * L;
-        int valid = Math.min(L, rows - row);
-        int at = (g - b0) / 2 * tokens * 2 * L + ((g - b0) & 1) * L;
-        for (int t = 0; t < tokens; t++) {
-          System.arraycopy(acc, at + 2 * t * L, out, outOffset + t * rows + row, valid);
-        }
-      }
+      copyPairSums(acc, b0, b1, tokens, rows, out, outOffset);
     }
   }
 
   /** Whether the pair of groups starting at g (of a block ending at b1) has two whole groups of rows. */
   private static boolean directPair(int g, int b1, int rows) {
     return g + 1 < b1 && (g + 2) * L <= rows;
+  }
+
+  /**
+   * The per-thread buffer of running sums for a block of group pairs ({@link #panelProduct},
+   * {@link #blockPanelProduct}): pair p's token t at {@code (p * tokens + t) * 2 L}, its two groups
+   * side by side.
+   */
+  private static float[] pairSums(int tokens, int groupStart, int groupEnd) {
+    int pairs = Math.min(PAIRS_PER_BLOCK, (groupEnd - groupStart + 1) / 2);
+    float[] acc = PACKED_ACC.get();
+    if (acc.length < pairs * tokens * 2 * L) {
+      acc = new float[pairs * tokens * 2 * L];
+      PACKED_ACC.set(acc);
+    }
+    return acc;
+  }
+
+  /** Copies to {@code out} the sums of the block's groups [b0, b1) whose pair was not stored directly. */
+  private static void copyPairSums(float[] acc, int b0, int b1, int tokens, int rows, float[] out, int outOffset) {
+    for (int g = b0; g < b1; g++) {
+      if (directPair(b0 + ((g - b0) & ~1), b1, rows)) {
+        continue;
+      }
+      int row = g * L;
+      int valid = Math.min(L, rows - row);
+      int at = (g - b0) / 2 * tokens * 2 * L + ((g - b0) & 1) * L;
+      for (int t = 0; t < tokens; t++) {
+        System.arraycopy(acc, at + 2 * t * L, out, outOffset + t * rows + row, valid);
+      }
+    }
   }
 
   /** Per-thread f32 block scales of a panel's k-block: {@code [blocks][2 groups][L]}. */
@@ -744,12 +759,7 @@ final class VectorKernels implements KernelImpl {
     int rows = w.rows();
     float[] panel = PACKED_PANEL.get();
     float[] scales = PACKED_SCALES.get();
-    int pairs = Math.min(PAIRS_PER_BLOCK, (groupEnd - groupStart + 1) / 2);
-    float[] acc = PACKED_ACC.get();
-    if (acc.length < pairs * tokens * 2 * L) {
-      acc = new float[pairs * tokens * 2 * L];
-      PACKED_ACC.set(acc);
-    }
+    float[] acc = pairSums(tokens, groupStart, groupEnd);
     MemorySegment data = w.data();
     long gb = w.groupBytes();
     long scaleOffset = w.scaleOffset();
@@ -791,17 +801,7 @@ final class VectorKernels implements KernelImpl {
           }
         }
       }
-      for (int g = b0; g < b1; g++) {
-        if (directPair(b0 + ((g - b0) & ~1), b1, rows)) {
-          continue;
-        }
-        int row = g * L;
-        int valid = Math.min(L, rows - row);
-        int at = (g - b0) / 2 * tokens * 2 * L + ((g - b0) & 1) * L;
-        for (int t = 0; t < tokens; t++) {
-          System.arraycopy(acc, at + 2 * t * L, out, outOffset + t * rows + row, valid);
-        }
-      }
+      copyPairSums(acc, b0, b1, tokens, rows, out, outOffset);
     }
   }
 

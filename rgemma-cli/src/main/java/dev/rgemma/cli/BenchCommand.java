@@ -155,37 +155,7 @@ final class BenchCommand implements Callable<Integer> {
     int lateTokens = Math.min(genTokens, 64);
     long stateBytes;
     try (RecurrentGemmaModel model = RecurrentGemmaModel.load(file)) {
-      // Warm-up: runs every kernel path (prefill micro-kernels for 12, 4 and 1 tokens, decode)
-      // until the JIT has settled, so that compilations do not share the cores with what is
-      // timed: rounds of a prompt and WARM_DECODE_TOKENS decode steps, at least two, until a
-      // round spends under QUIET_COMPILE_SHARE of its time compiling (at most WARM_ROUNDS).
-      // With two rounds of 3 steps, C2 was still compiling decode-path methods during the first
-      // timed tokens (-XX:+PrintCompilation) and the first token took twice as long; rare
-      // methods keep reaching the compile thresholds for many rounds (~0.2 s each), so
-      // "no compilation at all" never comes.
-      // Decode steps from a late state (full attention windows) are part of each round, so that
-      // their code paths are compiled before the early and late blocks are timed in turn.
-      int[] warmPrompt = random.ints(Math.min(promptTokens, 256) + 17, 0, vocab).toArray();
-      ModelState warm = model.newState(); // one state for every round: no 34 MB of garbage each
-      ModelState warmLate = lateState(model, latePosition, random);
-      for (int round = 0; round < WARM_ROUNDS; round++) {
-        long compiled = compileMillis();
-        long start = System.nanoTime();
-        model.forwardLast(warm, warmPrompt);
-        for (int i = 0; i < WARM_DECODE_TOKENS; i++) {
-          model.forwardLast(warm, new int[] {prompt[i % prompt.length]});
-        }
-        for (int i = 0; i < WARM_LATE_TOKENS; i++) {
-          model.forwardLast(warmLate, new int[] {prompt[i % prompt.length]});
-        }
-        double roundMillis = (System.nanoTime() - start) / 1e6;
-        if (round >= 1 && compileMillis() - compiled < QUIET_COMPILE_SHARE * roundMillis) {
-          break;
-        }
-      }
-
-      warm = null; // not kept alive (34 MB each) through what is timed
-      warmLate = null;
+      warmUp(model, prompt, random, vocab);
       ModelState state = model.newState();
       stateBytes = state.sizeBytes();
       if (profile) {
@@ -275,6 +245,38 @@ final class BenchCommand implements Callable<Integer> {
     spec.commandLine().getOut().println(json);
     spec.commandLine().getOut().flush();
     return 0;
+  }
+
+  /**
+   * Warm-up: runs every kernel path (prefill micro-kernels for 12, 4 and 1 tokens, decode) until
+   * the JIT has settled, so that compilations do not share the cores with what is timed: rounds of
+   * a prompt and WARM_DECODE_TOKENS decode steps, at least two, until a round spends under
+   * QUIET_COMPILE_SHARE of its time compiling (at most WARM_ROUNDS). With two rounds of 3 steps, C2
+   * was still compiling decode-path methods during the first timed tokens (-XX:+PrintCompilation)
+   * and the first token took twice as long; rare methods keep reaching the compile thresholds for
+   * many rounds (~0.2 s each), so "no compilation at all" never comes. Decode steps from a late
+   * state (full attention windows) are part of each round, so that their code paths are compiled
+   * before the early and late blocks are timed in turn. Its states (34 MB each) are not kept.
+   */
+  private void warmUp(RecurrentGemmaModel model, int[] prompt, SplittableRandom random, int vocab) {
+    int[] warmPrompt = random.ints(Math.min(promptTokens, 256) + 17, 0, vocab).toArray();
+    ModelState warm = model.newState(); // one state for every round: no 34 MB of garbage each
+    ModelState warmLate = lateState(model, latePosition, random);
+    for (int round = 0; round < WARM_ROUNDS; round++) {
+      long compiled = compileMillis();
+      long start = System.nanoTime();
+      model.forwardLast(warm, warmPrompt);
+      for (int i = 0; i < WARM_DECODE_TOKENS; i++) {
+        model.forwardLast(warm, new int[] {prompt[i % prompt.length]});
+      }
+      for (int i = 0; i < WARM_LATE_TOKENS; i++) {
+        model.forwardLast(warmLate, new int[] {prompt[i % prompt.length]});
+      }
+      double roundMillis = (System.nanoTime() - start) / 1e6;
+      if (round >= 1 && compileMillis() - compiled < QUIET_COMPILE_SHARE * roundMillis) {
+        return;
+      }
+    }
   }
 
   /** Blocks in which early and late decode take turns (fewer when there are fewer late tokens). */

@@ -504,8 +504,8 @@ final class VectorKernels implements KernelImpl {
             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
         ShortVector n1 = (ShortVector) ByteVector.fromMemorySegment(B2, data, b1 + q, LE)
             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-        ShortVector hi0 = n0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts();
-        ShortVector hi1 = n1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts();
+        ShortVector hi0 = n0.lanewise(VectorOperators.LSHR, 4);
+        ShortVector hi1 = n1.lanewise(VectorOperators.LSHR, 4);
         int pw = (xb + b) * 16 + 2 * jp;
         ShortVector lo = IntVector.broadcast(I, pairWords[pw]).reinterpretAsShorts();
         ShortVector mixed = IntVector.broadcast(I, pairWords[pw + 1]).reinterpretAsShorts();
@@ -580,8 +580,8 @@ final class VectorKernels implements KernelImpl {
   /**
    * Q4_0 times int8 inputs for one token and four groups. Per pair of byte columns, one load of 2L
    * bytes (each row's two bytes side by side) widened to 2L 16-bit lanes gives four columns' bytes
-   * {@code lo + 16 hi} and, by a shift and a mask, their high nibbles; the bytes are multiplied by
-   * the broadcast low-nibble inputs and the high nibbles by the mixed inputs ({@link
+   * {@code lo + 16 hi} and, by a shift of the 16-bit lanes, their high nibbles; the bytes are
+   * multiplied by the broadcast low-nibble inputs and the high nibbles by the mixed inputs ({@link
    * Q8Activations#pairWords}) and added in 16-bit lanes (exact: a block's sum per lane is at most 16
    * products of 15 * 127). Per block each row's two lanes are added as int32 (viewed as one int: low
    * half sign-extended plus high half), the offset of 8 is taken off, and the exact integer is
@@ -609,10 +609,10 @@ final class VectorKernels implements KernelImpl {
             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
         ShortVector n3 = (ShortVector) ByteVector.fromMemorySegment(B2, g3, q, LE)
             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-        s0 = s0.add(n0.mul(lo)).add(n0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
-        s1 = s1.add(n1.mul(lo)).add(n1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
-        s2 = s2.add(n2.mul(lo)).add(n2.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
-        s3 = s3.add(n3.mul(lo)).add(n3.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).and(0x000F000F).reinterpretAsShorts().mul(mixed));
+        s0 = s0.add(n0.mul(lo)).add(n0.lanewise(VectorOperators.LSHR, 4).mul(mixed));
+        s1 = s1.add(n1.mul(lo)).add(n1.lanewise(VectorOperators.LSHR, 4).mul(mixed));
+        s2 = s2.add(n2.mul(lo)).add(n2.lanewise(VectorOperators.LSHR, 4).mul(mixed));
+        s3 = s3.add(n3.mul(lo)).add(n3.lanewise(VectorOperators.LSHR, 4).mul(mixed));
       }
       // Close the block: its f16 scales widened as finiteF16 does, written out (no call here).
       long so = 2L * L * b;

@@ -689,21 +689,29 @@ final class VectorKernels implements KernelImpl {
           int ds = direct ? rows : 2 * L;
           int t = 0;
           for (; t + 12 <= tokens; t += 12) {
-            int d = direct ? outOffset + t * rows + g * L : at + t * 2 * L;
+            int d = sumsAt(direct, outOffset, rows, g, at, t);
             micro12(panel, n, xp, t * cols + 12 * k0, acc, at + t * 2 * L, first, dst, d, ds);
           }
           for (; t + 4 <= tokens; t += 4) {
-            int d = direct ? outOffset + t * rows + g * L : at + t * 2 * L;
+            int d = sumsAt(direct, outOffset, rows, g, at, t);
             micro4(panel, n, xp, t * cols + 4 * k0, acc, at + t * 2 * L, first, dst, d, ds);
           }
           for (; t < tokens; t++) {
-            int d = direct ? outOffset + t * rows + g * L : at + t * 2 * L;
+            int d = sumsAt(direct, outOffset, rows, g, at, t);
             micro1(panel, n, xp, t * cols + k0, acc, at + t * 2 * L, first, dst, d);
           }
         }
       }
       copyPairSums(acc, b0, b1, tokens, rows, out, outOffset);
     }
+  }
+
+  /**
+   * Where token t's sums of the pair of groups starting at g go: {@code out} at {@code outOffset}
+   * ({@code direct}) or the pair's place {@code at} in the pair-block buffer ({@link #pairSums}).
+   */
+  private static int sumsAt(boolean direct, int outOffset, int rows, int g, int at, int t) {
+    return direct ? outOffset + t * rows + g * L : at + t * 2 * L;
   }
 
   /** Whether the pair of groups starting at g (of a block ending at b1) has two whole groups of rows. */
@@ -787,16 +795,16 @@ final class VectorKernels implements KernelImpl {
           for (; t + 12 <= tokens; t += 12) {
             for (int half = 0; half < 2; half++) {
               int u = t + 6 * half;
-              int d = direct ? outOffset + u * rows + g * L : at + u * 2 * L;
+              int d = sumsAt(direct, outOffset, rows, g, at, u);
               q8Tokens6(panel, nb, scales, xp, t * cols + 12 * k0 + 6 * half, 12, acc, at + u * 2 * L, first, dst, d, ds);
             }
           }
           for (; t + 4 <= tokens; t += 4) {
-            int d = direct ? outOffset + t * rows + g * L : at + t * 2 * L;
+            int d = sumsAt(direct, outOffset, rows, g, at, t);
             q8Tokens4(panel, nb, scales, xp, t * cols + 4 * k0, acc, at + t * 2 * L, first, dst, d, ds);
           }
           for (; t < tokens; t++) {
-            int d = direct ? outOffset + t * rows + g * L : at + t * 2 * L;
+            int d = sumsAt(direct, outOffset, rows, g, at, t);
             q8Tokens1(panel, nb, scales, xp, t * cols + k0, acc, at + t * 2 * L, first, dst, d);
           }
         }

@@ -42,9 +42,8 @@ public final class PackedMatrix {
   private final int cols;
   private final int groupRows;
   private final MemorySegment data;
-  /** Quantized types: each group's run of values and run of scales, sliced once (else null). */
-  private final MemorySegment[] groupValues;
-  private final MemorySegment[] groupScales;
+  /** Quantized types: each group (its values, then its scales), sliced once (else null). */
+  private final MemorySegment[] groups;
 
   PackedMatrix(String name, DType dtype, int rows, int cols, int groupRows, MemorySegment data) {
     this.name = Objects.requireNonNull(name);
@@ -59,18 +58,12 @@ public final class PackedMatrix {
     }
     if (dtype == DType.Q8_0 || dtype == DType.Q4_0) {
       // Made here rather than per product: decoding slices every group of every matrix per token.
-      int groups = groups();
-      long valueBytes = scaleOffset();
-      long scaleBytes = 2L * groupRows * (cols / 32);
-      groupValues = new MemorySegment[groups];
-      groupScales = new MemorySegment[groups];
-      for (int g = 0; g < groups; g++) {
-        groupValues[g] = data.asSlice(g * groupBytes(), valueBytes);
-        groupScales[g] = data.asSlice(g * groupBytes() + valueBytes, scaleBytes);
+      groups = new MemorySegment[groups()];
+      for (int g = 0; g < groups.length; g++) {
+        groups[g] = data.asSlice(g * groupBytes(), groupBytes());
       }
     } else {
-      groupValues = null;
-      groupScales = null;
+      groups = null;
     }
   }
 
@@ -134,14 +127,12 @@ public final class PackedMatrix {
     return (cols / 32) * quantBytes();
   }
 
-  /** The quantized values of group {@code g}, all its blocks in order (quantized types only). */
-  MemorySegment groupValues(int g) {
-    return groupValues[g];
-  }
-
-  /** The f16 scales of group {@code g}'s blocks, {@code groupRows} per block (quantized types only). */
-  MemorySegment groupScales(int g) {
-    return groupScales[g];
+  /**
+   * Group {@code g} of a quantized matrix as one segment: the values of all its blocks in order,
+   * then their f16 scales from {@link #scaleOffset()} (quantized types only).
+   */
+  MemorySegment group(int g) {
+    return groups[g];
   }
 
   /** Bytes of weights, as stored (padding rows included). */

@@ -195,8 +195,7 @@ final class VectorKernels implements KernelImpl {
       case BF16 -> groupsBf16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case F16 -> groupsF16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case Q8_0 -> {
-        groupsQ8(w.groupValues(g0), w.groupValues(g1), w.groupValues(g2), w.groupValues(g3),
-            w.groupScales(g0), w.groupScales(g1), w.groupScales(g2), w.groupScales(g3), w.cols() / 32, x, xo, acc);
+        groupsQ8(w.group(g0), w.group(g1), w.group(g2), w.group(g3), w.scaleOffset(), w.cols() / 32, x, xo, acc);
         yield 0;
       }
       case Q4_0 -> throw new AssertionError("Q4_0 goes through matmulQ4");
@@ -338,10 +337,16 @@ final class VectorKernels implements KernelImpl {
    * Q8_0, block by block (see {@link PackedMatrix}): each block's quantized values times x from
    * zero, then that partial sum times the block's scale added to the row's sum. Three vector
    * operations per 16 weights (widen, convert, multiply-add) instead of four.
+   *
+   * <p>Each group is one segment ({@link PackedMatrix#group}), its scales read at {@code
+   * scaleOffset} within it: with separate segments for the values and the scales of the four
+   * groups the loop kept eight segments live, and C2 spilled and copied their registers (39
+   * instructions per column in the disassembly, 31 now). Decoding has no spare memory-level
+   * parallelism: a loop with fewer instructions per column keeps more cache-line misses in flight
+   * in the same reorder window, and 2B q8_0 tokens were ~3 % faster (BENCHMARKS.md, stop 20).
    */
   private static void groupsQ8(
-      MemorySegment g0, MemorySegment g1, MemorySegment g2, MemorySegment g3,
-      MemorySegment h0, MemorySegment h1, MemorySegment h2, MemorySegment h3, int blocks,
+      MemorySegment g0, MemorySegment g1, MemorySegment g2, MemorySegment g3, long scaleOffset, int blocks,
       float[] x, int xo, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     FloatVector p0 = a0, p1 = a0, p2 = a0, p3 = a0;
@@ -359,14 +364,14 @@ final class VectorKernels implements KernelImpl {
       p3 = ((FloatVector) ByteVector.fromMemorySegment(B, g3, q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p3);
       if ((c & 31) == 31) {
         // The block's f16 scales widened as finiteF16 does, written out (no call in this loop).
-        long so = 2L * L * (c >>> 5);
-        IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, h0, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        long so = scaleOffset + 2L * L * (c >>> 5);
+        IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, g0, so, LE).convertShape(VectorOperators.S2I, I, 0);
         FloatVector d0 = e0.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
-        IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, h1, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, g1, so, LE).convertShape(VectorOperators.S2I, I, 0);
         FloatVector d1 = e1.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
-        IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, h2, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, g2, so, LE).convertShape(VectorOperators.S2I, I, 0);
         FloatVector d2 = e2.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
-        IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, h3, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, g3, so, LE).convertShape(VectorOperators.S2I, I, 0);
         FloatVector d3 = e3.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
         a0 = p0.fma(d0, a0);
         a1 = p1.fma(d1, a1);
@@ -383,7 +388,6 @@ final class VectorKernels implements KernelImpl {
     a2.intoArray(acc, 2 * L);
     a3.intoArray(acc, 3 * L);
   }
-
 
   @Override
   public Q8Activations quantize(float[] x, int xOffset, int tokens, int cols) {
@@ -471,8 +475,7 @@ final class VectorKernels implements KernelImpl {
         }
       }
       for (; t < a.tokens; t++) {
-        groupsQ4(w.groupValues(g0), w.groupValues(g1), w.groupValues(g2), w.groupValues(g3),
-            w.groupScales(g0), w.groupScales(g1), w.groupScales(g2), w.groupScales(g3), a.blocks,
+        groupsQ4(w.group(g0), w.group(g1), w.group(g2), w.group(g3), w.scaleOffset(), a.blocks,
             a.pairWords, a.scales, a.sums, t * a.blocks, acc);
         for (int k = 0; k < count; k++) {
           int row = (g0 + k) * L;
@@ -589,8 +592,7 @@ final class VectorKernels implements KernelImpl {
    * operations per 16 weights, against three and a half for widening to float.
    */
   private static void groupsQ4(
-      MemorySegment g0, MemorySegment g1, MemorySegment g2, MemorySegment g3,
-      MemorySegment h0, MemorySegment h1, MemorySegment h2, MemorySegment h3, int blocks,
+      MemorySegment g0, MemorySegment g1, MemorySegment g2, MemorySegment g3, long scaleOffset, int blocks,
       int[] pairWords, float[] inputScales, int[] inputSums, int xb, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     int pw = 16 * xb;
@@ -615,14 +617,14 @@ final class VectorKernels implements KernelImpl {
         s3 = s3.add(n3.mul(lo)).add(n3.lanewise(VectorOperators.LSHR, 4).mul(mixed));
       }
       // Close the block: its f16 scales widened as finiteF16 does, written out (no call here).
-      long so = 2L * L * b;
-      IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, h0, so, LE).convertShape(VectorOperators.S2I, I, 0);
+      long so = scaleOffset + 2L * L * b;
+      IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, g0, so, LE).convertShape(VectorOperators.S2I, I, 0);
       FloatVector d0 = e0.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
-      IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, h1, so, LE).convertShape(VectorOperators.S2I, I, 0);
+      IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, g1, so, LE).convertShape(VectorOperators.S2I, I, 0);
       FloatVector d1 = e1.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
-      IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, h2, so, LE).convertShape(VectorOperators.S2I, I, 0);
+      IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, g2, so, LE).convertShape(VectorOperators.S2I, I, 0);
       FloatVector d2 = e2.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
-      IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, h3, so, LE).convertShape(VectorOperators.S2I, I, 0);
+      IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, g3, so, LE).convertShape(VectorOperators.S2I, I, 0);
       FloatVector d3 = e3.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
       int offset = 8 * inputSums[xb + b];
       float inputScale = inputScales[xb + b];

@@ -218,11 +218,11 @@ final class BenchCommand implements Callable<Integer> {
         : probeBuffer == llcBuffer ? probe.readBytesPerSecond() : MachineProbe.streamingReadBandwidth(llcBuffer, 5);
     StringBuilder json = new StringBuilder();
     json.append(String.format(Locale.ROOT,
-        "{\"config\":\"%s\",\"type\":\"%s\",\"threads\":%d,\"kernels\":\"%s\",\"prompt_tokens\":%d,\"gen_tokens\":%d,"
+        "{\"config\":\"%s\",\"type\":\"%s\",\"threads\":%d,\"kernels\":\"%s\",\"touch_ahead\":%b,\"prompt_tokens\":%d,\"gen_tokens\":%d,"
             + "\"prefill_tok_s\":%.3f,\"decode_tok_s\":%.3f,\"decode_tok_s_late\":%.3f,\"late_position\":%d,"
             + "\"weight_bytes_per_token\":%d,\"prefill_gflop_s\":%.2f,",
         jsonEscape(config), weights.toString().toLowerCase(Locale.ROOT), Kernels.threads(), Kernels.implementation(),
-        promptTokens, genTokens, prefillTokS, decodeTokS, lateTokS, latePosition, bytesPerToken,
+        Kernels.touchesAhead(), promptTokens, genTokens, prefillTokS, decodeTokS, lateTokS, latePosition, bytesPerToken,
         prefillFlops / prefillSeconds / 1e9));
     if (probe != null) {
       json.append(String.format(Locale.ROOT,

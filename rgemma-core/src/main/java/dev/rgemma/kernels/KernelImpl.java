@@ -10,6 +10,11 @@ interface KernelImpl {
   /** A short description for logs and benchmark output, e.g. {@code "vector 512-bit"}. */
   String name();
 
+  /** Whether the float decode loops touch their weights ahead ({@link TouchAhead}); default no. */
+  default boolean touchesAhead() {
+    return false;
+  }
+
   /**
    * {@code out[t, r] = sum_c w[r, c] * x[t, c]} for {@code rowStart <= r < rowEnd} and all {@code
    * t < tokens}; rows outside the range are left alone, so disjoint ranges may run in parallel.

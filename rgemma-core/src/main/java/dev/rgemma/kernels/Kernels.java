@@ -27,6 +27,14 @@ public final class Kernels {
     return IMPL.name();
   }
 
+  /**
+   * Whether the float decode loops touch the weights ahead of their loads (on by default on Intel
+   * processors only; {@code -Drgemma.touchAhead=on|off} decides). Changes speed, never results.
+   */
+  public static boolean touchesAhead() {
+    return IMPL.touchesAhead();
+  }
+
   /** Sets the number of threads (including the caller's) that run each kernel call. */
   public static synchronized void setThreads(int threads) {
     if (threads < 1) {

@@ -61,6 +61,11 @@ final class VectorKernels implements KernelImpl {
   }
 
   @Override
+  public boolean touchesAhead() {
+    return TOUCH;
+  }
+
+  @Override
   public void readRow(WeightMatrix w, int row, float[] out, int offset) {
     decode(w, row, 0, w.cols(), out, offset);
   }
@@ -118,15 +123,19 @@ final class VectorKernels implements KernelImpl {
   private static final int PAIRS_PER_BLOCK = 8;
 
   /**
-   * How far ahead (bytes, per stream) the decode loops touch the weights. Each loop streams four
-   * row groups at once; a one-byte load this far ahead in each stream starts its cache-line fetch
-   * early, which the hardware prefetchers alone do not: on the development VM the BF16 loop went
-   * from ~23 to ~27 GB/s over a 2 GB set, level with a plain summing loop, and q8_0 decode in the
-   * model gained 9-13 %. The quantized loops do not touch: measured, Q4_0 was slower with it, and
-   * Q8_0 (once its loop ran over all blocks at once) streamed faster without it (15.7 against 12.8
-   * GB/s on one thread).
+   * How far ahead (bytes, per stream) the float decode loops touch the weights, where {@link
+   * #TOUCH} says so. Each loop streams four row groups at once; a one-byte load this far ahead in
+   * each stream starts its cache-line fetch early, which on the Intel development VM the hardware
+   * prefetchers alone did not: the BF16 loop went from ~23 to ~27 GB/s over a 2 GB set, level with
+   * a plain summing loop. On an AMD Zen 5 VM the same touches cut it from ~55 to ~40 GB/s (see
+   * {@link TouchAhead}). The quantized loops never touch: measured on the Intel VM, Q4_0 was slower
+   * with it, and Q8_0 (once its loop ran over all blocks at once) streamed faster without it (15.7
+   * against 12.8 GB/s on one thread); on Zen 5 touching halved Q8_0 (43 against 22 GB/s).
    */
   private static final long AHEAD = 2048;
+
+  /** Whether the float decode loops touch ahead ({@link TouchAhead}), decided once. */
+  static final boolean TOUCH = TouchAhead.enabled();
 
   /** Where the touched bytes go now and then, so that the JIT cannot drop their loads. */
   @SuppressWarnings("unused")
@@ -233,7 +242,9 @@ final class VectorKernels implements KernelImpl {
     int sink = 0;
     int xi = xo;
     for (long o = 0; o < end; o += step, xi++) {
-      sink ^= touch(data, last, b0, b1, b2, b3, o);
+      if (TOUCH) {
+        sink ^= touch(data, last, b0, b1, b2, b3, o);
+      }
       FloatVector u = FloatVector.broadcast(F, x[xi]);
       a0 = FloatVector.fromMemorySegment(F, data, b0 + o, LE).fma(u, a0);
       a1 = FloatVector.fromMemorySegment(F, data, b1 + o, LE).fma(u, a1);
@@ -258,7 +269,9 @@ final class VectorKernels implements KernelImpl {
     int xi = xo;
     for (int p = 0; p < pairs; p++, xi += 2) {
       long o = p * step;
-      sink ^= touch(data, last, b0, b1, b2, b3, o);
+      if (TOUCH) {
+        sink ^= touch(data, last, b0, b1, b2, b3, o);
+      }
       FloatVector u = FloatVector.broadcast(F, x[xi]);
       FloatVector v = FloatVector.broadcast(F, x[xi + 1]);
       IntVector w0 = IntVector.fromMemorySegment(I, data, b0 + o, LE);
@@ -305,7 +318,9 @@ final class VectorKernels implements KernelImpl {
     int xi = xo;
     for (long o = 0; o < end; o += step, xi++) {
       if ((xi & 1) == 0) {
-        sink ^= touch(data, last, b0, b1, b0, b1, o);
+        if (TOUCH) {
+          sink ^= touch(data, last, b0, b1, b0, b1, o);
+        }
       }
       FloatVector u = FloatVector.broadcast(F, x[xi]);
       a0 = f16(data, b0 + o).fma(u, a0);

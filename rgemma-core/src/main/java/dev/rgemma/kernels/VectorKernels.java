@@ -1665,12 +1665,27 @@ final class VectorKernels implements KernelImpl {
       int first = width * g;
       int group = bOffset + g * groupStride;
       if (first + width <= cols) {
-        // width / L vectors of columns (L divides 16), each through the rows four at a time.
-        for (int v = 0; v < width; v += L) {
-          for (int i = 0; i < rows; i += 4) {
-            rowsTimes4x1(a, aOffset, aStride, rows, i, inner, b, group + v, width, out, outOffset + first + v,
-                outStride);
+        // Two vectors of columns per pass (eight independent chains; four were bound by the
+        // fused multiply-add latency): the two halves of a group when L = 8, else two groups.
+        if (L < width) {
+          for (int v = 0; v < width; v += 2 * L) {
+            for (int i = 0; i < rows; i += 4) {
+              rowsTimes4x2(a, aOffset, aStride, rows, i, inner, b, group + v, group + v + L, width,
+                  out, outOffset + first + v, outOffset + first + v + L, outStride);
+            }
           }
+          continue;
+        }
+        if (g + 1 < groupEnd && first + 2 * width <= cols) {
+          for (int i = 0; i < rows; i += 4) {
+            rowsTimes4x2(a, aOffset, aStride, rows, i, inner, b, group, group + groupStride, width,
+                out, outOffset + first, outOffset + first + width, outStride);
+          }
+          g++;
+          continue;
+        }
+        for (int i = 0; i < rows; i += 4) {
+          rowsTimes4x1(a, aOffset, aStride, rows, i, inner, b, group, width, out, outOffset + first, outStride);
         }
       } else {
         for (int i = 0; i < rows; i++) {
@@ -1681,6 +1696,48 @@ final class VectorKernels implements KernelImpl {
         }
       }
     }
+  }
+
+  /**
+   * {@link #rowsTimes4x1} for two vectors of columns at once, from {@code bo0} and {@code bo1} (rows
+   * of b {@code bStride} apart in both), written from {@code oo0} and {@code oo1}.
+   */
+  private static void rowsTimes4x2(
+      float[] a, int aOffset, int aStride, int rows, int i, int inner, float[] b, int bo0, int bo1, int bStride,
+      float[] out, int oo0, int oo1, int outStride) {
+    int r1 = Math.min(i + 1, rows - 1);
+    int r2 = Math.min(i + 2, rows - 1);
+    int r3 = Math.min(i + 3, rows - 1);
+    int a0 = aOffset + i * aStride;
+    int a1 = aOffset + r1 * aStride;
+    int a2 = aOffset + r2 * aStride;
+    int a3 = aOffset + r3 * aStride;
+    FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+    FloatVector d0 = c0, d1 = c0, d2 = c0, d3 = c0;
+    for (int k = 0; k < inner; k++) {
+      FloatVector v = FloatVector.fromArray(F, b, bo0 + k * bStride);
+      FloatVector w = FloatVector.fromArray(F, b, bo1 + k * bStride);
+      FloatVector x0 = FloatVector.broadcast(F, a[a0 + k]);
+      FloatVector x1 = FloatVector.broadcast(F, a[a1 + k]);
+      FloatVector x2 = FloatVector.broadcast(F, a[a2 + k]);
+      FloatVector x3 = FloatVector.broadcast(F, a[a3 + k]);
+      c0 = x0.fma(v, c0);
+      d0 = x0.fma(w, d0);
+      c1 = x1.fma(v, c1);
+      d1 = x1.fma(w, d1);
+      c2 = x2.fma(v, c2);
+      d2 = x2.fma(w, d2);
+      c3 = x3.fma(v, c3);
+      d3 = x3.fma(w, d3);
+    }
+    c0.intoArray(out, oo0 + i * outStride);
+    c1.intoArray(out, oo0 + r1 * outStride);
+    c2.intoArray(out, oo0 + r2 * outStride);
+    c3.intoArray(out, oo0 + r3 * outStride);
+    d0.intoArray(out, oo1 + i * outStride);
+    d1.intoArray(out, oo1 + r1 * outStride);
+    d2.intoArray(out, oo1 + r2 * outStride);
+    d3.intoArray(out, oo1 + r3 * outStride);
   }
 
   /**

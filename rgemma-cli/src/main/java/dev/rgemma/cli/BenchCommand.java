@@ -44,9 +44,11 @@ import picocli.CommandLine.Spec;
       "least 4x the last-level cache; the rate over the 4x-cache buffer alone is",
       "printed beside it) and FMA GFLOP/s, decode_efficiency = bytes/token x decode",
       "tok/s / measured bytes/s, prefill_efficiency = prefill FLOP/s / measured FMA",
-      "FLOP/s, peak RSS and state bytes. Nothing is timed before a warm-up (prompts,",
-      "early and late decode steps) has run until the JIT settles: until a round",
-      "spends under 5%% of its time compiling (2 to 6 rounds)."
+      "FLOP/s, peak RSS and state bytes, after the kernels in use and whether their",
+      "float decode loops touch ahead (on Intel processors; -Drgemma.touchAhead).",
+      "Nothing is timed before a warm-up (prompts, early and late decode steps) has",
+      "run until the JIT settles: until a round spends under 5%% of its time",
+      "compiling (2 to 6 rounds)."
     })
 final class BenchCommand implements Callable<Integer> {
 

@@ -1,5 +1,6 @@
 package dev.rgemma.cli;
 
+import dev.rgemma.kernels.KernelSettings;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -41,6 +42,16 @@ public final class Main implements Runnable {
   public static CommandLine newCommandLine() {
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler(new CliErrors());
+    // The kernels' JVM properties (-Drgemma.kernels, -Drgemma.touchAhead) are checked before any
+    // command runs, so that a bad value is a one-line error rather than a failed class initializer.
+    cli.setExecutionStrategy(parseResult -> {
+      try {
+        KernelSettings.validate();
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ExecutionException(cli, e.getMessage(), e);
+      }
+      return new CommandLine.RunLast().execute(parseResult);
+    });
     return cli;
   }
 

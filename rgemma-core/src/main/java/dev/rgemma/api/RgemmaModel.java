@@ -55,9 +55,12 @@ public final class RgemmaModel implements AutoCloseable {
    * @throws IOException if a file cannot be read
    * @throws RgemmaException if a file is not what it should be; the message names the file, the
    *     field or tensor, and what was expected
+   * @throws IllegalArgumentException if {@code -Drgemma.kernels} or {@code -Drgemma.touchAhead}
+   *     has a value the kernels do not know
    */
   public static RgemmaModel load(Path path) throws IOException {
     Objects.requireNonNull(path, "path");
+    dev.rgemma.kernels.KernelSettings.validate();
     if (!Files.exists(path)) {
       throw new java.nio.file.NoSuchFileException(path.toString(), null,
           "no model here: expected a checkpoint directory or a .gguf file");

@@ -15,22 +15,26 @@ final class KernelProvider {
   private KernelProvider() {}
 
   static KernelImpl select() {
+    String wanted = wanted();
+    if (wanted.equals("scalar")) {
+      LOG.log(Level.INFO, "rgemma kernels: scalar (forced by -D" + PROPERTY + "=scalar)");
+      return ScalarKernels.INSTANCE;
+    }
+    // Checked here, where a bad value is the caller's error, rather than while the vector
+    // kernels' class initializes (a failure there falls back to scalar with a warning).
+    TouchAhead.enabled();
+    KernelImpl vector = tryVector();
+    return vector != null ? vector : ScalarKernels.INSTANCE;
+  }
+
+  /** The {@code rgemma.kernels} property: "auto", "vector" or "scalar". */
+  static String wanted() {
     String wanted = System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
-    switch (wanted) {
-      case "scalar" -> {
-        LOG.log(Level.INFO, "rgemma kernels: scalar (forced by -D" + PROPERTY + "=scalar)");
-        return ScalarKernels.INSTANCE;
-      }
-      case "auto", "vector" -> {
-        KernelImpl vector = tryVector();
-        if (vector != null) {
-          return vector;
-        }
-        return ScalarKernels.INSTANCE;
-      }
+    return switch (wanted) {
+      case "auto", "vector", "scalar" -> wanted;
       default -> throw new IllegalArgumentException(
           "-D" + PROPERTY + "=" + wanted + ": expected 'scalar', 'vector' or 'auto'");
-    }
+    };
   }
 
   /** The implementation {@link Kernels} uses. */

@@ -38,6 +38,25 @@ class TouchAheadTest {
   }
 
   @Test
+  void kernelSettingsRejectBadValuesOfEitherProperty() {
+    for (String property : new String[] {TouchAhead.PROPERTY, KernelProvider.PROPERTY}) {
+      String before = System.getProperty(property);
+      try {
+        System.setProperty(property, "bogus");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, KernelSettings::validate);
+        assertTrue(e.getMessage().startsWith("-D" + property + "=bogus: expected "), e.getMessage());
+      } finally {
+        if (before == null) {
+          System.clearProperty(property);
+        } else {
+          System.setProperty(property, before);
+        }
+      }
+    }
+    KernelSettings.validate(); // the defaults
+  }
+
+  @Test
   void propertyDecidesAndRejectsOtherValues() {
     String before = System.getProperty(TouchAhead.PROPERTY);
     try {

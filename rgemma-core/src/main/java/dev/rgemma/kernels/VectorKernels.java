@@ -1664,43 +1664,46 @@ final class VectorKernels implements KernelImpl {
     for (int g = groupStart; g < groupEnd; g++) {
       int first = width * g;
       int group = bOffset + g * groupStride;
-      if (first + width <= cols) {
-        // Two vectors of columns per pass (eight independent chains; four were bound by the
-        // fused multiply-add latency): the two halves of a group when L = 8, else two groups.
-        if (L < width) {
-          for (int v = 0; v < width; v += 2 * L) {
-            for (int i = 0; i < rows; i += 4) {
-              rowsTimes4x2(a, aOffset, aStride, rows, i, inner, b, group + v, group + v + L, width,
-                  out, outOffset + first + v, outOffset + first + v + L, outStride);
-            }
-          }
-          continue;
-        }
-        if (g + 1 < groupEnd && first + 2 * width <= cols) {
-          for (int i = 0; i < rows; i += 4) {
-            rowsTimes4x2(a, aOffset, aStride, rows, i, inner, b, group, group + groupStride, width,
-                out, outOffset + first, outOffset + first + width, outStride);
-          }
-          g++;
-          continue;
-        }
-        for (int i = 0; i < rows; i += 4) {
-          rowsTimes4x1(a, aOffset, aStride, rows, i, inner, b, group, width, out, outOffset + first, outStride);
-        }
-      } else {
+      if (first + width > cols) {
         for (int i = 0; i < rows; i++) {
           for (int j = first; j < cols; j++) {
             out[outOffset + i * outStride + j] =
                 ScalarKernels.rowTimesColumn(a, aOffset + i * aStride, inner, b, group + j - first, width);
           }
         }
+        continue;
+      }
+      // Two vectors of columns per pass (eight independent chains; four were bound by the fused
+      // multiply-add latency): the two halves of a group when L = 8, else this group and the next
+      // full one, or this one twice when there is none (the same outputs computed and stored again).
+      if (L < width) {
+        for (int v = 0; v < width; v += 2 * L) {
+          for (int i = 0; i < rows; i += 4) {
+            rowsTimes4x2(a, aOffset, aStride, rows, i, inner, b, group + v, group + v + L, width,
+                out, outOffset + first + v, outOffset + first + v + L, outStride);
+          }
+        }
+        continue;
+      }
+      boolean pair = g + 1 < groupEnd && first + 2 * width <= cols;
+      int secondGroup = pair ? group + groupStride : group;
+      int secondFirst = pair ? first + width : first;
+      for (int i = 0; i < rows; i += 4) {
+        rowsTimes4x2(a, aOffset, aStride, rows, i, inner, b, group, secondGroup, width,
+            out, outOffset + first, outOffset + secondFirst, outStride);
+      }
+      if (pair) {
+        g++;
       }
     }
   }
 
   /**
-   * {@link #rowsTimes4x1} for two vectors of columns at once, from {@code bo0} and {@code bo1} (rows
-   * of b {@code bStride} apart in both), written from {@code oo0} and {@code oo1}.
+   * Rows {@code i .. i + 3} of a {@link #rowsTimesColumnGroups} product times two vectors of columns
+   * of b, from {@code bo0} and {@code bo1} (rows of b {@code bStride} apart in both), written from
+   * {@code oo0} and {@code oo1}: each value of a broadcast once serves both vectors, each value of b
+   * loaded once serves four rows. Past the last row the last one is repeated (the same outputs
+   * computed and stored again).
    */
   private static void rowsTimes4x2(
       float[] a, int aOffset, int aStride, int rows, int i, int inner, float[] b, int bo0, int bo1, int bStride,
@@ -1738,35 +1741,6 @@ final class VectorKernels implements KernelImpl {
     d1.intoArray(out, oo1 + r1 * outStride);
     d2.intoArray(out, oo1 + r2 * outStride);
     d3.intoArray(out, oo1 + r3 * outStride);
-  }
-
-  /**
-   * Rows {@code i .. i + 3} of a {@link #rowsTimesColumnGroups} product times one vector of columns
-   * of b from {@code bo} (rows of b {@code bStride} apart): each value of b loaded once serves four
-   * rows. Past the last row the last one is repeated (the same outputs computed and stored again).
-   */
-  private static void rowsTimes4x1(
-      float[] a, int aOffset, int aStride, int rows, int i, int inner, float[] b, int bo, int bStride,
-      float[] out, int oo, int outStride) {
-    int r1 = Math.min(i + 1, rows - 1);
-    int r2 = Math.min(i + 2, rows - 1);
-    int r3 = Math.min(i + 3, rows - 1);
-    int a0 = aOffset + i * aStride;
-    int a1 = aOffset + r1 * aStride;
-    int a2 = aOffset + r2 * aStride;
-    int a3 = aOffset + r3 * aStride;
-    FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
-    for (int k = 0; k < inner; k++) {
-      FloatVector v = FloatVector.fromArray(F, b, bo + k * bStride);
-      c0 = FloatVector.broadcast(F, a[a0 + k]).fma(v, c0);
-      c1 = FloatVector.broadcast(F, a[a1 + k]).fma(v, c1);
-      c2 = FloatVector.broadcast(F, a[a2 + k]).fma(v, c2);
-      c3 = FloatVector.broadcast(F, a[a3 + k]).fma(v, c3);
-    }
-    c0.intoArray(out, oo + i * outStride);
-    c1.intoArray(out, oo + r1 * outStride);
-    c2.intoArray(out, oo + r2 * outStride);
-    c3.intoArray(out, oo + r3 * outStride);
   }
 
   @Override

@@ -22,7 +22,7 @@ final class KernelProvider {
     }
     // Checked here, where a bad value is the caller's error, rather than while the vector
     // kernels' class initializes (a failure there falls back to scalar with a warning).
-    TouchAhead.enabled();
+    TouchAhead.forced();
     KernelImpl vector = tryVector();
     return vector != null ? vector : ScalarKernels.INSTANCE;
   }

@@ -15,6 +15,6 @@ public final class KernelSettings {
    */
   public static void validate() {
     KernelProvider.wanted();
-    TouchAhead.enabled();
+    TouchAhead.forced();
   }
 }

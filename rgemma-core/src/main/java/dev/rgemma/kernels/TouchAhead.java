@@ -30,11 +30,20 @@ final class TouchAhead {
 
   /** The choice for this JVM: the property, or for {@code auto} the processor's vendor. */
   static boolean enabled() {
+    Boolean forced = forced();
+    return forced != null ? forced : "GenuineIntel".equals(cpuVendor(Path.of("/proc/cpuinfo")));
+  }
+
+  /**
+   * The property's value: true (on), false (off) or null (auto); checks it without reading the
+   * processor's vendor.
+   */
+  static Boolean forced() {
     String wanted = System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
     return switch (wanted) {
-      case "on", "true" -> true;
-      case "off", "false" -> false;
-      case "auto" -> "GenuineIntel".equals(cpuVendor(Path.of("/proc/cpuinfo")));
+      case "on", "true" -> Boolean.TRUE;
+      case "off", "false" -> Boolean.FALSE;
+      case "auto" -> null;
       default -> throw new IllegalArgumentException(
           "-D" + PROPERTY + "=" + wanted + ": expected 'auto', 'on' or 'off'");
     };

@@ -2,6 +2,7 @@ package dev.rgemma.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -64,6 +65,8 @@ class TouchAheadTest {
       assertTrue(TouchAhead.enabled());
       System.setProperty(TouchAhead.PROPERTY, " OFF ");
       assertFalse(TouchAhead.enabled());
+      System.setProperty(TouchAhead.PROPERTY, "auto");
+      assertNull(TouchAhead.forced(), "auto leaves the choice to the processor's vendor");
       System.setProperty(TouchAhead.PROPERTY, "sometimes");
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, TouchAhead::enabled);
       assertTrue(e.getMessage().contains("sometimes") && e.getMessage().contains("'auto', 'on' or 'off'"),

@@ -3,6 +3,7 @@ package dev.rgemma.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.kernels.Kernels;
 import dev.rgemma.kernels.MachineProbe;
+import dev.rgemma.kernels.PackedMatrix;
 import dev.rgemma.model.Profile;
 import dev.rgemma.model.BlockType;
 import dev.rgemma.model.LayerState;
@@ -40,12 +41,17 @@ import picocli.CommandLine.Spec;
       "Prints one JSON line: prefill and decode tokens/s, decode tokens/s at a late",
       "position (after the attention window is full; timed in four blocks taking",
       "turns with the early decode), weight bytes read per decode token, the",
-      "machine's streaming-read GB/s (over a buffer as large as those bytes, at",
-      "least 4x the last-level cache; the rate over the 4x-cache buffer alone is",
-      "printed beside it) and FMA GFLOP/s, decode_efficiency = bytes/token x decode",
-      "tok/s / measured bytes/s, prefill_efficiency = prefill FLOP/s / measured FMA",
-      "FLOP/s, peak RSS and state bytes, after the kernels in use and whether their",
-      "float decode loops touch ahead (on Intel processors; -Drgemma.touchAhead).",
+      "machine's streaming-read GB/s and FMA GFLOP/s, decode_efficiency = bytes/token",
+      "x decode tok/s / measured bytes/s, prefill_efficiency = prefill FLOP/s /",
+      "measured FMA FLOP/s, peak RSS and state bytes, after the kernels in use and",
+      "whether their float decode loops touch ahead (on Intel processors;",
+      "-Drgemma.touchAhead). measured_gb_s is read from the model's own packed",
+      "weights by passes taken between the decode blocks (bandwidth_probe",
+      "\"interleaved\": same memory, same minutes; total bytes over total time), or",
+      "for models smaller than 4x the last-level cache (at least 1 GiB) from a",
+      "buffer (\"buffer\"). The buffer's best of five passes, after the run, over as",
+      "many bytes as a token reads, is always printed too (measured_gb_s_buffer,",
+      "decode_efficiency_buffer), with the rate over the 4x-cache buffer alone.",
       "Nothing is timed before a warm-up (prompts, early and late decode steps) has",
       "run until the JIT settles: until a round spends under 5%% of its time",
       "compiling (2 to 6 rounds)."
@@ -156,8 +162,17 @@ final class BenchCommand implements Callable<Integer> {
     double lateSeconds;
     int lateTokens = Math.min(genTokens, 64);
     long stateBytes;
+    MachineProbe.Pass pass = null;
+    long passNanos = 0;
+    int passes = 0;
     try (RecurrentGemmaModel model = RecurrentGemmaModel.load(file)) {
-      warmUp(model, prompt, random, vocab);
+      // The bandwidth is measured over the model's own packed weights, between the decode blocks,
+      // when they outsize the caches as the probe's buffer would (else over a buffer, after).
+      long packedBytes = model.packedMatrices().stream().mapToLong(PackedMatrix::byteSize).sum();
+      if (!noProbe && packedBytes >= MachineProbe.defaultBufferBytes()) {
+        pass = MachineProbe.pass(model.packedMatrices());
+      }
+      warmUp(model, prompt, random, vocab, pass);
       ModelState state = model.newState();
       stateBytes = state.sizeBytes();
       if (profile) {
@@ -189,11 +204,19 @@ final class BenchCommand implements Callable<Integer> {
         }
         decodeNanos += System.nanoTime() - t0;
         Profile.stop();
+        if (pass != null) {
+          passNanos += pass.run();
+          passes++;
+        }
         t0 = System.nanoTime();
         for (int i = lateTokens * block / blocks; i < lateTokens * (block + 1) / blocks; i++) {
           lateLogits = model.forwardLast(late, new int[] {argmax(lateLogits)});
         }
         lateNanos += System.nanoTime() - t0;
+        if (pass != null) {
+          passNanos += pass.run();
+          passes++;
+        }
       }
       decodeSeconds = decodeNanos / 1e9;
       lateSeconds = lateNanos / 1e9;
@@ -218,6 +241,10 @@ final class BenchCommand implements Callable<Integer> {
     MachineProbe.Result probe = noProbe ? null : MachineProbe.measure(probeBuffer);
     double llcBufferRate = noProbe ? Double.NaN
         : probeBuffer == llcBuffer ? probe.readBytesPerSecond() : MachineProbe.streamingReadBandwidth(llcBuffer, 5);
+    // The rate decode_efficiency divides by: the interleaved passes' (total bytes over total time,
+    // as the decode rate is tokens over time), else the buffer's best pass.
+    double interleavedRate = pass != null ? (double) pass.bytes() * passes / (passNanos * 1e-9) : Double.NaN;
+    double bandwidth = pass != null ? interleavedRate : noProbe ? Double.NaN : probe.readBytesPerSecond();
     StringBuilder json = new StringBuilder();
     json.append(String.format(Locale.ROOT,
         "{\"config\":\"%s\",\"type\":\"%s\",\"threads\":%d,\"kernels\":\"%s\",\"touch_ahead\":%b,\"prompt_tokens\":%d,\"gen_tokens\":%d,"
@@ -228,15 +255,20 @@ final class BenchCommand implements Callable<Integer> {
         prefillFlops / prefillSeconds / 1e9));
     if (probe != null) {
       json.append(String.format(Locale.ROOT,
-          "\"probe_buffer_bytes\":%d,\"measured_gb_s_llc_buffer\":%.2f,"
-              + "\"measured_gb_s\":%.2f,\"measured_fma_gflop_s\":%.1f,\"decode_efficiency\":%.3f,\"prefill_efficiency\":%.3f,",
-          probe.bufferBytes(), llcBufferRate / 1e9,
-          probe.readBytesPerSecond() / 1e9, probe.fmaFlopsPerSecond() / 1e9,
+          "\"bandwidth_probe\":\"%s\",\"measured_gb_s\":%.2f,\"interleaved_passes\":%d,\"interleaved_pass_bytes\":%s,"
+              + "\"probe_buffer_bytes\":%d,\"measured_gb_s_buffer\":%.2f,\"measured_gb_s_llc_buffer\":%.2f,"
+              + "\"measured_fma_gflop_s\":%.1f,\"decode_efficiency\":%.3f,\"decode_efficiency_buffer\":%.3f,"
+              + "\"prefill_efficiency\":%.3f,",
+          pass != null ? "interleaved" : "buffer", bandwidth / 1e9, passes, pass != null ? Long.toString(pass.bytes()) : "null",
+          probe.bufferBytes(), probe.readBytesPerSecond() / 1e9, llcBufferRate / 1e9,
+          probe.fmaFlopsPerSecond() / 1e9, bytesPerToken * decodeTokS / bandwidth,
           bytesPerToken * decodeTokS / probe.readBytesPerSecond(),
           prefillFlops / prefillSeconds / probe.fmaFlopsPerSecond()));
     } else {
-      json.append("\"probe_buffer_bytes\":null,\"measured_gb_s_llc_buffer\":null,\"measured_gb_s\":null,"
-          + "\"measured_fma_gflop_s\":null,\"decode_efficiency\":null,\"prefill_efficiency\":null,");
+      json.append("\"bandwidth_probe\":null,\"measured_gb_s\":null,\"interleaved_passes\":0,\"interleaved_pass_bytes\":null,"
+          + "\"probe_buffer_bytes\":null,\"measured_gb_s_buffer\":null,\"measured_gb_s_llc_buffer\":null,"
+          + "\"measured_fma_gflop_s\":null,\"decode_efficiency\":null,\"decode_efficiency_buffer\":null,"
+          + "\"prefill_efficiency\":null,");
     }
     if (profile) {
       appendProfile(json, "prefill_profile_ms", prefillProfile, prefillSeconds * 1e3);
@@ -260,7 +292,8 @@ final class BenchCommand implements Callable<Integer> {
    * state (full attention windows) are part of each round, so that their code paths are compiled
    * before the early and late blocks are timed in turn. Its states (34 MB each) are not kept.
    */
-  private void warmUp(RecurrentGemmaModel model, int[] prompt, SplittableRandom random, int vocab) {
+  private void warmUp(RecurrentGemmaModel model, int[] prompt, SplittableRandom random, int vocab,
+      MachineProbe.Pass pass) {
     int[] warmPrompt = random.ints(Math.min(promptTokens, 256) + 17, 0, vocab).toArray();
     ModelState warm = model.newState(); // one state for every round: no 34 MB of garbage each
     ModelState warmLate = lateState(model, latePosition, random);
@@ -273,6 +306,9 @@ final class BenchCommand implements Callable<Integer> {
       }
       for (int i = 0; i < WARM_LATE_TOKENS; i++) {
         model.forwardLast(warmLate, new int[] {prompt[i % prompt.length]});
+      }
+      if (pass != null) {
+        pass.run();
       }
       double roundMillis = (System.nanoTime() - start) / 1e6;
       if (round >= 1 && compileMillis() - compiled < QUIET_COMPILE_SHARE * roundMillis) {

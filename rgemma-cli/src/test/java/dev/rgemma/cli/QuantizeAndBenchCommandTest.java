@@ -100,6 +100,9 @@ class QuantizeAndBenchCommandTest {
     assertTrue(json.get("decode_tok_s").asDouble() > 0);
     assertTrue(json.get("decode_tok_s_late").asDouble() > 0);
     assertTrue(json.get("decode_efficiency").isNull());
+    assertTrue(json.get("measured_gb_s").isNull());
+    assertTrue(json.get("bandwidth_probe").isNull());
+    assertEquals(0, json.get("interleaved_passes").asInt());
     // tiny-a: 4 recurrent layers (conv window 3 x 64 and h 64 floats), 2 attention layers (window
     // 8, head dimension 12, keys and values stored by groups of 16 columns: 16 x 12 + 16 x 8).
     assertEquals(4 * (3 * 64 + 64) * 4 + 2 * (16 * 12 + 16 * 8) * 4, json.get("state_bytes").asLong());

@@ -5,6 +5,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -110,6 +112,76 @@ public final class MachineProbe {
       throw new AssertionError("unreachable: keeps the sums alive");
     }
     return best;
+  }
+
+  /**
+   * A streaming-read pass over existing memory: the packed matrices of a model, read by all kernel
+   * threads in pieces of at most 4 MiB claimed as threads come free, with the same summing loop as
+   * {@link #streamingReadBandwidth}. Measured between decode steps, it reads the very memory (its
+   * pages, its footprint) that decoding reads, at nearly the same time, so the two rates share the
+   * machine's drift (on a VM, up to ±20 % from one minute to the next) and no second buffer is
+   * needed beside the weights.
+   */
+  public static final class Pass {
+    private final MemorySegment[] segments;
+    private final long[] offsets;
+    private final long[] lengths;
+    private final long bytes;
+    private final float[] sums;
+
+    private Pass(List<MemorySegment> memory) {
+      List<MemorySegment> pieceSegments = new ArrayList<>();
+      List<long[]> pieces = new ArrayList<>();
+      long total = 0;
+      for (MemorySegment segment : memory) {
+        long size = segment.byteSize() / 4 * 4; // whole floats; at most 3 bytes of a matrix left out
+        for (long at = 0; at < size; at += CHUNK) {
+          long length = Math.min(CHUNK, size - at);
+          pieceSegments.add(segment);
+          pieces.add(new long[] {at, length});
+          total += length;
+        }
+      }
+      segments = pieceSegments.toArray(MemorySegment[]::new);
+      offsets = pieces.stream().mapToLong(p -> p[0]).toArray();
+      lengths = pieces.stream().mapToLong(p -> p[1]).toArray();
+      bytes = total;
+      sums = new float[segments.length];
+    }
+
+    /** Bytes one pass reads. */
+    public long bytes() {
+      return bytes;
+    }
+
+    /** Runs one pass; returns its elapsed nanoseconds. */
+    public long run() {
+      KernelImpl impl = KernelProvider.selectedForProbe();
+      long start = System.nanoTime();
+      Kernels.parallelFor(segments.length, i -> sums[i] = impl.sumFloats(segments[i], offsets[i], lengths[i]));
+      return System.nanoTime() - start; // the sums stay in a field: the JIT keeps the loads
+    }
+
+    /** The sum of the memory read as float32 values, as of the last pass (for tests). */
+    float total() {
+      float total = 0;
+      for (float s : sums) {
+        total += s;
+      }
+      return total;
+    }
+  }
+
+  /** Largest piece of memory one task of a {@link Pass} reads. */
+  private static final long CHUNK = 1L << 22;
+
+  /** A {@link Pass} over the memory of {@code matrices}. */
+  public static Pass pass(List<PackedMatrix> matrices) {
+    List<MemorySegment> memory = new ArrayList<>();
+    for (PackedMatrix matrix : matrices) {
+      memory.add(matrix.data());
+    }
+    return new Pass(memory);
   }
 
   /**

@@ -68,6 +68,15 @@ public final class RecurrentGemmaModel implements AutoCloseable {
     return source;
   }
 
+  /**
+   * The packed weight matrices, each once: what a decode step streams from memory (besides the
+   * small float tensors). {@code rgemma bench} reads them to measure the memory bandwidth in the
+   * same memory and at the same time as the decoding it compares with it.
+   */
+  public List<PackedMatrix> packedMatrices() {
+    return weights.packed();
+  }
+
   public ModelState newState() {
     return ModelState.fresh(config);
   }

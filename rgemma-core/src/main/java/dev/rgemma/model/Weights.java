@@ -5,6 +5,8 @@ import dev.rgemma.kernels.PackedMatrix;
 import dev.rgemma.tensor.WeightMatrix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Loads a model's tensors from a {@link TensorSource}: matrices are repacked for the kernels into
@@ -14,6 +16,8 @@ import java.lang.foreign.MemorySegment;
 final class Weights implements AutoCloseable {
   private final TensorSource source;
   private final Arena arena = Arena.ofShared();
+  /** Every matrix packed so far, in order. */
+  private final List<PackedMatrix> packed = new ArrayList<>();
 
   Weights(TensorSource source) {
     this.source = source;
@@ -26,17 +30,24 @@ final class Weights implements AutoCloseable {
   /** A [rows, cols] matrix, packed. */
   PackedMatrix matrix(String name, int rows, int cols) {
     WeightMatrix stored = source.matrix(name, rows, cols);
-    PackedMatrix packed = Kernels.pack(stored, arena);
+    PackedMatrix matrix = pack(stored);
     MemorySegment data = stored.data();
     if (data.isMapped()) {
       data.unload();
     }
-    return packed;
+    return matrix;
   }
 
   /** Packs a matrix built in memory (e.g. rearranged from other tensors). */
   PackedMatrix pack(WeightMatrix matrix) {
-    return Kernels.pack(matrix, arena);
+    PackedMatrix result = Kernels.pack(matrix, arena);
+    packed.add(result);
+    return result;
+  }
+
+  /** The matrices packed so far. */
+  List<PackedMatrix> packed() {
+    return List.copyOf(packed);
   }
 
   /** A small tensor as a float array (its mapped pages released after the copy). */

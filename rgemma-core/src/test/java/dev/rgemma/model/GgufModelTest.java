@@ -52,6 +52,28 @@ class GgufModelTest {
     }
   }
 
+  /** What rgemma bench streams to measure bandwidth: every packed matrix once, the quantized ones included. */
+  @Test
+  void packedMatricesAreListedOnceEach() throws IOException {
+    Path gguf = quantizeFixture(DType.Q8_0);
+    long quantizedBytes = 0;
+    try (GgufFile file = GgufFile.open(gguf)) {
+      for (GgufFile.Tensor t : file.tensors().values()) {
+        if (t.dtype() == DType.Q8_0) {
+          quantizedBytes += t.data().byteSize();
+        }
+      }
+    }
+    try (RecurrentGemmaModel model = RecurrentGemmaModel.load(gguf)) {
+      List<dev.rgemma.kernels.PackedMatrix> packed = model.packedMatrices();
+      assertEquals(packed.size(), new java.util.HashSet<>(packed).size(), "no matrix twice (identity)");
+      long q8 = packed.stream().filter(m -> m.dtype() == DType.Q8_0).mapToLong(dev.rgemma.kernels.PackedMatrix::byteSize).sum();
+      // Packing pads each matrix's rows to whole groups: at least the file's bytes of that type.
+      assertTrue(q8 >= quantizedBytes && quantizedBytes > 0, q8 + " packed vs " + quantizedBytes + " in the file");
+      assertTrue(packed.stream().anyMatch(m -> m.rows() == model.config().vocabSize()), "the embedding");
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(DType.class)
   void storageTypesFollowTheRules(DType type) throws IOException {

@@ -16,11 +16,14 @@ import java.util.Objects;
  *   <li>BF16: columns in pairs, one 32-bit word per row and pair: word {@code (c / 2) * G + i}
  *       holds {@code (i, c)} for even c in its low half and {@code (i, c + 1)} in its high half
  *       (so widening is a shift or a mask; an odd last column is paired with zero);
- *   <li>Q8_0: the values of all 32-column blocks, then all their f16 scales ({@link
- *       #scaleOffset}): {@code 32 * G} int8 values per block, element {@code (i, 32b + j)} at
- *       {@code 32 * G * b + j * G + i}; the scale of block b of row i at {@code scaleOffset() + 2 *
- *       (G * b + i)};
- *   <li>Q4_0: likewise, {@code 16 * G} bytes per block, then the scales. Byte j (0..15) of row i
+ *   <li>Q8_0: the values of every group first, group after group, then the f16 scales of every
+ *       group in the same order ({@link #valueStart}, {@link #scaleStart}): per group {@code 32 * G}
+ *       int8 values per block, element {@code (i, 32b + j)} at {@code 32 * G * b + j * G + i} from
+ *       the group's value start; the scale of block b of row i at {@code 2 * (G * b + i)} from its
+ *       scale start. So the values of consecutive groups are one run, and so are their scales:
+ *       the decode loop streams several groups per pass with one affine index;
+ *   <li>Q4_0: group after group, each its values ({@code 16 * G} bytes per block) then its
+ *       scales ({@link #scaleOffset}, the same for every group). Byte j (0..15) of row i
  *       holds element {@code (i, 32b + 2j)} in its low nibble and {@code (i, 32b + 2j + 1)} in its
  *       high nibble (offset by 8, as in GGUF); it sits at {@code 16 * G * b +} {@link #q4Byte}:
  *       bytes 2p and 2p + 1 of a row side by side, so that one load of {@code 2G} bytes widened to
@@ -42,25 +45,38 @@ public final class PackedMatrix {
   private final int cols;
   private final int groupRows;
   private final MemorySegment data;
-  /** Quantized types: each group (its values, then its scales), sliced once (else null). */
+  /**
+   * Quantized types: each group from its values to the end of its scales, sliced once (else null);
+   * for Q8_0 the slice spans the other groups' values and scales in between.
+   */
   private final MemorySegment[] groups;
+  /** Q8_0: where the scales of group 0 start in {@link #data} (else -1). */
+  private final long scaleBase;
 
   PackedMatrix(String name, DType dtype, int rows, int cols, int groupRows, MemorySegment data) {
+    this(name, dtype, rows, cols, groupRows, data,
+        dtype == DType.Q8_0 ? (long) groupsOf(rows, groupRows) * valueBytes(dtype, cols, groupRows) : -1);
+  }
+
+  private PackedMatrix(
+      String name, DType dtype, int rows, int cols, int groupRows, MemorySegment data, long scaleBase) {
     this.name = Objects.requireNonNull(name);
     this.dtype = Objects.requireNonNull(dtype);
     this.rows = rows;
     this.cols = cols;
     this.groupRows = groupRows;
     this.data = Objects.requireNonNull(data);
-    if (data.byteSize() != groups() * groupBytes()) {
+    this.scaleBase = scaleBase;
+    long expected = dtype == DType.Q8_0 ? scaleBase + groups() * scaleBytes() : groups() * groupBytes();
+    if (data.byteSize() != expected || (dtype == DType.Q8_0 && scaleBase < groups() * valueBytes())) {
       throw new IllegalArgumentException(name + ": packed data has " + data.byteSize() + " bytes, expected "
-          + groups() * groupBytes());
+          + expected);
     }
     if (dtype == DType.Q8_0 || dtype == DType.Q4_0) {
       // Made here rather than per product: decoding slices every group of every matrix per token.
       groups = new MemorySegment[groups()];
       for (int g = 0; g < groups.length; g++) {
-        groups[g] = data.asSlice(g * groupBytes(), groupBytes());
+        groups[g] = data.asSlice(valueStart(g), scaleStart(g) + scaleBytes() - valueStart(g));
       }
     } else {
       groups = null;
@@ -101,6 +117,10 @@ public final class PackedMatrix {
 
   /** Number of row groups, {@code ceil(rows / G)}. */
   public int groups() {
+    return groupsOf(rows, groupRows);
+  }
+
+  private static int groupsOf(int rows, int groupRows) {
     return (rows + groupRows - 1) / groupRows;
   }
 
@@ -122,22 +142,67 @@ public final class PackedMatrix {
     return (dtype.blockBytes() - 2) * (long) groupRows;
   }
 
-  /** Offset within a group of the f16 scales of its blocks (quantized types). */
+  /** Bytes of the values of one group (quantized types). */
+  long valueBytes() {
+    return valueBytes(dtype, cols, groupRows);
+  }
+
+  private static long valueBytes(DType dtype, int cols, int groupRows) {
+    return (cols / 32) * (dtype.blockBytes() - 2) * (long) groupRows;
+  }
+
+  /** Bytes of the f16 scales of one group (quantized types). */
+  long scaleBytes() {
+    return (cols / 32) * 2L * groupRows;
+  }
+
+  /** Offset in {@link #data} of the values of group {@code g} (quantized types). */
+  long valueStart(int g) {
+    return dtype == DType.Q8_0 ? g * valueBytes() : g * groupBytes();
+  }
+
+  /** Offset in {@link #data} of the f16 scales of group {@code g} (quantized types). */
+  long scaleStart(int g) {
+    return dtype == DType.Q8_0 ? scaleBase + g * scaleBytes() : g * groupBytes() + valueBytes();
+  }
+
+  /** Offset of group {@code g}'s scales within {@link #group}{@code (g)} (quantized types). */
+  long scaleOffset(int g) {
+    return scaleStart(g) - valueStart(g);
+  }
+
+  /**
+   * Q4_0: offset within every group of the f16 scales of its blocks ({@link #scaleOffset(int)} for
+   * any group).
+   */
   long scaleOffset() {
-    return (cols / 32) * quantBytes();
+    if (dtype != DType.Q4_0) {
+      throw new IllegalStateException(name + ": one scale offset for all groups is Q4_0's layout, not " + dtype + "'s");
+    }
+    return valueBytes();
   }
 
   /**
    * Group {@code g} of a quantized matrix as one segment: the values of all its blocks in order,
-   * then their f16 scales from {@link #scaleOffset()} (quantized types only).
+   * and its f16 scales from {@link #scaleOffset(int)} (quantized types only).
    */
   MemorySegment group(int g) {
     return groups[g];
   }
 
+  /**
+   * Q8_0: groups {@code [g, g + count)} as one segment from the values of the first to the end of
+   * the scales of the last: their values from offset 0 (one run), their scales from {@link
+   * #scaleOffset(int) scaleOffset(g)} (one run).
+   */
+  MemorySegment run(int g, int count) {
+    long start = valueStart(g);
+    return data.asSlice(start, scaleStart(g + count - 1) + scaleBytes() - start);
+  }
+
   /** Bytes of weights, as stored (padding rows included). */
   public long byteSize() {
-    return data.byteSize();
+    return groups() * groupBytes();
   }
 
   MemorySegment data() {
@@ -155,8 +220,16 @@ public final class PackedMatrix {
           + ") do not fall on groups of " + groupRows);
     }
     int groups = (count + groupRows - 1) / groupRows;
-    return new PackedMatrix(name + "[" + first + ":" + (first + count) + "]", dtype, count, cols, groupRows,
-        data.asSlice(first / groupRows * groupBytes(), groups * groupBytes()));
+    String part = name + "[" + first + ":" + (first + count) + "]";
+    int g = first / groupRows;
+    if (dtype == DType.Q8_0) {
+      // From the block's first values to the end of its last scales (the other groups' in between).
+      long start = valueStart(g);
+      long end = scaleStart(g + groups - 1) + scaleBytes();
+      return new PackedMatrix(part, dtype, count, cols, groupRows, data.asSlice(start, end - start),
+          scaleStart(g) - start);
+    }
+    return new PackedMatrix(part, dtype, count, cols, groupRows, data.asSlice(g * groupBytes(), groups * groupBytes()));
   }
 
   @Override

@@ -323,11 +323,12 @@ final class ScalarKernels implements KernelImpl {
     MemorySegment data = w.data();
     int g = w.groupRows();
     int i = row % g;
-    long base = (row / g) * w.groupBytes();
+    long values = w.valueStart(row / g);
+    long scaleStart = w.scaleStart(row / g);
     boolean q4 = w.dtype() == DType.Q4_0;
     for (int b = 0; b < w.cols() / 32; b++) {
-      long block = base + b * w.quantBytes();
-      scales[b] = Floats.f16ToFloat(data.get(I16, base + w.scaleOffset() + 2L * ((long) g * b + i)));
+      long block = values + b * w.quantBytes();
+      scales[b] = Floats.f16ToFloat(data.get(I16, scaleStart + 2L * ((long) g * b + i)));
       if (q4) {
         for (int j = 0; j < 16; j++) {
           int packed = data.get(ValueLayout.JAVA_BYTE, block + PackedMatrix.q4Byte(j, g, i)) & 0xFF;

@@ -171,6 +171,8 @@ final class VectorKernels implements KernelImpl {
     if (w.dtype() == DType.Q4_0) {
       Q8Activations a = quantize(x, xOffset, tokens, w.cols());
       matmulQ4(w, a, out, outOffset, groupStart, groupEnd);
+    } else if (tokens == 1 && w.dtype() == DType.Q8_0) {
+      decodeQ8(w, x, xOffset, out, outOffset, groupStart, groupEnd);
     } else if (tokens == 1) {
       // Results go through an array (vectors returned from a method would be boxed), one per thread.
       float[] acc = GROUP_SUMS.get();
@@ -203,10 +205,7 @@ final class VectorKernels implements KernelImpl {
       case F32 -> groupsF32(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case BF16 -> groupsBf16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case F16 -> groupsF16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
-      case Q8_0 -> {
-        groupsQ8(w.group(g0), w.group(g1), w.group(g2), w.group(g3), w.scaleOffset(), w.cols() / 32, x, xo, acc);
-        yield 0;
-      }
+      case Q8_0 -> throw new AssertionError("Q8_0 goes through decodeQ8");
       case Q4_0 -> throw new AssertionError("Q4_0 goes through matmulQ4");
     };
     if (sink == 0x5A) {
@@ -349,6 +348,92 @@ final class VectorKernels implements KernelImpl {
   }
 
   /**
+   * Columns a Q8_0 decode pass streams per group stream at least (several consecutive groups, see
+   * {@link #decodeQ8}). On the Zen 5 VM a pass over DRAM lost ~0.5-2 microseconds each time its loop
+   * ended and the next began (not from L2): rows of 2560 columns streamed at 38-44 GB/s against
+   * 45-56 for 7680, and six groups of 2560 columns per stream recovered the 7680-column rate
+   * (BENCHMARKS.md, stop 22).
+   */
+  private static final int STREAM_COLUMNS = 15360;
+
+  /** Per-thread buffers of {@link #decodeQ8}: the results of its groups, and the input repeated. */
+  private static final ThreadLocal<float[]> STREAM_SUMS = ThreadLocal.withInitial(() -> new float[0]);
+  private static final ThreadLocal<float[]> REPEATED_INPUT = ThreadLocal.withInitial(() -> new float[0]);
+
+  /**
+   * One token times Q8_0 groups {@code [groupStart, groupEnd)}: four streams at a time, each through
+   * k consecutive groups in one pass (their values are one run and their scales another, see {@link
+   * PackedMatrix}), k chosen so that a stream covers about {@link #STREAM_COLUMNS} columns; the
+   * input is read from a k-fold copy, so the column index stays affine across the groups. Each
+   * row's arithmetic is the same whatever k (the results are bit for bit those of one group at a
+   * time).
+   */
+  private static void decodeQ8(
+      PackedMatrix w, float[] x, int xOffset, float[] out, int outOffset, int groupStart, int groupEnd) {
+    int cols = w.cols();
+    int blocks = cols / 32;
+    int rows = w.rows();
+    int k = Math.max(1, Math.min((STREAM_COLUMNS + cols - 1) / cols, (groupEnd - groupStart) / 4));
+    float[] acc = STREAM_SUMS.get();
+    if (acc.length < 4 * k * L) {
+      acc = new float[4 * k * L];
+      STREAM_SUMS.set(acc);
+    }
+    float[] xk = x;
+    int xo = xOffset;
+    if (k > 1) {
+      xk = REPEATED_INPUT.get();
+      if (xk.length < k * cols) {
+        xk = new float[k * cols];
+        REPEATED_INPUT.set(xk);
+      }
+      for (int j = 0; j < k; j++) {
+        System.arraycopy(x, xOffset, xk, j * cols, cols);
+      }
+      xo = 0;
+    }
+    int g = groupStart;
+    while (g < groupEnd) {
+      int left = groupEnd - g;
+      int kk = Math.min(k, left / 4);
+      int g0;
+      int g1;
+      int g2;
+      int g3;
+      int count;
+      if (kk >= 1) {
+        g0 = g;
+        g1 = g + kk;
+        g2 = g + 2 * kk;
+        g3 = g + 3 * kk;
+        count = 4 * kk;
+      } else {
+        // Fewer than four groups left: missing streams repeat the last group (not stored).
+        kk = 1;
+        g0 = g;
+        g1 = g + Math.min(1, left - 1);
+        g2 = g + Math.min(2, left - 1);
+        g3 = g + Math.min(3, left - 1);
+        count = left;
+      }
+      groupsQ8(w.run(g0, kk), w.run(g1, kk), w.run(g2, kk), w.run(g3, kk),
+          w.scaleOffset(g0), w.scaleOffset(g1), w.scaleOffset(g2), w.scaleOffset(g3), blocks, kk, xk, xo, acc);
+      // acc[(4 j + s) * L ..]: group j of stream s, i.e. group g + s * kk + j (when count = 4 kk).
+      for (int s = 0; s < 4; s++) {
+        for (int j = 0; j < kk; j++) {
+          int group = count == 4 * kk ? g + s * kk + j : g + s;
+          if (group - g >= count) {
+            continue;
+          }
+          int row = group * L;
+          System.arraycopy(acc, (4 * j + s) * L, out, outOffset + row, Math.min(L, rows - row));
+        }
+      }
+      g += count;
+    }
+  }
+
+  /**
    * Q8_0, block by block (see {@link PackedMatrix}): each block's quantized values times x from
    * zero, then that partial sum times the block's scale added to the row's sum. Three vector
    * operations per 16 weights (widen, convert, multiply-add) instead of four.
@@ -361,13 +446,17 @@ final class VectorKernels implements KernelImpl {
    * in the same reorder window, and 2B q8_0 tokens were ~3 % faster (BENCHMARKS.md, stop 20).
    */
   private static void groupsQ8(
-      MemorySegment g0, MemorySegment g1, MemorySegment g2, MemorySegment g3, long scaleOffset, int blocks,
-      float[] x, int xo, float[] acc) {
+      MemorySegment g0, MemorySegment g1, MemorySegment g2, MemorySegment g3,
+      long so0, long so1, long so2, long so3, int blocks, int groups, float[] x, int xo, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     FloatVector p0 = a0, p1 = a0, p2 = a0, p3 = a0;
-    // One loop over every column of every block (the values are one run per group), each block's
-    // partial sums closed every 32nd step: a loop per block cost its entry checks each time.
-    int cols = 32 * blocks;
+    // One loop over every column of every block of every group of the streams (the values are one
+    // run per stream), each block's partial sums closed every 32nd step and each group's rows every
+    // blocks-th block: a loop per block cost its entry checks each time, a pass per group its
+    // start-up over DRAM.
+    int cols = 32 * blocks * groups;
+    int blocksLeft = blocks;
+    int at = 0;
     for (int c = 0; c < cols; c++) {
       FloatVector u = FloatVector.broadcast(F, x[xo + c]);
       int q = c * L;
@@ -379,14 +468,14 @@ final class VectorKernels implements KernelImpl {
       p3 = ((FloatVector) ByteVector.fromMemorySegment(B, g3, q, LE).convertShape(VectorOperators.B2F, F, 0)).fma(u, p3);
       if ((c & 31) == 31) {
         // The block's f16 scales widened as finiteF16 does, written out (no call in this loop).
-        long so = scaleOffset + 2L * L * (c >>> 5);
-        IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, g0, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        long sb = 2L * L * (c >>> 5);
+        IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, g0, so0 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
         FloatVector d0 = e0.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
-        IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, g1, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, g1, so1 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
         FloatVector d1 = e1.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
-        IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, g2, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, g2, so2 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
         FloatVector d2 = e2.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
-        IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, g3, so, LE).convertShape(VectorOperators.S2I, I, 0);
+        IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, g3, so3 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
         FloatVector d3 = e3.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
         a0 = p0.fma(d0, a0);
         a1 = p1.fma(d1, a1);
@@ -396,12 +485,21 @@ final class VectorKernels implements KernelImpl {
         p1 = p0;
         p2 = p0;
         p3 = p0;
+        if (--blocksLeft == 0) {
+          // The end of a group in every stream: its rows are done.
+          a0.intoArray(acc, at);
+          a1.intoArray(acc, at + L);
+          a2.intoArray(acc, at + 2 * L);
+          a3.intoArray(acc, at + 3 * L);
+          at += 4 * L;
+          a0 = p0;
+          a1 = p0;
+          a2 = p0;
+          a3 = p0;
+          blocksLeft = blocks;
+        }
       }
     }
-    a0.intoArray(acc, 0);
-    a1.intoArray(acc, L);
-    a2.intoArray(acc, 2 * L);
-    a3.intoArray(acc, 3 * L);
   }
 
   @Override
@@ -786,8 +884,6 @@ final class VectorKernels implements KernelImpl {
     float[] scales = PACKED_SCALES.get();
     float[] acc = pairSums(tokens, groupStart, groupEnd);
     MemorySegment data = w.data();
-    long gb = w.groupBytes();
-    long scaleOffset = w.scaleOffset();
     for (int b0 = groupStart; b0 < groupEnd; b0 += 2 * PAIRS_PER_BLOCK) {
       int b1 = Math.min(groupEnd, b0 + 2 * PAIRS_PER_BLOCK);
       for (int k0 = 0; k0 < cols; k0 += KC) {
@@ -795,14 +891,17 @@ final class VectorKernels implements KernelImpl {
         boolean first = k0 == 0;
         int nb = (k1 - k0) / 32;
         for (int g = b0; g < b1; g += 2) {
-          long base0 = g * gb;
-          long base1 = (g + 1 < b1 ? g + 1 : g) * gb; // a lone last group pairs with itself (not stored)
+          int g1 = g + 1 < b1 ? g + 1 : g; // a lone last group pairs with itself (not stored)
+          long base0 = w.valueStart(g);
+          long base1 = w.valueStart(g1);
+          long scales0 = w.scaleStart(g);
+          long scales1 = w.scaleStart(g1);
           for (int j = 0; j < nb; j++) {
             int block = k0 / 32 + j;
             widenBlock(data, base0 + block * 32L * L, panel, j * 32 * L);
             widenBlock(data, base1 + block * 32L * L, panel, KC * L + j * 32 * L);
-            finiteF16(data, base0 + scaleOffset + block * 2L * L, scales, j * 2 * L);
-            finiteF16(data, base1 + scaleOffset + block * 2L * L, scales, j * 2 * L + L);
+            finiteF16(data, scales0 + block * 2L * L, scales, j * 2 * L);
+            finiteF16(data, scales1 + block * 2L * L, scales, j * 2 * L + L);
           }
           int at = (g - b0) / 2 * tokens * 2 * L;
           boolean direct = k1 == cols && directPair(g, b1, rows);

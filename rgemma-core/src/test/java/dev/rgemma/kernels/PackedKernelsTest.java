@@ -251,6 +251,60 @@ class PackedKernelsTest {
   }
 
   /**
+   * Q8_0 decoding streams several consecutive groups per pass (values and scales of consecutive
+   * groups are each one run): many groups, with remainders of every kind (a last short pass, fewer
+   * than four groups, a partial last group), alone and split over the pool: the scalar twin's bits.
+   * A row block of such a matrix (groups from the middle) reads and multiplies as those rows.
+   */
+  @ParameterizedTest(name = "[{0} x {1}]")
+  @org.junit.jupiter.params.provider.CsvSource({"661, 96", "981, 544", "602, 2560", "64, 7680", "2049, 32"})
+  void q8DecodeOverManyGroupsGivesTheSameBits(int rows, int cols) {
+    Random random = new Random(17L * rows + cols);
+    WeightMatrix w = randomMatrix(DType.Q8_0, rows, cols, random);
+    PackedMatrix p = Packing.pack(w, vector.groupRows(), arena, pool);
+    float[] x = KernelsTest.randomFloats(random, 2 + cols);
+    float[] expected = new float[1 + rows];
+    float[] single = new float[1 + rows];
+    float[] pooled = new float[1 + rows];
+    ScalarKernels.INSTANCE.matmulPacked(p, x, 2, 1, expected, 1, 0, p.groups());
+    vector.matmulPacked(p, x, 2, 1, single, 1, 0, p.groups());
+    Kernels.matmul(vector, pool, p, x, 2, 1, pooled, 1);
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(single[i]), "row " + (i - 1));
+      assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(pooled[i]), "pooled, row " + (i - 1));
+    }
+    // Group ranges that do not start at 0 (as the pool's chunks): rows outside stay untouched.
+    int g = vector.groupRows();
+    if (p.groups() > 9) {
+      float[] part = new float[1 + rows];
+      vector.matmulPacked(p, x, 2, 1, part, 1, 3, p.groups() - 1);
+      for (int r = 0; r < rows; r++) {
+        float want = r >= 3 * g && r < (p.groups() - 1) * g ? expected[1 + r] : 0f;
+        assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(part[1 + r]), "range, row " + r);
+      }
+    }
+    if (rows >= 8 * g) {
+      int first = 2 * g;
+      int count = 5 * g;
+      PackedMatrix block = p.rowBlock(first, count);
+      assertEquals(count, block.rows());
+      assertEquals(5 * p.groupBytes(), block.byteSize());
+      float[] inBlock = new float[count];
+      vector.matmulPacked(block, x, 2, 1, inBlock, 0, 0, block.groups());
+      float[] row = new float[cols];
+      float[] stored = new float[cols];
+      for (int r = 0; r < count; r++) {
+        assertEquals(Float.floatToIntBits(expected[1 + first + r]), Float.floatToIntBits(inBlock[r]), "block row " + r);
+        Kernels.readRow(block, r, row, 0);
+        ScalarKernels.INSTANCE.readRow(w, first + r, stored, 0);
+        for (int c = 0; c < cols; c++) {
+          assertEquals(Float.floatToIntBits(stored[c]), Float.floatToIntBits(row[c]), "block row " + r + " col " + c);
+        }
+      }
+    }
+  }
+
+  /**
    * Enough row groups for several blocks of group pairs in the prefill product (each block shares
    * the tokens' k-blocks; whole pairs store their last k-block straight into the output), an odd
    * group count with a partial last group, several k-blocks and every micro-kernel width, with the

@@ -16,14 +16,13 @@ import java.util.Objects;
  *   <li>BF16: columns in pairs, one 32-bit word per row and pair: word {@code (c / 2) * G + i}
  *       holds {@code (i, c)} for even c in its low half and {@code (i, c + 1)} in its high half
  *       (so widening is a shift or a mask; an odd last column is paired with zero);
- *   <li>Q8_0: the values of every group first, group after group, then the f16 scales of every
- *       group in the same order ({@link #valueStart}, {@link #scaleStart}): per group {@code 32 * G}
+ *   <li>Q8_0 (and Q4_0 likewise): the values of every group first, group after group, then the
+ *       f16 scales of every group in the same order ({@link #valueStart}, {@link #scaleStart}): per group {@code 32 * G}
  *       int8 values per block, element {@code (i, 32b + j)} at {@code 32 * G * b + j * G + i} from
  *       the group's value start; the scale of block b of row i at {@code 2 * (G * b + i)} from its
  *       scale start. So the values of consecutive groups are one run, and so are their scales:
  *       the decode loop streams several groups per pass with one affine index;
- *   <li>Q4_0: group after group, each its values ({@code 16 * G} bytes per block) then its
- *       scales ({@link #scaleOffset}, the same for every group). Byte j (0..15) of row i
+ *   <li>Q4_0: as Q8_0, with {@code 16 * G} bytes of values per block. Byte j (0..15) of row i
  *       holds element {@code (i, 32b + 2j)} in its low nibble and {@code (i, 32b + 2j + 1)} in its
  *       high nibble (offset by 8, as in GGUF); it sits at {@code 16 * G * b +} {@link #q4Byte}:
  *       bytes 2p and 2p + 1 of a row side by side, so that one load of {@code 2G} bytes widened to
@@ -50,12 +49,12 @@ public final class PackedMatrix {
    * for Q8_0 the slice spans the other groups' values and scales in between.
    */
   private final MemorySegment[] groups;
-  /** Q8_0: where the scales of group 0 start in {@link #data} (else -1). */
+  /** Quantized types: where the scales of group 0 start in {@link #data} (else -1). */
   private final long scaleBase;
 
   PackedMatrix(String name, DType dtype, int rows, int cols, int groupRows, MemorySegment data) {
     this(name, dtype, rows, cols, groupRows, data,
-        dtype == DType.Q8_0 ? (long) groupsOf(rows, groupRows) * valueBytes(dtype, cols, groupRows) : -1);
+        dtype.isQuantized() ? (long) groupsOf(rows, groupRows) * valueBytes(dtype, cols, groupRows) : -1);
   }
 
   private PackedMatrix(
@@ -67,8 +66,8 @@ public final class PackedMatrix {
     this.groupRows = groupRows;
     this.data = Objects.requireNonNull(data);
     this.scaleBase = scaleBase;
-    long expected = dtype == DType.Q8_0 ? scaleBase + groups() * scaleBytes() : groups() * groupBytes();
-    if (data.byteSize() != expected || (dtype == DType.Q8_0 && scaleBase < groups() * valueBytes())) {
+    long expected = dtype.isQuantized() ? scaleBase + groups() * scaleBytes() : groups() * groupBytes();
+    if (data.byteSize() != expected || (dtype.isQuantized() && scaleBase < groups() * valueBytes())) {
       throw new IllegalArgumentException(name + ": packed data has " + data.byteSize() + " bytes, expected "
           + expected);
     }
@@ -158,28 +157,17 @@ public final class PackedMatrix {
 
   /** Offset in {@link #data} of the values of group {@code g} (quantized types). */
   long valueStart(int g) {
-    return dtype == DType.Q8_0 ? g * valueBytes() : g * groupBytes();
+    return g * valueBytes();
   }
 
   /** Offset in {@link #data} of the f16 scales of group {@code g} (quantized types). */
   long scaleStart(int g) {
-    return dtype == DType.Q8_0 ? scaleBase + g * scaleBytes() : g * groupBytes() + valueBytes();
+    return scaleBase + g * scaleBytes();
   }
 
   /** Offset of group {@code g}'s scales within {@link #group}{@code (g)} (quantized types). */
   long scaleOffset(int g) {
     return scaleStart(g) - valueStart(g);
-  }
-
-  /**
-   * Q4_0: offset within every group of the f16 scales of its blocks ({@link #scaleOffset(int)} for
-   * any group).
-   */
-  long scaleOffset() {
-    if (dtype != DType.Q4_0) {
-      throw new IllegalStateException(name + ": one scale offset for all groups is Q4_0's layout, not " + dtype + "'s");
-    }
-    return valueBytes();
   }
 
   /**
@@ -191,7 +179,7 @@ public final class PackedMatrix {
   }
 
   /**
-   * Q8_0: groups {@code [g, g + count)} as one segment from the values of the first to the end of
+   * Quantized types: groups {@code [g, g + count)} as one segment from the values of the first to the end of
    * the scales of the last: their values from offset 0 (one run), their scales from {@link
    * #scaleOffset(int) scaleOffset(g)} (one run).
    */
@@ -222,7 +210,7 @@ public final class PackedMatrix {
     int groups = (count + groupRows - 1) / groupRows;
     String part = name + "[" + first + ":" + (first + count) + "]";
     int g = first / groupRows;
-    if (dtype == DType.Q8_0) {
+    if (dtype.isQuantized()) {
       // From the block's first values to the end of its last scales (the other groups' in between).
       long start = valueStart(g);
       long end = scaleStart(g + groups - 1) + scaleBytes();

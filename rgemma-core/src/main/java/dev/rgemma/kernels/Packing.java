@@ -100,16 +100,16 @@ final class Packing {
         checkScales(w, gi * g + i, row);
         scatterRow(w.dtype(), w.cols(), g, row, i, group);
       }
-      if (w.dtype() == DType.Q8_0) {
+      if (w.dtype().isQuantized()) {
         // Values of all groups first, then all scales (PackedMatrix): this group's in each run.
         int groups = (w.rows() + g - 1) / g;
-        int values = 32 * g * (w.cols() / 32);
+        int values = (w.dtype().blockBytes() - 2) * g * (w.cols() / 32);
         int scales = group.length - values;
         MemorySegment.copy(group, 0, packed, ValueLayout.JAVA_BYTE, (long) gi * values, values);
         MemorySegment.copy(group, values, packed, ValueLayout.JAVA_BYTE, (long) groups * values + (long) gi * scales,
             scales);
       } else {
-        MemorySegment.copy(group, 0, packed, ValueLayout.JAVA_BYTE, gi * groupBytes, group.length);
+        throw new AssertionError("not a block type: " + w.dtype());
       }
     }
   }

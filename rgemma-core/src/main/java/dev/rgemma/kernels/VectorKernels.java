@@ -418,17 +418,7 @@ final class VectorKernels implements KernelImpl {
       }
       groupsQ8(w.run(g0, kk), w.run(g1, kk), w.run(g2, kk), w.run(g3, kk),
           w.scaleOffset(g0), w.scaleOffset(g1), w.scaleOffset(g2), w.scaleOffset(g3), blocks, kk, xk, xo, acc);
-      // acc[(4 j + s) * L ..]: group j of stream s, i.e. group g + s * kk + j (when count = 4 kk).
-      for (int s = 0; s < 4; s++) {
-        for (int j = 0; j < kk; j++) {
-          int group = count == 4 * kk ? g + s * kk + j : g + s;
-          if (group - g >= count) {
-            continue;
-          }
-          int row = group * L;
-          System.arraycopy(acc, (4 * j + s) * L, out, outOffset + row, Math.min(L, rows - row));
-        }
-      }
+      storeStreams(acc, g, kk, count, rows, out, outOffset);
       g += count;
     }
   }
@@ -556,8 +546,11 @@ final class VectorKernels implements KernelImpl {
       ScalarKernels.INSTANCE.matmulQ4(w, a, out, outOffset, groupStart, groupEnd);
       return;
     }
+    if (a.tokens == 1) {
+      decodeQ4(w, a, out, outOffset, groupStart, groupEnd);
+      return;
+    }
     MemorySegment data = w.data();
-    long gb = w.groupBytes();
     int rows = w.rows();
     float[] acc = GROUP_SUMS.get();
     float[] tile = TOKEN_SUMS.get();
@@ -568,16 +561,13 @@ final class VectorKernels implements KernelImpl {
       int g1 = g0 + Math.min(1, count - 1);
       int g2 = g0 + Math.min(2, count - 1);
       int g3 = g0 + Math.min(3, count - 1);
-      long b0 = g0 * gb;
-      long b1 = g1 * gb;
-      long b2 = g2 * gb;
-      long b3 = g3 * gb;
       int t = 0;
       for (; t + 4 <= a.tokens; t += 4) {
         for (int pair = 0; pair < count; pair += 2) {
-          long p0 = pair == 0 ? b0 : b2;
-          long p1 = pair == 0 ? b1 : b3;
-          pairQ4x4(data, p0, p1, a.blocks, w.scaleOffset(), a.pairWords, a.scales, a.sums, t * a.blocks, tile);
+          int p0 = pair == 0 ? g0 : g2;
+          int p1 = pair == 0 ? g1 : g3;
+          pairQ4x4(data, w.valueStart(p0), w.valueStart(p1), w.scaleStart(p0), w.scaleStart(p1), a.blocks,
+              a.pairWords, a.scales, a.sums, t * a.blocks, tile);
           for (int k = pair; k < Math.min(count, pair + 2); k++) {
             int row = (g0 + k) * L;
             for (int u = 0; u < 4; u++) {
@@ -588,12 +578,105 @@ final class VectorKernels implements KernelImpl {
         }
       }
       for (; t < a.tokens; t++) {
-        groupsQ4(w.group(g0), w.group(g1), w.group(g2), w.group(g3), w.scaleOffset(), a.blocks,
+        groupsQ4(w.group(g0), w.group(g1), w.group(g2), w.group(g3),
+            w.scaleOffset(g0), w.scaleOffset(g1), w.scaleOffset(g2), w.scaleOffset(g3), a.blocks, 1,
             a.pairWords, a.scales, a.sums, t * a.blocks, acc);
         for (int k = 0; k < count; k++) {
           int row = (g0 + k) * L;
           System.arraycopy(acc, k * L, out, outOffset + t * rows + row, Math.min(L, rows - row));
         }
+      }
+    }
+  }
+
+  /** Per-thread k-fold copies of one token's int8 inputs for {@link #decodeQ4}. */
+  private static final ThreadLocal<int[]> REPEATED_PAIR_WORDS = ThreadLocal.withInitial(() -> new int[0]);
+  private static final ThreadLocal<float[]> REPEATED_SCALES = ThreadLocal.withInitial(() -> new float[0]);
+  private static final ThreadLocal<int[]> REPEATED_SUMS = ThreadLocal.withInitial(() -> new int[0]);
+
+  /**
+   * One token times Q4_0 groups {@code [groupStart, groupEnd)}, as {@link #decodeQ8}: four streams
+   * of k consecutive groups per pass, the token's int8 inputs (pair words, block scales and sums)
+   * read from k-fold copies. The same results as one group at a time, bit for bit.
+   */
+  private static void decodeQ4(
+      PackedMatrix w, Q8Activations a, float[] out, int outOffset, int groupStart, int groupEnd) {
+    int cols = w.cols();
+    int blocks = cols / 32;
+    int rows = w.rows();
+    int k = Math.max(1, Math.min((STREAM_COLUMNS + cols - 1) / cols, (groupEnd - groupStart) / 4));
+    float[] acc = STREAM_SUMS.get();
+    if (acc.length < 4 * k * L) {
+      acc = new float[4 * k * L];
+      STREAM_SUMS.set(acc);
+    }
+    int[] pairWords = a.pairWords;
+    float[] scales = a.scales;
+    int[] sums = a.sums;
+    if (k > 1) {
+      pairWords = REPEATED_PAIR_WORDS.get();
+      scales = REPEATED_SCALES.get();
+      sums = REPEATED_SUMS.get();
+      if (sums.length < k * blocks) {
+        pairWords = new int[16 * k * blocks];
+        scales = new float[k * blocks];
+        sums = new int[k * blocks];
+        REPEATED_PAIR_WORDS.set(pairWords);
+        REPEATED_SCALES.set(scales);
+        REPEATED_SUMS.set(sums);
+      }
+      for (int j = 0; j < k; j++) {
+        System.arraycopy(a.pairWords, 0, pairWords, 16 * j * blocks, 16 * blocks);
+        System.arraycopy(a.scales, 0, scales, j * blocks, blocks);
+        System.arraycopy(a.sums, 0, sums, j * blocks, blocks);
+      }
+    }
+    int g = groupStart;
+    while (g < groupEnd) {
+      int left = groupEnd - g;
+      int kk = Math.min(k, left / 4);
+      int g0;
+      int g1;
+      int g2;
+      int g3;
+      int count;
+      if (kk >= 1) {
+        g0 = g;
+        g1 = g + kk;
+        g2 = g + 2 * kk;
+        g3 = g + 3 * kk;
+        count = 4 * kk;
+      } else {
+        // Fewer than four groups left: missing streams repeat the last group (not stored).
+        kk = 1;
+        g0 = g;
+        g1 = g + Math.min(1, left - 1);
+        g2 = g + Math.min(2, left - 1);
+        g3 = g + Math.min(3, left - 1);
+        count = left;
+      }
+      groupsQ4(w.run(g0, kk), w.run(g1, kk), w.run(g2, kk), w.run(g3, kk),
+          w.scaleOffset(g0), w.scaleOffset(g1), w.scaleOffset(g2), w.scaleOffset(g3), blocks, kk,
+          pairWords, scales, sums, 0, acc);
+      storeStreams(acc, g, kk, count, rows, out, outOffset);
+      g += count;
+    }
+  }
+
+  /**
+   * Writes the rows of one pass of {@link #decodeQ8} or {@link #decodeQ4}: {@code acc[(4 j + s) *
+   * L ..]} holds group j of stream s, i.e. group {@code g + s * k + j} when the pass had four full
+   * streams ({@code count = 4k}), else group {@code g + s} (k = 1, fewer than four groups).
+   */
+  private static void storeStreams(float[] acc, int g, int k, int count, int rows, float[] out, int outOffset) {
+    for (int s = 0; s < 4; s++) {
+      for (int j = 0; j < k; j++) {
+        int group = count == 4 * k ? g + s * k + j : g + s;
+        if (group - g >= count) {
+          continue;
+        }
+        int row = group * L;
+        System.arraycopy(acc, (4 * j + s) * L, out, outOffset + row, Math.min(L, rows - row));
       }
     }
   }
@@ -604,7 +687,7 @@ final class VectorKernels implements KernelImpl {
    * weight vector serves four tokens. Writes {@code acc[(group * 4 + token) * L ..]}.
    */
   private static void pairQ4x4(
-      MemorySegment data, long b0, long b1, int blocks, long scaleOffset, int[] pairWords,
+      MemorySegment data, long b0, long b1, long scales0, long scales1, int blocks, int[] pairWords,
       float[] inputScales, int[] inputSums, int xb, float[] acc) {
     FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
     FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
@@ -641,8 +724,8 @@ final class VectorKernels implements KernelImpl {
         s13 = s13.add(n1.mul(lo)).add(hi1.mul(mixed));
       }
       // Scales of the two vectors of rows, widened by finiteF16 (groupsQ4 writes the same out inline).
-      finiteF16(data, b0 + scaleOffset + b * 2L * L, scales, 0);
-      finiteF16(data, b1 + scaleOffset + b * 2L * L, scales, L);
+      finiteF16(data, scales0 + b * 2L * L, scales, 0);
+      finiteF16(data, scales1 + b * 2L * L, scales, L);
       FloatVector d0 = FloatVector.fromArray(F, scales, 0);
       FloatVector d1 = FloatVector.fromArray(F, scales, L);
       int x0 = xb + b;
@@ -705,11 +788,15 @@ final class VectorKernels implements KernelImpl {
    * operations per 16 weights, against three and a half for widening to float.
    */
   private static void groupsQ4(
-      MemorySegment g0, MemorySegment g1, MemorySegment g2, MemorySegment g3, long scaleOffset, int blocks,
+      MemorySegment g0, MemorySegment g1, MemorySegment g2, MemorySegment g3,
+      long so0, long so1, long so2, long so3, int blocks, int groups,
       int[] pairWords, float[] inputScales, int[] inputSums, int xb, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     int pw = 16 * xb;
-    for (int b = 0; b < blocks; b++) {
+    int blocksLeft = blocks;
+    int at = 0;
+    int total = blocks * groups;
+    for (int b = 0; b < total; b++) {
       ShortVector s0 = ShortVector.zero(S2), s1 = s0, s2 = s0, s3 = s0;
       for (int jp = 0; jp < 8; jp++) {
         int i = 8 * b + jp;
@@ -730,14 +817,14 @@ final class VectorKernels implements KernelImpl {
         s3 = s3.add(n3.mul(lo)).add(n3.lanewise(VectorOperators.LSHR, 4).mul(mixed));
       }
       // Close the block: its f16 scales widened as finiteF16 does, written out (no call here).
-      long so = scaleOffset + 2L * L * b;
-      IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, g0, so, LE).convertShape(VectorOperators.S2I, I, 0);
+      long sb = 2L * L * b;
+      IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, g0, so0 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
       FloatVector d0 = e0.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
-      IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, g1, so, LE).convertShape(VectorOperators.S2I, I, 0);
+      IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, g1, so1 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
       FloatVector d1 = e1.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
-      IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, g2, so, LE).convertShape(VectorOperators.S2I, I, 0);
+      IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, g2, so2 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
       FloatVector d2 = e2.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
-      IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, g3, so, LE).convertShape(VectorOperators.S2I, I, 0);
+      IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, g3, so3 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
       FloatVector d3 = e3.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
       int offset = 8 * inputSums[xb + b];
       float inputScale = inputScales[xb + b];
@@ -757,11 +844,20 @@ final class VectorKernels implements KernelImpl {
       a1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(d1.mul(inputScale), a1);
       a2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0)).fma(d2.mul(inputScale), a2);
       a3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0)).fma(d3.mul(inputScale), a3);
+      if (--blocksLeft == 0) {
+        // The end of a group in every stream: its rows are done.
+        a0.intoArray(acc, at);
+        a1.intoArray(acc, at + L);
+        a2.intoArray(acc, at + 2 * L);
+        a3.intoArray(acc, at + 3 * L);
+        at += 4 * L;
+        a0 = FloatVector.zero(F);
+        a1 = a0;
+        a2 = a0;
+        a3 = a0;
+        blocksLeft = blocks;
+      }
     }
-    a0.intoArray(acc, 0);
-    a1.intoArray(acc, L);
-    a2.intoArray(acc, 2 * L);
-    a3.intoArray(acc, 3 * L);
   }
 
 

@@ -251,16 +251,17 @@ class PackedKernelsTest {
   }
 
   /**
-   * Q8_0 decoding streams several consecutive groups per pass (values and scales of consecutive
+   * Quantized decoding streams several consecutive groups per pass (values and scales of consecutive
    * groups are each one run): many groups, with remainders of every kind (a last short pass, fewer
    * than four groups, a partial last group), alone and split over the pool: the scalar twin's bits.
    * A row block of such a matrix (groups from the middle) reads and multiplies as those rows.
    */
-  @ParameterizedTest(name = "[{0} x {1}]")
-  @org.junit.jupiter.params.provider.CsvSource({"661, 96", "981, 544", "602, 2560", "64, 7680", "2049, 32"})
-  void q8DecodeOverManyGroupsGivesTheSameBits(int rows, int cols) {
+  @ParameterizedTest(name = "{0} [{1} x {2}]")
+  @org.junit.jupiter.params.provider.CsvSource({"Q8_0, 661, 96", "Q8_0, 981, 544", "Q8_0, 602, 2560", "Q8_0, 64, 7680",
+      "Q8_0, 2049, 32", "Q4_0, 661, 96", "Q4_0, 981, 544", "Q4_0, 602, 2560", "Q4_0, 2049, 32"})
+  void quantizedDecodeOverManyGroupsGivesTheSameBits(DType type, int rows, int cols) {
     Random random = new Random(17L * rows + cols);
-    WeightMatrix w = randomMatrix(DType.Q8_0, rows, cols, random);
+    WeightMatrix w = randomMatrix(type, rows, cols, random);
     PackedMatrix p = Packing.pack(w, vector.groupRows(), arena, pool);
     float[] x = KernelsTest.randomFloats(random, 2 + cols);
     float[] expected = new float[1 + rows];

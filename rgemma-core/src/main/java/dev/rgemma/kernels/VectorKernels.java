@@ -1873,20 +1873,16 @@ final class VectorKernels implements KernelImpl {
       // full one, or this one twice when there is none (the same outputs computed and stored again).
       if (L < width) {
         for (int v = 0; v < width; v += 2 * L) {
-          for (int i = 0; i < rows; i += 4) {
-            rowsTimes4x2(a, aOffset, aStride, rows, i, inner, b, group + v, group + v + L, width,
-                out, outOffset + first + v, outOffset + first + v + L, outStride);
-          }
+          rowPasses(a, aOffset, aStride, rows, inner, b, group + v, group + v + L, width,
+              out, outOffset + first + v, outOffset + first + v + L, outStride);
         }
         continue;
       }
       boolean pair = g + 1 < groupEnd && first + 2 * width <= cols;
       int secondGroup = pair ? group + groupStride : group;
       int secondFirst = pair ? first + width : first;
-      for (int i = 0; i < rows; i += 4) {
-        rowsTimes4x2(a, aOffset, aStride, rows, i, inner, b, group, secondGroup, width,
-            out, outOffset + first, outOffset + secondFirst, outStride);
-      }
+      rowPasses(a, aOffset, aStride, rows, inner, b, group, secondGroup, width,
+          out, outOffset + first, outOffset + secondFirst, outStride);
       if (pair) {
         g++;
       }
@@ -1900,6 +1896,67 @@ final class VectorKernels implements KernelImpl {
    * loaded once serves four rows. Past the last row the last one is repeated (the same outputs
    * computed and stored again).
    */
+  /**
+   * All rows of {@link #rowsTimesColumnGroups} against two column vectors: five rows per pass when
+   * the rows come in fives (RecurrentGemma-2B's 10 query heads: two passes, against three of four
+   * rows with two computed twice), else four (the last pass repeating the last row).
+   */
+  private static void rowPasses(
+      float[] a, int aOffset, int aStride, int rows, int inner, float[] b, int bo0, int bo1, int bStride,
+      float[] out, int oo0, int oo1, int outStride) {
+    if (rows % 5 == 0 && rows % 4 != 0) {
+      for (int i = 0; i < rows; i += 5) {
+        rowsTimes5x2(a, aOffset, aStride, i, inner, b, bo0, bo1, bStride, out, oo0, oo1, outStride);
+      }
+    } else {
+      for (int i = 0; i < rows; i += 4) {
+        rowsTimes4x2(a, aOffset, aStride, rows, i, inner, b, bo0, bo1, bStride, out, oo0, oo1, outStride);
+      }
+    }
+  }
+
+  /** As {@link #rowsTimes4x2} for rows {@code i .. i + 4} (all present): ten chains. */
+  private static void rowsTimes5x2(
+      float[] a, int aOffset, int aStride, int i, int inner, float[] b, int bo0, int bo1, int bStride,
+      float[] out, int oo0, int oo1, int outStride) {
+    int a0 = aOffset + i * aStride;
+    int a1 = a0 + aStride;
+    int a2 = a1 + aStride;
+    int a3 = a2 + aStride;
+    int a4 = a3 + aStride;
+    FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, c4 = c0;
+    FloatVector d0 = c0, d1 = c0, d2 = c0, d3 = c0, d4 = c0;
+    for (int k = 0; k < inner; k++) {
+      FloatVector v = FloatVector.fromArray(F, b, bo0 + k * bStride);
+      FloatVector w = FloatVector.fromArray(F, b, bo1 + k * bStride);
+      FloatVector x0 = FloatVector.broadcast(F, a[a0 + k]);
+      FloatVector x1 = FloatVector.broadcast(F, a[a1 + k]);
+      FloatVector x2 = FloatVector.broadcast(F, a[a2 + k]);
+      FloatVector x3 = FloatVector.broadcast(F, a[a3 + k]);
+      FloatVector x4 = FloatVector.broadcast(F, a[a4 + k]);
+      c0 = x0.fma(v, c0);
+      d0 = x0.fma(w, d0);
+      c1 = x1.fma(v, c1);
+      d1 = x1.fma(w, d1);
+      c2 = x2.fma(v, c2);
+      d2 = x2.fma(w, d2);
+      c3 = x3.fma(v, c3);
+      d3 = x3.fma(w, d3);
+      c4 = x4.fma(v, c4);
+      d4 = x4.fma(w, d4);
+    }
+    c0.intoArray(out, oo0 + i * outStride);
+    c1.intoArray(out, oo0 + (i + 1) * outStride);
+    c2.intoArray(out, oo0 + (i + 2) * outStride);
+    c3.intoArray(out, oo0 + (i + 3) * outStride);
+    c4.intoArray(out, oo0 + (i + 4) * outStride);
+    d0.intoArray(out, oo1 + i * outStride);
+    d1.intoArray(out, oo1 + (i + 1) * outStride);
+    d2.intoArray(out, oo1 + (i + 2) * outStride);
+    d3.intoArray(out, oo1 + (i + 3) * outStride);
+    d4.intoArray(out, oo1 + (i + 4) * outStride);
+  }
+
   private static void rowsTimes4x2(
       float[] a, int aOffset, int aStride, int rows, int i, int inner, float[] b, int bo0, int bo1, int bStride,
       float[] out, int oo0, int oo1, int outStride) {

@@ -396,7 +396,7 @@ class KernelsTest {
   @Test
   void rowsTimesColumnGroupsMatchesItsScalarTwinAndThePackedProductBitForBit() {
     Random random = new Random(31);
-    for (int rows : new int[] {1, 3, 4, 10, 13}) {
+    for (int rows : new int[] {1, 3, 4, 5, 10, 13, 15}) {
       for (int inner : new int[] {1, 7, 64, 257}) {
         for (int cols : new int[] {1, 15, 16, 33, 48, 64, 100}) {
           int aStride = inner + 3;

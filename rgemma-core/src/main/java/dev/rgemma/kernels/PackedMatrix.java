@@ -29,8 +29,9 @@ import java.util.Objects;
  *       16-bit lanes pairs them per row.
  * </ul>
  *
- * <p>With the scales apart, a group's values are one run of memory that the kernels step through
- * with a single affine index (and the JIT checks its bounds once per loop, not once per block).
+ * <p>With the scales apart, the values of consecutive groups are one run of memory that the kernels
+ * step through with a single affine index (and the JIT checks its bounds once per loop, not once
+ * per block or per group).
  *
  * <p>Widened weights are exact ({@code q * scale}). How the kernels sum (one fused multiply-add
  * chain over the columns for F32/BF16/F16, per block for Q8_0, exact integer block sums of int8

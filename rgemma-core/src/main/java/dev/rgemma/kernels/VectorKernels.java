@@ -428,12 +428,12 @@ final class VectorKernels implements KernelImpl {
    * zero, then that partial sum times the block's scale added to the row's sum. Three vector
    * operations per 16 weights (widen, convert, multiply-add) instead of four.
    *
-   * <p>Each group is one segment ({@link PackedMatrix#group}), its scales read at {@code
-   * scaleOffset} within it: with separate segments for the values and the scales of the four
-   * groups the loop kept eight segments live, and C2 spilled and copied their registers (39
-   * instructions per column in the disassembly, 31 now). Decoding has no spare memory-level
-   * parallelism: a loop with fewer instructions per column keeps more cache-line misses in flight
-   * in the same reorder window, and 2B q8_0 tokens were ~3 % faster (BENCHMARKS.md, stop 20).
+   * <p>Four streams of {@code groups} consecutive groups each ({@link PackedMatrix#run}): the
+   * values from offset 0, the scales from {@code so0 .. so3}; the rows of a stream's j-th group go
+   * to {@code acc[(4 j + s) * L ..]} when its last block closes. One segment per stream: with
+   * separate segments for the values and the scales of the four groups the loop kept eight segments
+   * live, and C2 spilled and copied their registers (39 instructions per column in the disassembly,
+   * 31 with four; BENCHMARKS.md, stop 20).
    */
   private static void groupsQ8(
       MemorySegment g0, MemorySegment g1, MemorySegment g2, MemorySegment g3,
@@ -777,7 +777,9 @@ final class VectorKernels implements KernelImpl {
   }
 
   /**
-   * Q4_0 times int8 inputs for one token and four groups. Per pair of byte columns, one load of 2L
+   * Q4_0 times int8 inputs for one token and four streams of {@code groups} consecutive groups
+   * (as {@link #groupsQ8}: the inputs from block {@code xb} for all of them, so k-fold copies when
+   * groups > 1). Per pair of byte columns, one load of 2L
    * bytes (each row's two bytes side by side) widened to 2L 16-bit lanes gives four columns' bytes
    * {@code lo + 16 hi} and, by a shift of the 16-bit lanes, their high nibbles; the bytes are
    * multiplied by the broadcast low-nibble inputs and the high nibbles by the mixed inputs ({@link

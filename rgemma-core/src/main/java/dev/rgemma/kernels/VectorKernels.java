@@ -352,9 +352,10 @@ final class VectorKernels implements KernelImpl {
    * {@link #decodeQ8}). On the Zen 5 VM a pass over DRAM lost ~0.5-2 microseconds each time its loop
    * ended and the next began (not from L2): rows of 2560 columns streamed at 38-44 GB/s against
    * 45-56 for 7680, and six groups of 2560 columns per stream recovered the 7680-column rate
-   * (BENCHMARKS.md, stop 22).
+   * (BENCHMARKS.md, stop 22). In the 2B model (in one process, alternating), 46080 against 15360
+   * columns: q4_0 tokens 5.5 % and q8_0 1.5 % faster; 122880 against 46080: within 1 %.
    */
-  private static final int STREAM_COLUMNS = 15360;
+  private static final int STREAM_COLUMNS = 46080;
 
   /** Per-thread buffers of {@link #decodeQ8}: the results of its groups, and the input repeated. */
   private static final ThreadLocal<float[]> STREAM_SUMS = ThreadLocal.withInitial(() -> new float[0]);

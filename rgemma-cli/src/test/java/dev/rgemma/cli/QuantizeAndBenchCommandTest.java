@@ -101,6 +101,7 @@ class QuantizeAndBenchCommandTest {
     assertTrue(json.get("decode_tok_s_late").asDouble() > 0);
     assertTrue(json.get("decode_efficiency").isNull());
     assertTrue(json.get("measured_gb_s").isNull());
+    assertTrue(json.get("measured_gb_s_interleaved_mean").isNull());
     assertTrue(json.get("bandwidth_probe").isNull());
     assertEquals(0, json.get("interleaved_passes").asInt());
     // tiny-a: 4 recurrent layers (conv window 3 x 64 and h 64 floats), 2 attention layers (window

@@ -17,11 +17,12 @@ import java.util.Objects;
  *       holds {@code (i, c)} for even c in its low half and {@code (i, c + 1)} in its high half
  *       (so widening is a shift or a mask; an odd last column is paired with zero);
  *   <li>Q8_0 (and Q4_0 likewise): the values of every group first, group after group, then the
- *       f16 scales of every group in the same order ({@link #valueStart}, {@link #scaleStart}): per group {@code 32 * G}
- *       int8 values per block, element {@code (i, 32b + j)} at {@code 32 * G * b + j * G + i} from
- *       the group's value start; the scale of block b of row i at {@code 2 * (G * b + i)} from its
- *       scale start. So the values of consecutive groups are one run, and so are their scales:
- *       the decode loop streams several groups per pass with one affine index;
+ *       f16 scales of every group in the same order ({@link #valueStart}, {@link #scaleStart}):
+ *       per group {@code 32 * G} int8 values per block, element {@code (i, 32b + j)} at
+ *       {@code 32 * G * b + j * G + i} from the group's value start; the scale of block b of row
+ *       i at {@code 2 * (G * b + i)} from its scale start. So the values of consecutive groups are
+ *       one run, and so are their scales: the decode loop streams several groups per pass with
+ *       one affine index;
  *   <li>Q4_0: as Q8_0, with {@code 16 * G} bytes of values per block. Byte j (0..15) of row i
  *       holds element {@code (i, 32b + 2j)} in its low nibble and {@code (i, 32b + 2j + 1)} in its
  *       high nibble (offset by 8, as in GGUF); it sits at {@code 16 * G * b +} {@link #q4Byte}:
@@ -47,7 +48,7 @@ public final class PackedMatrix {
   private final MemorySegment data;
   /**
    * Quantized types: each group from its values to the end of its scales, sliced once (else null);
-   * for Q8_0 the slice spans the other groups' values and scales in between.
+   * a slice spans the values of the groups after it and the scales of the groups before it.
    */
   private final MemorySegment[] groups;
   /** Quantized types: where the scales of group 0 start in {@link #data} (else -1). */
@@ -180,16 +181,19 @@ public final class PackedMatrix {
   }
 
   /**
-   * Quantized types: groups {@code [g, g + count)} as one segment from the values of the first to the end of
-   * the scales of the last: their values from offset 0 (one run), their scales from {@link
-   * #scaleOffset(int) scaleOffset(g)} (one run).
+   * Quantized types: groups {@code [g, g + count)} as one segment, from the values of the first to
+   * the end of the scales of the last: their values from offset 0 (one run), their scales from
+   * {@link #scaleOffset(int) scaleOffset(g)} (one run).
    */
   MemorySegment run(int g, int count) {
     long start = valueStart(g);
     return data.asSlice(start, scaleStart(g + count - 1) + scaleBytes() - start);
   }
 
-  /** Bytes of weights, as stored (padding rows included). */
+  /**
+   * Bytes of weights, as stored (padding rows included): this matrix's own, also for a {@link
+   * #rowBlock} (whose memory slice spans other groups' values and scales).
+   */
   public long byteSize() {
     return groups() * groupBytes();
   }

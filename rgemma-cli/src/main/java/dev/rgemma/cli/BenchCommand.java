@@ -164,9 +164,6 @@ final class BenchCommand implements Callable<Integer> {
     int lateTokens = Math.min(genTokens, 64);
     long stateBytes;
     MachineProbe.Pass pass = null;
-    long passNanos = 0;
-    long bestPassNanos = Long.MAX_VALUE;
-    int passes = 0;
     try (RecurrentGemmaModel model = RecurrentGemmaModel.load(file)) {
       // The bandwidth is measured over the model's own packed weights, between the decode blocks,
       // when they outsize the caches as the probe's buffer would (else over a buffer, after).
@@ -175,6 +172,9 @@ final class BenchCommand implements Callable<Integer> {
         pass = MachineProbe.pass(model.packedMatrices());
       }
       warmUp(model, prompt, random, vocab, pass);
+      if (pass != null) {
+        pass.reset(); // only the passes between the timed blocks count
+      }
       ModelState state = model.newState();
       stateBytes = state.sizeBytes();
       if (profile) {
@@ -207,10 +207,7 @@ final class BenchCommand implements Callable<Integer> {
         decodeNanos += System.nanoTime() - t0;
         Profile.stop();
         if (pass != null) {
-          long nanos = pass.run();
-          passNanos += nanos;
-          bestPassNanos = Math.min(bestPassNanos, nanos);
-          passes++;
+          pass.run();
         }
         t0 = System.nanoTime();
         for (int i = lateTokens * block / blocks; i < lateTokens * (block + 1) / blocks; i++) {
@@ -218,10 +215,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         lateNanos += System.nanoTime() - t0;
         if (pass != null) {
-          long nanos = pass.run();
-          passNanos += nanos;
-          bestPassNanos = Math.min(bestPassNanos, nanos);
-          passes++;
+          pass.run();
         }
       }
       decodeSeconds = decodeNanos / 1e9;
@@ -250,9 +244,9 @@ final class BenchCommand implements Callable<Integer> {
     // The rate decode_efficiency divides by: the best of the interleaved passes (a pass is short, so
     // their mean also catches moments when the VM stalls a core, and read up to 1.2x the decode's
     // rate in such runs), else the buffer's best pass.
-    double interleavedMean = pass != null ? (double) pass.bytes() * passes / (passNanos * 1e-9) : Double.NaN;
-    double bandwidth = pass != null ? pass.bytes() / (bestPassNanos * 1e-9)
-        : noProbe ? Double.NaN : probe.readBytesPerSecond();
+    double interleavedMean = pass != null ? pass.meanRate() : Double.NaN;
+    double bandwidth = pass != null ? pass.bestRate() : noProbe ? Double.NaN : probe.readBytesPerSecond();
+    int passes = pass != null ? pass.passes() : 0;
     StringBuilder json = new StringBuilder();
     json.append(String.format(Locale.ROOT,
         "{\"config\":\"%s\",\"type\":\"%s\",\"threads\":%d,\"kernels\":\"%s\",\"touch_ahead\":%b,\"prompt_tokens\":%d,\"gen_tokens\":%d,"

@@ -128,6 +128,9 @@ public final class MachineProbe {
     private final long[] lengths;
     private final long bytes;
     private final float[] sums;
+    private int passes;
+    private long totalNanos;
+    private long bestNanos = Long.MAX_VALUE;
 
     private Pass(List<MemorySegment> memory) {
       List<MemorySegment> pieceSegments = new ArrayList<>();
@@ -154,12 +157,38 @@ public final class MachineProbe {
       return bytes;
     }
 
-    /** Runs one pass; returns its elapsed nanoseconds. */
+    /** Runs one pass; returns its elapsed nanoseconds (also counted by {@link #passes} and the rates). */
     public long run() {
       KernelImpl impl = KernelProvider.selectedForProbe();
       long start = System.nanoTime();
       Kernels.parallelFor(segments.length, i -> sums[i] = impl.sumFloats(segments[i], offsets[i], lengths[i]));
-      return System.nanoTime() - start; // the sums stay in a field: the JIT keeps the loads
+      long elapsed = System.nanoTime() - start; // the sums stay in a field: the JIT keeps the loads
+      passes++;
+      totalNanos += elapsed;
+      bestNanos = Math.min(bestNanos, elapsed);
+      return elapsed;
+    }
+
+    /** Forgets the passes run so far (e.g. warm-up passes). */
+    public void reset() {
+      passes = 0;
+      totalNanos = 0;
+      bestNanos = Long.MAX_VALUE;
+    }
+
+    /** Passes run since the last {@link #reset}. */
+    public int passes() {
+      return passes;
+    }
+
+    /** Bytes per second of the fastest pass since the last {@link #reset} (NaN if none). */
+    public double bestRate() {
+      return passes == 0 ? Double.NaN : bytes / (bestNanos * 1e-9);
+    }
+
+    /** Bytes per second over all passes since the last {@link #reset}: total bytes over total time. */
+    public double meanRate() {
+      return passes == 0 ? Double.NaN : (double) bytes * passes / (totalNanos * 1e-9);
     }
 
     /** The sum of the memory read as float32 values, as of the last pass (for tests). */

@@ -373,53 +373,67 @@ final class VectorKernels implements KernelImpl {
       PackedMatrix w, float[] x, int xOffset, float[] out, int outOffset, int groupStart, int groupEnd) {
     int cols = w.cols();
     int blocks = cols / 32;
-    int rows = w.rows();
-    int k = Math.max(1, Math.min((STREAM_COLUMNS + cols - 1) / cols, (groupEnd - groupStart) / 4));
+    int k = streamGroups(cols, groupEnd - groupStart);
+    float[] input = x;
+    int inputOffset = xOffset;
+    if (k > 1) {
+      input = REPEATED_INPUT.get();
+      if (input.length < k * cols) {
+        input = new float[k * cols];
+        REPEATED_INPUT.set(input);
+      }
+      for (int j = 0; j < k; j++) {
+        System.arraycopy(x, xOffset, input, j * cols, cols);
+      }
+      inputOffset = 0;
+    }
+    float[] xk = input;
+    int xo = inputOffset;
+    streamPasses(w, k, groupStart, groupEnd, out, outOffset, (s0, s1, s2, s3, so0, so1, so2, so3, groups, acc) ->
+        groupsQ8(s0, s1, s2, s3, so0, so1, so2, so3, blocks, groups, xk, xo, acc));
+  }
+
+  /** Groups per stream of a decode pass: about {@link #STREAM_COLUMNS} columns, four streams at least. */
+  private static int streamGroups(int cols, int groupCount) {
+    return Math.max(1, Math.min((STREAM_COLUMNS + cols - 1) / cols, groupCount / 4));
+  }
+
+  /** One pass of a quantized decode kernel over four streams of {@code groups} consecutive groups. */
+  @FunctionalInterface
+  private interface StreamPass {
+    void run(MemorySegment s0, MemorySegment s1, MemorySegment s2, MemorySegment s3,
+        long so0, long so1, long so2, long so3, int groups, float[] acc);
+  }
+
+  /**
+   * Runs {@code pass} over groups {@code [groupStart, groupEnd)} of a quantized matrix, four streams
+   * of k consecutive groups at a time (fewer per stream at the end; under four groups left, one
+   * each, missing streams repeating the last group, not stored), and writes each pass's rows.
+   */
+  private static void streamPasses(
+      PackedMatrix w, int k, int groupStart, int groupEnd, float[] out, int outOffset, StreamPass pass) {
     float[] acc = STREAM_SUMS.get();
     if (acc.length < 4 * k * L) {
       acc = new float[4 * k * L];
       STREAM_SUMS.set(acc);
     }
-    float[] xk = x;
-    int xo = xOffset;
-    if (k > 1) {
-      xk = REPEATED_INPUT.get();
-      if (xk.length < k * cols) {
-        xk = new float[k * cols];
-        REPEATED_INPUT.set(xk);
-      }
-      for (int j = 0; j < k; j++) {
-        System.arraycopy(x, xOffset, xk, j * cols, cols);
-      }
-      xo = 0;
-    }
     int g = groupStart;
     while (g < groupEnd) {
       int left = groupEnd - g;
       int kk = Math.min(k, left / 4);
-      int g0;
-      int g1;
-      int g2;
-      int g3;
-      int count;
-      if (kk >= 1) {
-        g0 = g;
-        g1 = g + kk;
-        g2 = g + 2 * kk;
-        g3 = g + 3 * kk;
-        count = 4 * kk;
-      } else {
-        // Fewer than four groups left: missing streams repeat the last group (not stored).
+      int count = 4 * kk;
+      int step = kk;
+      if (kk == 0) {
         kk = 1;
-        g0 = g;
-        g1 = g + Math.min(1, left - 1);
-        g2 = g + Math.min(2, left - 1);
-        g3 = g + Math.min(3, left - 1);
         count = left;
+        step = 1;
       }
-      groupsQ8(w.run(g0, kk), w.run(g1, kk), w.run(g2, kk), w.run(g3, kk),
-          w.scaleOffset(g0), w.scaleOffset(g1), w.scaleOffset(g2), w.scaleOffset(g3), blocks, kk, xk, xo, acc);
-      storeStreams(acc, g, kk, count, rows, out, outOffset);
+      int g1 = g + Math.min(step, count - 1);
+      int g2 = g + Math.min(2 * step, count - 1);
+      int g3 = g + Math.min(3 * step, count - 1);
+      pass.run(w.run(g, kk), w.run(g1, kk), w.run(g2, kk), w.run(g3, kk),
+          w.scaleOffset(g), w.scaleOffset(g1), w.scaleOffset(g2), w.scaleOffset(g3), kk, acc);
+      storeStreams(acc, g, kk, count, w.rows(), out, outOffset);
       g += count;
     }
   }
@@ -602,15 +616,8 @@ final class VectorKernels implements KernelImpl {
    */
   private static void decodeQ4(
       PackedMatrix w, Q8Activations a, float[] out, int outOffset, int groupStart, int groupEnd) {
-    int cols = w.cols();
-    int blocks = cols / 32;
-    int rows = w.rows();
-    int k = Math.max(1, Math.min((STREAM_COLUMNS + cols - 1) / cols, (groupEnd - groupStart) / 4));
-    float[] acc = STREAM_SUMS.get();
-    if (acc.length < 4 * k * L) {
-      acc = new float[4 * k * L];
-      STREAM_SUMS.set(acc);
-    }
+    int blocks = w.cols() / 32;
+    int k = streamGroups(w.cols(), groupEnd - groupStart);
     int[] pairWords = a.pairWords;
     float[] scales = a.scales;
     int[] sums = a.sums;
@@ -632,36 +639,11 @@ final class VectorKernels implements KernelImpl {
         System.arraycopy(a.sums, 0, sums, j * blocks, blocks);
       }
     }
-    int g = groupStart;
-    while (g < groupEnd) {
-      int left = groupEnd - g;
-      int kk = Math.min(k, left / 4);
-      int g0;
-      int g1;
-      int g2;
-      int g3;
-      int count;
-      if (kk >= 1) {
-        g0 = g;
-        g1 = g + kk;
-        g2 = g + 2 * kk;
-        g3 = g + 3 * kk;
-        count = 4 * kk;
-      } else {
-        // Fewer than four groups left: missing streams repeat the last group (not stored).
-        kk = 1;
-        g0 = g;
-        g1 = g + Math.min(1, left - 1);
-        g2 = g + Math.min(2, left - 1);
-        g3 = g + Math.min(3, left - 1);
-        count = left;
-      }
-      groupsQ4(w.run(g0, kk), w.run(g1, kk), w.run(g2, kk), w.run(g3, kk),
-          w.scaleOffset(g0), w.scaleOffset(g1), w.scaleOffset(g2), w.scaleOffset(g3), blocks, kk,
-          pairWords, scales, sums, 0, acc);
-      storeStreams(acc, g, kk, count, rows, out, outOffset);
-      g += count;
-    }
+    int[] words = pairWords;
+    float[] inputScales = scales;
+    int[] inputSums = sums;
+    streamPasses(w, k, groupStart, groupEnd, out, outOffset, (s0, s1, s2, s3, so0, so1, so2, so3, groups, acc) ->
+        groupsQ4(s0, s1, s2, s3, so0, so1, so2, so3, blocks, groups, words, inputScales, inputSums, 0, acc));
   }
 
   /**

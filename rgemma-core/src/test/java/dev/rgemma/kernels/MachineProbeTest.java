@@ -39,6 +39,11 @@ class MachineProbeTest {
       // A second pass reads the same again (no state carried over).
       pass.run();
       assertEquals(1100 * 1000 + 37 * 33 + 5 * 1001 + 130 * 70, pass.total());
+      assertEquals(2, pass.passes());
+      assertTrue(pass.bestRate() >= pass.meanRate() && pass.meanRate() > 0, pass.bestRate() + " vs " + pass.meanRate());
+      pass.reset();
+      assertEquals(0, pass.passes());
+      assertTrue(Double.isNaN(pass.bestRate()) && Double.isNaN(pass.meanRate()));
     }
   }
 

@@ -175,10 +175,7 @@ final class VectorKernels implements KernelImpl {
       decodeQ8(w, x, xOffset, out, outOffset, groupStart, groupEnd);
     } else if (tokens == 1) {
       // Results go through an array (vectors returned from a method would be boxed), one per thread.
-      float[] acc = GROUP_SUMS.get();
-      for (int g = groupStart; g < groupEnd; g += 4) {
-        decodeGroups(w, g, Math.min(4, groupEnd - g), x, xOffset, out, outOffset, acc);
-      }
+      decodeFloat(w, x, xOffset, out, outOffset, groupStart, groupEnd);
     } else {
       float[] xp = tiles != null ? tiles : ownTiles(x, xOffset, tokens, w.cols());
       if (w.dtype() == DType.Q8_0) {
@@ -189,14 +186,42 @@ final class VectorKernels implements KernelImpl {
     }
   }
 
-  /** One token times groups {@code g0 .. g0 + count} (at most 4; missing ones repeat the last). */
+  /**
+   * One token times float groups {@code [groupStart, groupEnd)}, four streams at a time as {@link
+   * #decodeQ8} does: stream s of a pass runs through groups {@code g + s k .. g + s k + k - 1}
+   * (about {@link #STREAM_COLUMNS} columns, one run of memory), a group of each stream per inner
+   * loop; under four groups left, one group per stream. Each row's arithmetic is the same whatever
+   * the order.
+   */
+  private static void decodeFloat(
+      PackedMatrix w, float[] x, int xo, float[] out, int outOffset, int groupStart, int groupEnd) {
+    float[] acc = GROUP_SUMS.get();
+    int k = streamGroups(w.cols(), groupEnd - groupStart);
+    int g = groupStart;
+    while (g < groupEnd) {
+      int left = groupEnd - g;
+      int kk = Math.min(k, left / 4);
+      if (kk == 0) {
+        decodeGroups(w, g, g + Math.min(1, left - 1), g + Math.min(2, left - 1), g + Math.min(3, left - 1),
+            left, x, xo, out, outOffset, acc);
+        return;
+      }
+      for (int j = 0; j < kk; j++) {
+        decodeGroups(w, g + j, g + kk + j, g + 2 * kk + j, g + 3 * kk + j, 4, x, xo, out, outOffset, acc);
+      }
+      g += 4 * kk;
+    }
+  }
+
+  /**
+   * One token times groups {@code g0 .. g3}, of which the first {@code count} are written (the
+   * others repeat one of them).
+   */
   private static void decodeGroups(
-      PackedMatrix w, int g0, int count, float[] x, int xo, float[] out, int outOffset, float[] acc) {
+      PackedMatrix w, int g0, int g1, int g2, int g3, int count, float[] x, int xo, float[] out, int outOffset,
+      float[] acc) {
     MemorySegment data = w.data();
     long gb = w.groupBytes();
-    int g1 = g0 + Math.min(1, count - 1);
-    int g2 = g0 + Math.min(2, count - 1);
-    int g3 = g0 + Math.min(3, count - 1);
     long b0 = g0 * gb;
     long b1 = g1 * gb;
     long b2 = g2 * gb;
@@ -215,7 +240,7 @@ final class VectorKernels implements KernelImpl {
     }
     int rows = w.rows();
     for (int k = 0; k < count; k++) {
-      int row = (g0 + k) * L;
+      int row = (k == 0 ? g0 : k == 1 ? g1 : k == 2 ? g2 : g3) * L;
       System.arraycopy(acc, k * L, out, outOffset + row, Math.min(L, rows - row));
     }
   }
@@ -357,40 +382,22 @@ final class VectorKernels implements KernelImpl {
    */
   private static final int STREAM_COLUMNS = 46080;
 
-  /** Per-thread buffers of {@link #decodeQ8}: the results of its groups, and the input repeated. */
+  /** Per-thread buffer of the decode passes: the results of their groups. */
   private static final ThreadLocal<float[]> STREAM_SUMS = ThreadLocal.withInitial(() -> new float[0]);
-  private static final ThreadLocal<float[]> REPEATED_INPUT = ThreadLocal.withInitial(() -> new float[0]);
 
   /**
    * One token times Q8_0 groups {@code [groupStart, groupEnd)}: four streams at a time, each through
    * k consecutive groups in one pass (their values are one run and their scales another, see {@link
-   * PackedMatrix}), k chosen so that a stream covers about {@link #STREAM_COLUMNS} columns; the
-   * input is read from a k-fold copy, so the column index stays affine across the groups. Each
+   * PackedMatrix}), k chosen so that a stream covers about {@link #STREAM_COLUMNS} columns. Each
    * row's arithmetic is the same whatever k (the results are bit for bit those of one group at a
    * time).
    */
   private static void decodeQ8(
       PackedMatrix w, float[] x, int xOffset, float[] out, int outOffset, int groupStart, int groupEnd) {
-    int cols = w.cols();
-    int blocks = cols / 32;
-    int k = streamGroups(cols, groupEnd - groupStart);
-    float[] input = x;
-    int inputOffset = xOffset;
-    if (k > 1) {
-      input = REPEATED_INPUT.get();
-      if (input.length < k * cols) {
-        input = new float[k * cols];
-        REPEATED_INPUT.set(input);
-      }
-      for (int j = 0; j < k; j++) {
-        System.arraycopy(x, xOffset, input, j * cols, cols);
-      }
-      inputOffset = 0;
-    }
-    float[] xk = input;
-    int xo = inputOffset;
+    int blocks = w.cols() / 32;
+    int k = streamGroups(w.cols(), groupEnd - groupStart);
     streamPasses(w, k, groupStart, groupEnd, out, outOffset, (s0, s1, s2, s3, so0, so1, so2, so3, groups, acc) ->
-        groupsQ8(s0, s1, s2, s3, so0, so1, so2, so3, blocks, groups, xk, xo, acc));
+        groupsQ8(s0, s1, s2, s3, so0, so1, so2, so3, blocks, groups, x, xOffset, acc));
   }
 
   /** Groups per stream of a decode pass: about {@link #STREAM_COLUMNS} columns, four streams at least. */
@@ -458,12 +465,15 @@ final class VectorKernels implements KernelImpl {
     // One loop over every column of every block of every group of the streams (the values are one
     // run per stream), each block's partial sums closed every 32nd step and each group's rows every
     // blocks-th block: a loop per block cost its entry checks each time, a pass per group its
-    // start-up over DRAM.
+    // start-up over DRAM. The input index goes back to xo at each group's end (one input for all
+    // the groups): reading k-fold copies of the input instead, so that the index stayed affine,
+    // cost their copying per call and was ~3 % slower per 2B token (BENCHMARKS.md, stop 23).
     int cols = 32 * blocks * groups;
     int blocksLeft = blocks;
     int at = 0;
+    int xi = xo;
     for (int c = 0; c < cols; c++) {
-      FloatVector u = FloatVector.broadcast(F, x[xo + c]);
+      FloatVector u = FloatVector.broadcast(F, x[xi++]);
       int q = c * L;
       // Written out, not through q8(): if C2 declined to inline a helper returning a vector (it
       // sometimes does, depending on what ran first), every call would box one.
@@ -502,6 +512,7 @@ final class VectorKernels implements KernelImpl {
           a2 = p0;
           a3 = p0;
           blocksLeft = blocks;
+          xi = xo;
         }
       }
     }
@@ -604,46 +615,16 @@ final class VectorKernels implements KernelImpl {
     }
   }
 
-  /** Per-thread k-fold copies of one token's int8 inputs for {@link #decodeQ4}. */
-  private static final ThreadLocal<int[]> REPEATED_PAIR_WORDS = ThreadLocal.withInitial(() -> new int[0]);
-  private static final ThreadLocal<float[]> REPEATED_SCALES = ThreadLocal.withInitial(() -> new float[0]);
-  private static final ThreadLocal<int[]> REPEATED_SUMS = ThreadLocal.withInitial(() -> new int[0]);
-
   /**
    * One token times Q4_0 groups {@code [groupStart, groupEnd)}, as {@link #decodeQ8}: four streams
-   * of k consecutive groups per pass, the token's int8 inputs (pair words, block scales and sums)
-   * read from k-fold copies. The same results as one group at a time, bit for bit.
+   * of k consecutive groups per pass. The same results as one group at a time, bit for bit.
    */
   private static void decodeQ4(
       PackedMatrix w, Q8Activations a, float[] out, int outOffset, int groupStart, int groupEnd) {
     int blocks = w.cols() / 32;
     int k = streamGroups(w.cols(), groupEnd - groupStart);
-    int[] pairWords = a.pairWords;
-    float[] scales = a.scales;
-    int[] sums = a.sums;
-    if (k > 1) {
-      pairWords = REPEATED_PAIR_WORDS.get();
-      scales = REPEATED_SCALES.get();
-      sums = REPEATED_SUMS.get();
-      if (sums.length < k * blocks) {
-        pairWords = new int[16 * k * blocks];
-        scales = new float[k * blocks];
-        sums = new int[k * blocks];
-        REPEATED_PAIR_WORDS.set(pairWords);
-        REPEATED_SCALES.set(scales);
-        REPEATED_SUMS.set(sums);
-      }
-      for (int j = 0; j < k; j++) {
-        System.arraycopy(a.pairWords, 0, pairWords, 16 * j * blocks, 16 * blocks);
-        System.arraycopy(a.scales, 0, scales, j * blocks, blocks);
-        System.arraycopy(a.sums, 0, sums, j * blocks, blocks);
-      }
-    }
-    int[] words = pairWords;
-    float[] inputScales = scales;
-    int[] inputSums = sums;
     streamPasses(w, k, groupStart, groupEnd, out, outOffset, (s0, s1, s2, s3, so0, so1, so2, so3, groups, acc) ->
-        groupsQ4(s0, s1, s2, s3, so0, so1, so2, so3, blocks, groups, words, inputScales, inputSums, 0, acc));
+        groupsQ4(s0, s1, s2, s3, so0, so1, so2, so3, blocks, groups, a.pairWords, a.scales, a.sums, 0, acc));
   }
 
   /**
@@ -761,9 +742,8 @@ final class VectorKernels implements KernelImpl {
 
   /**
    * Q4_0 times int8 inputs for one token and four streams of {@code groups} consecutive groups
-   * (as {@link #groupsQ8}: the inputs from block {@code xb} for all of them, so k-fold copies when
-   * groups > 1). Per pair of byte columns, one load of 2L
-   * bytes (each row's two bytes side by side) widened to 2L 16-bit lanes gives four columns' bytes
+   * (as {@link #groupsQ8}: each group's inputs from block {@code xb}). Per pair of byte columns, one
+   * load of 2L bytes (each row's two bytes side by side) widened to 2L 16-bit lanes gives four columns' bytes
    * {@code lo + 16 hi} and, by a shift of the 16-bit lanes, their high nibbles; the bytes are
    * multiplied by the broadcast low-nibble inputs and the high nibbles by the mixed inputs ({@link
    * Q8Activations#pairWords}) and added in 16-bit lanes (exact: a block's sum per lane is at most 16
@@ -777,17 +757,17 @@ final class VectorKernels implements KernelImpl {
       long so0, long so1, long so2, long so3, int blocks, int groups,
       int[] pairWords, float[] inputScales, int[] inputSums, int xb, float[] acc) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-    int pw = 16 * xb;
     int blocksLeft = blocks;
     int at = 0;
     int total = blocks * groups;
-    for (int b = 0; b < total; b++) {
+    int xbi = xb;
+    for (int b = 0; b < total; b++, xbi++) {
       ShortVector s0 = ShortVector.zero(S2), s1 = s0, s2 = s0, s3 = s0;
+      int pw = 16 * xbi;
       for (int jp = 0; jp < 8; jp++) {
-        int i = 8 * b + jp;
-        ShortVector lo = IntVector.broadcast(I, pairWords[pw + 2 * i]).reinterpretAsShorts();
-        ShortVector mixed = IntVector.broadcast(I, pairWords[pw + 2 * i + 1]).reinterpretAsShorts();
-        int q = i * 2 * L;
+        ShortVector lo = IntVector.broadcast(I, pairWords[pw + 2 * jp]).reinterpretAsShorts();
+        ShortVector mixed = IntVector.broadcast(I, pairWords[pw + 2 * jp + 1]).reinterpretAsShorts();
+        int q = (8 * b + jp) * 2 * L;
         ShortVector n0 = (ShortVector) ByteVector.fromMemorySegment(B2, g0, q, LE)
             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
         ShortVector n1 = (ShortVector) ByteVector.fromMemorySegment(B2, g1, q, LE)
@@ -811,8 +791,8 @@ final class VectorKernels implements KernelImpl {
       FloatVector d2 = e2.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
       IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, g3, so3 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
       FloatVector d3 = e3.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
-      int offset = 8 * inputSums[xb + b];
-      float inputScale = inputScales[xb + b];
+      int offset = 8 * inputSums[xbi];
+      float inputScale = inputScales[xbi];
       IntVector w0 = s0.reinterpretAsInts();
       IntVector i0 = w0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
           .add(w0.lanewise(VectorOperators.ASHR, 16)).sub(offset);
@@ -841,6 +821,7 @@ final class VectorKernels implements KernelImpl {
         a2 = a0;
         a3 = a0;
         blocksLeft = blocks;
+        xbi = xb - 1;
       }
     }
   }

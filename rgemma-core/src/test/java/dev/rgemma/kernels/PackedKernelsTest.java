@@ -251,15 +251,18 @@ class PackedKernelsTest {
   }
 
   /**
-   * Quantized decoding streams several consecutive groups per pass (values and scales of consecutive
-   * groups are each one run): many groups, with remainders of every kind (a last short pass, fewer
-   * than four groups, a partial last group), alone and split over the pool: the scalar twin's bits.
+   * Decoding streams several consecutive groups per pass (for quantized types the values and the
+   * scales of consecutive groups are each one run; float groups follow each other): many groups,
+   * with remainders of every kind (a last short pass, fewer than four groups, a partial last group,
+   * an odd column count), alone and split over the pool: the scalar twin's bits.
    * A row block of such a matrix (groups from the middle) reads and multiplies as those rows.
    */
   @ParameterizedTest(name = "{0} [{1} x {2}]")
   @org.junit.jupiter.params.provider.CsvSource({"Q8_0, 661, 96", "Q8_0, 981, 544", "Q8_0, 602, 2560", "Q8_0, 64, 7680",
-      "Q8_0, 2049, 32", "Q4_0, 661, 96", "Q4_0, 981, 544", "Q4_0, 602, 2560", "Q4_0, 2049, 32"})
-  void quantizedDecodeOverManyGroupsGivesTheSameBits(DType type, int rows, int cols) {
+      "Q8_0, 2049, 32", "Q4_0, 661, 96", "Q4_0, 981, 544", "Q4_0, 602, 2560", "Q4_0, 2049, 32",
+      "F32, 661, 96", "F32, 2049, 33", "F32, 130, 256", "BF16, 981, 545", "BF16, 602, 2560", "F16, 661, 97",
+      "F16, 64, 7680"})
+  void decodeOverManyGroupsGivesTheSameBits(DType type, int rows, int cols) {
     Random random = new Random(17L * rows + cols);
     WeightMatrix w = randomMatrix(type, rows, cols, random);
     PackedMatrix p = Packing.pack(w, vector.groupRows(), arena, pool);

@@ -92,7 +92,7 @@ public record LocalAttentionBlock(
     int heads = config.numHeads();
     int hd = config.headDim();
     int window = config.attentionWindowSize();
-    Rope rope = new Rope(config.rotaryDim(), config.ropeTheta());
+    Rope rope = Rope.forThread(config.rotaryDim(), config.ropeTheta());
     for (int t = firstRow; t < firstRow + tokens; t++) {
       rope.setPosition(startPosition + t - firstRow);
       for (int h = 0; h < heads; h++) {
@@ -138,7 +138,11 @@ public record LocalAttentionBlock(
         int t = row / heads;
         long position = startPosition + t;
         float max = Float.NEGATIVE_INFINITY;
-        if (useCache) {
+        if (useCache && t + slots <= window) {
+          // Every cached key is visible (the slots hold positions startPosition - slots ..
+          // startPosition - 1): decoding, and a chunk's first rows.
+          max = Ops.scaleAndMax(cacheScores, row * slots, slots, scale);
+        } else if (useCache) {
           for (int slot = 0; slot < slots; slot++) {
             long keyPosition = keyPositions[slot];
             int index = row * slots + slot;
@@ -243,13 +247,26 @@ public record LocalAttentionBlock(
         java.lang.foreign.MemorySegment.ofArray(data).asSlice(4L * offset, 4L * rows * cols)), arena);
   }
 
-  /** Half-split rotary embedding on the first {@code rotaryDim} dims of a head. */
+  /**
+   * Half-split rotary embedding on the first {@code rotaryDim} dims of a head. One per thread and
+   * shape ({@link #forThread}): its timescales are computed once, and the angles of a position are
+   * kept until the next one, so that the attention layers of one decoded token (all at the same
+   * position) compute them once (2B: 64 powers, sines and cosines per layer were ~10 % of a
+   * short-context attention step).
+   */
   static final class Rope {
+    private static final ThreadLocal<Rope> CURRENT = new ThreadLocal<>();
+
+    private final int rotaryDim;
+    private final float base;
     private final float[] timescales; // [rotaryDim / 2], base^(2j / rotaryDim) in float32
     private final float[] sin;
     private final float[] cos;
+    private long position = -1;
 
     Rope(int rotaryDim, float base) {
+      this.rotaryDim = rotaryDim;
+      this.base = base;
       int half = rotaryDim / 2;
       timescales = new float[half];
       for (int j = 0; j < half; j++) {
@@ -259,13 +276,27 @@ public record LocalAttentionBlock(
       cos = new float[half];
     }
 
+    /** This thread's rope for the shape (made anew when the thread last used another). */
+    static Rope forThread(int rotaryDim, float base) {
+      Rope rope = CURRENT.get();
+      if (rope == null || rope.rotaryDim != rotaryDim || Float.compare(rope.base, base) != 0) {
+        rope = new Rope(rotaryDim, base);
+        CURRENT.set(rope);
+      }
+      return rope;
+    }
+
     /** Computes the rotation for {@code position} (float32 as the reference: theta = pos / timescale). */
     void setPosition(long position) {
+      if (position == this.position) {
+        return;
+      }
       for (int j = 0; j < timescales.length; j++) {
         float theta = (float) position / timescales[j];
         sin[j] = (float) Math.sin(theta);
         cos[j] = (float) Math.cos(theta);
       }
+      this.position = position;
     }
 
     /** Rotates one head at {@code x[offset ..]} by the current position. */

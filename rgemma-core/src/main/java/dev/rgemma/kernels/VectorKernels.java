@@ -1844,6 +1844,16 @@ final class VectorKernels implements KernelImpl {
         }
         continue;
       }
+      if (g + 3 < groupEnd && first + 4 * width <= cols) {
+        // Four groups per pass: four streams of b (a short inner dimension, such as a head's 256 for
+        // attention scores, ends a pass every 16 KB per stream); from DRAM, 2B's scores over a full
+        // window 127 -> 101 us and the weighted values 92-100 -> 82-85 us per layer (BENCHMARKS.md,
+        // stop 23).
+        rowQuadPasses(a, aOffset, aStride, rows, inner, b, group, groupStride, width, out, outOffset + first,
+            outStride);
+        g += 3;
+        continue;
+      }
       boolean pair = g + 1 < groupEnd && first + 2 * width <= cols;
       int secondGroup = pair ? group + groupStride : group;
       int secondFirst = pair ? first + width : first;
@@ -1879,6 +1889,159 @@ final class VectorKernels implements KernelImpl {
         rowsTimes4x2(a, aOffset, aStride, rows, i, inner, b, bo0, bo1, bStride, out, oo0, oo1, outStride);
       }
     }
+  }
+
+  /**
+   * All rows of {@link #rowsTimesColumnGroups} against four full groups of columns ({@code bo} and
+   * the next three, {@code groupStride} apart), written from {@code oo} (group j's columns at
+   * {@code oo + j * L}): five rows per pass when the rows come in fives, else four (the last pass
+   * repeating the last row). Each output is the same chain as in {@link #rowPasses}.
+   */
+  private static void rowQuadPasses(
+      float[] a, int aOffset, int aStride, int rows, int inner, float[] b, int bo, int groupStride, int bStride,
+      float[] out, int oo, int outStride) {
+    if (rows % 5 == 0 && rows % 4 != 0) {
+      for (int i = 0; i < rows; i += 5) {
+        rowsTimes5x4(a, aOffset, aStride, i, inner, b, bo, groupStride, bStride, out, oo, outStride);
+      }
+    } else {
+      for (int i = 0; i < rows; i += 4) {
+        rowsTimes4x4(a, aOffset, aStride, rows, i, inner, b, bo, groupStride, bStride, out, oo, outStride);
+      }
+    }
+  }
+
+  /** Rows {@code i .. i + 4} (all present) times four groups: twenty chains. */
+  private static void rowsTimes5x4(
+      float[] a, int aOffset, int aStride, int i, int inner, float[] b, int bo, int groupStride, int bStride,
+      float[] out, int oo, int outStride) {
+    int r0 = i + 0;
+    int r1 = i + 1;
+    int r2 = i + 2;
+    int r3 = i + 3;
+    int r4 = i + 4;
+    int a0 = aOffset + r0 * aStride;
+    int a1 = aOffset + r1 * aStride;
+    int a2 = aOffset + r2 * aStride;
+    int a3 = aOffset + r3 * aStride;
+    int a4 = aOffset + r4 * aStride;
+    int bo0 = bo + 0 * groupStride;
+    int bo1 = bo + 1 * groupStride;
+    int bo2 = bo + 2 * groupStride;
+    int bo3 = bo + 3 * groupStride;
+    FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00, c40 = c00, c41 = c00, c42 = c00, c43 = c00;
+    for (int k = 0; k < inner; k++) {
+      FloatVector v0 = FloatVector.fromArray(F, b, bo0 + k * bStride);
+      FloatVector v1 = FloatVector.fromArray(F, b, bo1 + k * bStride);
+      FloatVector v2 = FloatVector.fromArray(F, b, bo2 + k * bStride);
+      FloatVector v3 = FloatVector.fromArray(F, b, bo3 + k * bStride);
+      FloatVector x0 = FloatVector.broadcast(F, a[a0 + k]);
+      c00 = x0.fma(v0, c00);
+      c01 = x0.fma(v1, c01);
+      c02 = x0.fma(v2, c02);
+      c03 = x0.fma(v3, c03);
+      FloatVector x1 = FloatVector.broadcast(F, a[a1 + k]);
+      c10 = x1.fma(v0, c10);
+      c11 = x1.fma(v1, c11);
+      c12 = x1.fma(v2, c12);
+      c13 = x1.fma(v3, c13);
+      FloatVector x2 = FloatVector.broadcast(F, a[a2 + k]);
+      c20 = x2.fma(v0, c20);
+      c21 = x2.fma(v1, c21);
+      c22 = x2.fma(v2, c22);
+      c23 = x2.fma(v3, c23);
+      FloatVector x3 = FloatVector.broadcast(F, a[a3 + k]);
+      c30 = x3.fma(v0, c30);
+      c31 = x3.fma(v1, c31);
+      c32 = x3.fma(v2, c32);
+      c33 = x3.fma(v3, c33);
+      FloatVector x4 = FloatVector.broadcast(F, a[a4 + k]);
+      c40 = x4.fma(v0, c40);
+      c41 = x4.fma(v1, c41);
+      c42 = x4.fma(v2, c42);
+      c43 = x4.fma(v3, c43);
+    }
+    c00.intoArray(out, oo + 0 * L + r0 * outStride);
+    c01.intoArray(out, oo + 1 * L + r0 * outStride);
+    c02.intoArray(out, oo + 2 * L + r0 * outStride);
+    c03.intoArray(out, oo + 3 * L + r0 * outStride);
+    c10.intoArray(out, oo + 0 * L + r1 * outStride);
+    c11.intoArray(out, oo + 1 * L + r1 * outStride);
+    c12.intoArray(out, oo + 2 * L + r1 * outStride);
+    c13.intoArray(out, oo + 3 * L + r1 * outStride);
+    c20.intoArray(out, oo + 0 * L + r2 * outStride);
+    c21.intoArray(out, oo + 1 * L + r2 * outStride);
+    c22.intoArray(out, oo + 2 * L + r2 * outStride);
+    c23.intoArray(out, oo + 3 * L + r2 * outStride);
+    c30.intoArray(out, oo + 0 * L + r3 * outStride);
+    c31.intoArray(out, oo + 1 * L + r3 * outStride);
+    c32.intoArray(out, oo + 2 * L + r3 * outStride);
+    c33.intoArray(out, oo + 3 * L + r3 * outStride);
+    c40.intoArray(out, oo + 0 * L + r4 * outStride);
+    c41.intoArray(out, oo + 1 * L + r4 * outStride);
+    c42.intoArray(out, oo + 2 * L + r4 * outStride);
+    c43.intoArray(out, oo + 3 * L + r4 * outStride);
+  }
+
+  /** Rows {@code i .. i + 3} times four groups (past the last row, the last one repeated): sixteen chains. */
+  private static void rowsTimes4x4(
+      float[] a, int aOffset, int aStride, int rows, int i, int inner, float[] b, int bo, int groupStride,
+      int bStride, float[] out, int oo, int outStride) {
+    int r0 = i;
+    int r1 = Math.min(i + 1, rows - 1);
+    int r2 = Math.min(i + 2, rows - 1);
+    int r3 = Math.min(i + 3, rows - 1);
+    int a0 = aOffset + r0 * aStride;
+    int a1 = aOffset + r1 * aStride;
+    int a2 = aOffset + r2 * aStride;
+    int a3 = aOffset + r3 * aStride;
+    int bo0 = bo + 0 * groupStride;
+    int bo1 = bo + 1 * groupStride;
+    int bo2 = bo + 2 * groupStride;
+    int bo3 = bo + 3 * groupStride;
+    FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+    for (int k = 0; k < inner; k++) {
+      FloatVector v0 = FloatVector.fromArray(F, b, bo0 + k * bStride);
+      FloatVector v1 = FloatVector.fromArray(F, b, bo1 + k * bStride);
+      FloatVector v2 = FloatVector.fromArray(F, b, bo2 + k * bStride);
+      FloatVector v3 = FloatVector.fromArray(F, b, bo3 + k * bStride);
+      FloatVector x0 = FloatVector.broadcast(F, a[a0 + k]);
+      c00 = x0.fma(v0, c00);
+      c01 = x0.fma(v1, c01);
+      c02 = x0.fma(v2, c02);
+      c03 = x0.fma(v3, c03);
+      FloatVector x1 = FloatVector.broadcast(F, a[a1 + k]);
+      c10 = x1.fma(v0, c10);
+      c11 = x1.fma(v1, c11);
+      c12 = x1.fma(v2, c12);
+      c13 = x1.fma(v3, c13);
+      FloatVector x2 = FloatVector.broadcast(F, a[a2 + k]);
+      c20 = x2.fma(v0, c20);
+      c21 = x2.fma(v1, c21);
+      c22 = x2.fma(v2, c22);
+      c23 = x2.fma(v3, c23);
+      FloatVector x3 = FloatVector.broadcast(F, a[a3 + k]);
+      c30 = x3.fma(v0, c30);
+      c31 = x3.fma(v1, c31);
+      c32 = x3.fma(v2, c32);
+      c33 = x3.fma(v3, c33);
+    }
+    c00.intoArray(out, oo + 0 * L + r0 * outStride);
+    c01.intoArray(out, oo + 1 * L + r0 * outStride);
+    c02.intoArray(out, oo + 2 * L + r0 * outStride);
+    c03.intoArray(out, oo + 3 * L + r0 * outStride);
+    c10.intoArray(out, oo + 0 * L + r1 * outStride);
+    c11.intoArray(out, oo + 1 * L + r1 * outStride);
+    c12.intoArray(out, oo + 2 * L + r1 * outStride);
+    c13.intoArray(out, oo + 3 * L + r1 * outStride);
+    c20.intoArray(out, oo + 0 * L + r2 * outStride);
+    c21.intoArray(out, oo + 1 * L + r2 * outStride);
+    c22.intoArray(out, oo + 2 * L + r2 * outStride);
+    c23.intoArray(out, oo + 3 * L + r2 * outStride);
+    c30.intoArray(out, oo + 0 * L + r3 * outStride);
+    c31.intoArray(out, oo + 1 * L + r3 * outStride);
+    c32.intoArray(out, oo + 2 * L + r3 * outStride);
+    c33.intoArray(out, oo + 3 * L + r3 * outStride);
   }
 
   /** As {@link #rowsTimes4x2} for rows {@code i .. i + 4} (all present): ten chains. */

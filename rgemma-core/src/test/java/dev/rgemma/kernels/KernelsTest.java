@@ -398,7 +398,7 @@ class KernelsTest {
     Random random = new Random(31);
     for (int rows : new int[] {1, 3, 4, 5, 10, 13, 15}) {
       for (int inner : new int[] {1, 7, 64, 257}) {
-        for (int cols : new int[] {1, 15, 16, 33, 48, 64, 100}) {
+        for (int cols : new int[] {1, 15, 16, 33, 48, 64, 100, 130, 260}) {
           int aStride = inner + 3;
           int groupStride = 16 * inner + 5;
           int groups = (cols + 15) / 16;

@@ -394,11 +394,16 @@ final class ScalarKernels implements KernelImpl {
   @Override
   public float sumFloats(MemorySegment data, long offset, long bytes) {
     float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (long i = offset; i < offset + bytes; i += 16) {
+    long end = offset + bytes;
+    long i = offset;
+    for (; i + 16 <= end; i += 16) {
       s0 += data.get(F32, i);
       s1 += data.get(F32, i + 4);
       s2 += data.get(F32, i + 8);
       s3 += data.get(F32, i + 12);
+    }
+    for (; i < end; i += 4) {
+      s0 += data.get(F32, i);
     }
     return s0 + s1 + s2 + s3;
   }

@@ -569,6 +569,29 @@ class KernelsTest {
     }
   }
 
+  /** The probe's summing loop reads every float of a range once, whatever its length and offset. */
+  @Test
+  void sumFloatsReadsEveryFloatOnce() {
+    try (Arena arena = Arena.ofConfined()) {
+      int floats = 5000;
+      MemorySegment data = arena.allocate(4L * floats, 64);
+      for (int i = 0; i < floats; i++) {
+        data.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, i, 1f + (i % 3));
+      }
+      for (int from : new int[] {0, 1, 7, 64}) {
+        for (int count : new int[] {0, 1, 15, 16, 63, 64, 65, 257, 1000, 4000, 4936}) {
+          float expected = 0;
+          for (int i = from; i < from + count; i++) {
+            expected += 1f + (i % 3);
+          }
+          assertEquals(expected, vector.sumFloats(data, 4L * from, 4L * count), "from " + from + ", count " + count);
+          assertEquals(expected, ScalarKernels.INSTANCE.sumFloats(data, 4L * from, 4L * count),
+              "scalar, from " + from + ", count " + count);
+        }
+      }
+    }
+  }
+
   @Test
   void guidedChunksCoverEveryUnitOnceInMultiplesOfFour() {
     for (int threads = 2; threads <= 8; threads++) {

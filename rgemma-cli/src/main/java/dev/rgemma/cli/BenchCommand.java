@@ -168,9 +168,10 @@ final class BenchCommand implements Callable<Integer> {
     try (RecurrentGemmaModel model = RecurrentGemmaModel.load(file)) {
       // The bandwidth is measured over the model's own packed weights, between the decode blocks,
       // when they outsize the caches as the probe's buffer would (else over a buffer, after).
-      long packedBytes = model.packedMatrices().stream().mapToLong(PackedMatrix::byteSize).sum();
+      java.util.List<PackedMatrix> matrices = model.packedMatrices();
+      long packedBytes = matrices.stream().mapToLong(PackedMatrix::byteSize).sum();
       if (!noProbe && packedBytes >= MachineProbe.defaultBufferBytes()) {
-        pass = MachineProbe.pass(model.packedMatrices());
+        pass = MachineProbe.pass(matrices);
       }
       warmUp(model, prompt, random, vocab, pass);
       if (pass != null) {

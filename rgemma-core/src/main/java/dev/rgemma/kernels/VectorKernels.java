@@ -187,30 +187,20 @@ final class VectorKernels implements KernelImpl {
   }
 
   /**
-   * One token times float groups {@code [groupStart, groupEnd)}, four streams at a time as {@link
-   * #decodeQ8} does: stream s of a pass runs through groups {@code g + s k .. g + s k + k - 1}
-   * (about {@link #STREAM_COLUMNS} columns, one run of memory), a group of each stream per inner
-   * loop; under four groups left, one group per stream. Each row's arithmetic is the same whatever
-   * the order.
+   * One token times float groups {@code [groupStart, groupEnd)}, in the passes of {@link
+   * #forEachPass} as {@link #decodeQ8}: each stream runs through k consecutive groups (about {@link
+   * #STREAM_COLUMNS} columns, one run of memory), a group of each stream per inner loop. Each row's
+   * arithmetic is the same whatever the order.
    */
   private static void decodeFloat(
       PackedMatrix w, float[] x, int xo, float[] out, int outOffset, int groupStart, int groupEnd) {
     float[] acc = GROUP_SUMS.get();
     int k = streamGroups(w.cols(), groupEnd - groupStart);
-    int g = groupStart;
-    while (g < groupEnd) {
-      int left = groupEnd - g;
-      int kk = Math.min(k, left / 4);
-      if (kk == 0) {
-        decodeGroups(w, g, g + Math.min(1, left - 1), g + Math.min(2, left - 1), g + Math.min(3, left - 1),
-            left, x, xo, out, outOffset, acc);
-        return;
+    forEachPass(k, groupStart, groupEnd, (g, g1, g2, g3, groups, count) -> {
+      for (int j = 0; j < groups; j++) {
+        decodeGroups(w, g + j, g1 + j, g2 + j, g3 + j, Math.min(4, count), x, xo, out, outOffset, acc);
       }
-      for (int j = 0; j < kk; j++) {
-        decodeGroups(w, g + j, g + kk + j, g + 2 * kk + j, g + 3 * kk + j, 4, x, xo, out, outOffset, acc);
-      }
-      g += 4 * kk;
-    }
+    });
   }
 
   /**
@@ -412,18 +402,19 @@ final class VectorKernels implements KernelImpl {
         long so0, long so1, long so2, long so3, int groups, float[] acc);
   }
 
+  /** One pass of {@link #forEachPass}: stream s starts at group {@code g}, {@code g1}, {@code g2}, {@code g3}. */
+  @FunctionalInterface
+  private interface PassVisitor {
+    void visit(int g, int g1, int g2, int g3, int groups, int count);
+  }
+
   /**
-   * Runs {@code pass} over groups {@code [groupStart, groupEnd)} of a quantized matrix, four streams
-   * of k consecutive groups at a time (fewer per stream at the end; under four groups left, one
-   * each, missing streams repeating the last group, not stored), and writes each pass's rows.
+   * The passes of a one-token product over groups {@code [groupStart, groupEnd)}: four streams of k
+   * consecutive groups each ({@code count = 4 * groups}), fewer per stream at the end; under four
+   * groups left, one group per stream ({@code groups = 1}, {@code count} the groups left), the
+   * missing streams repeating the last group (to be computed, not stored).
    */
-  private static void streamPasses(
-      PackedMatrix w, int k, int groupStart, int groupEnd, float[] out, int outOffset, StreamPass pass) {
-    float[] acc = STREAM_SUMS.get();
-    if (acc.length < 4 * k * L) {
-      acc = new float[4 * k * L];
-      STREAM_SUMS.set(acc);
-    }
+  private static void forEachPass(int k, int groupStart, int groupEnd, PassVisitor visitor) {
     int g = groupStart;
     while (g < groupEnd) {
       int left = groupEnd - g;
@@ -435,14 +426,29 @@ final class VectorKernels implements KernelImpl {
         count = left;
         step = 1;
       }
-      int g1 = g + Math.min(step, count - 1);
-      int g2 = g + Math.min(2 * step, count - 1);
-      int g3 = g + Math.min(3 * step, count - 1);
-      pass.run(w.run(g, kk), w.run(g1, kk), w.run(g2, kk), w.run(g3, kk),
-          w.scaleOffset(g), w.scaleOffset(g1), w.scaleOffset(g2), w.scaleOffset(g3), kk, acc);
-      storeStreams(acc, g, kk, count, w.rows(), out, outOffset);
+      visitor.visit(g, g + Math.min(step, count - 1), g + Math.min(2 * step, count - 1),
+          g + Math.min(3 * step, count - 1), kk, count);
       g += count;
     }
+  }
+
+  /**
+   * Runs {@code pass} over groups {@code [groupStart, groupEnd)} of a quantized matrix, pass by pass
+   * as {@link #forEachPass} gives them, and writes each pass's rows.
+   */
+  private static void streamPasses(
+      PackedMatrix w, int k, int groupStart, int groupEnd, float[] out, int outOffset, StreamPass pass) {
+    float[] stored = STREAM_SUMS.get();
+    if (stored.length < 4 * k * L) {
+      stored = new float[4 * k * L];
+      STREAM_SUMS.set(stored);
+    }
+    float[] acc = stored;
+    forEachPass(k, groupStart, groupEnd, (g, g1, g2, g3, groups, count) -> {
+      pass.run(w.run(g, groups), w.run(g1, groups), w.run(g2, groups), w.run(g3, groups),
+          w.scaleOffset(g), w.scaleOffset(g1), w.scaleOffset(g2), w.scaleOffset(g3), groups, acc);
+      storeStreams(acc, g, groups, count, w.rows(), out, outOffset);
+    });
   }
 
   /**
@@ -1866,12 +1872,13 @@ final class VectorKernels implements KernelImpl {
   }
 
   /**
-   * Rows {@code i .. i + 3} of a {@link #rowsTimesColumnGroups} product times two vectors of columns
-   * of b, from {@code bo0} and {@code bo1} (rows of b {@code bStride} apart in both), written from
-   * {@code oo0} and {@code oo1}: each value of a broadcast once serves both vectors, each value of b
-   * loaded once serves four rows. Past the last row the last one is repeated (the same outputs
-   * computed and stored again).
+   * Whether the passes of {@link #rowsTimesColumnGroups} take five rows (when the rows come in
+   * fives and not in fours) rather than four.
    */
+  private static boolean fiveRowPasses(int rows) {
+    return rows % 5 == 0 && rows % 4 != 0;
+  }
+
   /**
    * All rows of {@link #rowsTimesColumnGroups} against two column vectors: five rows per pass when
    * the rows come in fives (RecurrentGemma-2B's 10 query heads: two passes, against three of four
@@ -1880,7 +1887,7 @@ final class VectorKernels implements KernelImpl {
   private static void rowPasses(
       float[] a, int aOffset, int aStride, int rows, int inner, float[] b, int bo0, int bo1, int bStride,
       float[] out, int oo0, int oo1, int outStride) {
-    if (rows % 5 == 0 && rows % 4 != 0) {
+    if (fiveRowPasses(rows)) {
       for (int i = 0; i < rows; i += 5) {
         rowsTimes5x2(a, aOffset, aStride, i, inner, b, bo0, bo1, bStride, out, oo0, oo1, outStride);
       }
@@ -1900,7 +1907,7 @@ final class VectorKernels implements KernelImpl {
   private static void rowQuadPasses(
       float[] a, int aOffset, int aStride, int rows, int inner, float[] b, int bo, int groupStride, int bStride,
       float[] out, int oo, int outStride) {
-    if (rows % 5 == 0 && rows % 4 != 0) {
+    if (fiveRowPasses(rows)) {
       for (int i = 0; i < rows; i += 5) {
         rowsTimes5x4(a, aOffset, aStride, i, inner, b, bo, groupStride, bStride, out, oo, outStride);
       }
@@ -2086,6 +2093,13 @@ final class VectorKernels implements KernelImpl {
     d4.intoArray(out, oo1 + (i + 4) * outStride);
   }
 
+  /**
+   * Rows {@code i .. i + 3} of a {@link #rowsTimesColumnGroups} product times two vectors of columns
+   * of b, from {@code bo0} and {@code bo1} (rows of b {@code bStride} apart in both), written from
+   * {@code oo0} and {@code oo1}: each value of a broadcast once serves both vectors, each value of b
+   * loaded once serves four rows. Past the last row the last one is repeated (the same outputs
+   * computed and stored again).
+   */
   private static void rowsTimes4x2(
       float[] a, int aOffset, int aStride, int rows, int i, int inner, float[] b, int bo0, int bo1, int bStride,
       float[] out, int oo0, int oo1, int outStride) {

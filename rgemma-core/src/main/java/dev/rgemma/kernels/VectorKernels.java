@@ -1,5 +1,8 @@
 package dev.rgemma.kernels;
 
+import static jdk.incubator.vector.VectorOperators.ADD;
+import static jdk.incubator.vector.VectorOperators.MUL;
+
 import dev.rgemma.tensor.DType;
 import dev.rgemma.tensor.WeightMatrix;
 import java.lang.foreign.MemorySegment;
@@ -25,6 +28,18 @@ import jdk.incubator.vector.VectorSpecies;
  * multiplied with the tokens (arranged by {@link #tileTokens}) by register-blocked micro-kernels
  * of 2 groups x 12, 4 or 1 tokens (24 accumulators, 2 loads and 12 broadcasts per 24 FMAs).
  * Row-major matrices ({@link WeightMatrix}) have kernels of their own (4 rows x 3 tokens).
+ *
+ * <p>How the code is written so that C2 compiles it the same way every time: past ~18000 nodes a
+ * compile inlines the Vector API's methods late, so a vector's exact class is not yet known where
+ * the next operation is dispatched, and C2 goes by the receiver profile of the call site. The
+ * convenience methods declared once for every shape ({@code reinterpretAsInts}, {@code convert},
+ * {@code ShortVector.add} and {@code mul}, ...) share one profile per process; when it held two
+ * classes, a large kernel compiled from it kept its vectors boxed (the Q4_0 prefill fell ~15x in
+ * about half of the processes that had run the Q4_0 decode first; BENCHMARKS.md, stop 24). Hence:
+ * conversions name their species ({@code convertShape}, {@code reinterpretShape}) or stay within
+ * one class ({@code viewAsFloatingLanes}), 16-bit arithmetic in the Q4_0 kernels calls {@code
+ * lanewise(ADD / MUL, ..)} (a profile per call site), and all 16-bit arithmetic uses one species
+ * (S2; S only loads half-precision bits to widen them).
  */
 final class VectorKernels implements KernelImpl {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -292,22 +307,22 @@ final class VectorKernels implements KernelImpl {
       IntVector w1 = IntVector.fromMemorySegment(I, data, b1 + o, LE);
       IntVector w2 = IntVector.fromMemorySegment(I, data, b2 + o, LE);
       IntVector w3 = IntVector.fromMemorySegment(I, data, b3 + o, LE);
-      a0 = w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a0);
-      a1 = w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a1);
-      a2 = w2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a2);
-      a3 = w3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a3);
-      a0 = w0.and(0xFFFF0000).reinterpretAsFloats().fma(v, a0);
-      a1 = w1.and(0xFFFF0000).reinterpretAsFloats().fma(v, a1);
-      a2 = w2.and(0xFFFF0000).reinterpretAsFloats().fma(v, a2);
-      a3 = w3.and(0xFFFF0000).reinterpretAsFloats().fma(v, a3);
+      a0 = w0.lanewise(VectorOperators.LSHL, 16).viewAsFloatingLanes().fma(u, a0);
+      a1 = w1.lanewise(VectorOperators.LSHL, 16).viewAsFloatingLanes().fma(u, a1);
+      a2 = w2.lanewise(VectorOperators.LSHL, 16).viewAsFloatingLanes().fma(u, a2);
+      a3 = w3.lanewise(VectorOperators.LSHL, 16).viewAsFloatingLanes().fma(u, a3);
+      a0 = w0.and(0xFFFF0000).viewAsFloatingLanes().fma(v, a0);
+      a1 = w1.and(0xFFFF0000).viewAsFloatingLanes().fma(v, a1);
+      a2 = w2.and(0xFFFF0000).viewAsFloatingLanes().fma(v, a2);
+      a3 = w3.and(0xFFFF0000).viewAsFloatingLanes().fma(v, a3);
     }
     if (cols % 2 != 0) {
       long o = pairs * step;
       FloatVector u = FloatVector.broadcast(F, x[xi]);
-      a0 = IntVector.fromMemorySegment(I, data, b0 + o, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a0);
-      a1 = IntVector.fromMemorySegment(I, data, b1 + o, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a1);
-      a2 = IntVector.fromMemorySegment(I, data, b2 + o, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a2);
-      a3 = IntVector.fromMemorySegment(I, data, b3 + o, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(u, a3);
+      a0 = IntVector.fromMemorySegment(I, data, b0 + o, LE).lanewise(VectorOperators.LSHL, 16).viewAsFloatingLanes().fma(u, a0);
+      a1 = IntVector.fromMemorySegment(I, data, b1 + o, LE).lanewise(VectorOperators.LSHL, 16).viewAsFloatingLanes().fma(u, a1);
+      a2 = IntVector.fromMemorySegment(I, data, b2 + o, LE).lanewise(VectorOperators.LSHL, 16).viewAsFloatingLanes().fma(u, a2);
+      a3 = IntVector.fromMemorySegment(I, data, b3 + o, LE).lanewise(VectorOperators.LSHL, 16).viewAsFloatingLanes().fma(u, a3);
     }
     a0.intoArray(acc, 0);
     a1.intoArray(acc, L);
@@ -359,7 +374,7 @@ final class VectorKernels implements KernelImpl {
   private static void finiteF16(MemorySegment data, long offset, float[] out, int at) {
     IntVector half = (IntVector) ShortVector.fromMemorySegment(S, data, offset, LE)
         .convertShape(VectorOperators.S2I, I, 0);
-    half.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f).intoArray(out, at);
+    half.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).viewAsFloatingLanes().mul(0x1p112f).intoArray(out, at);
   }
 
   /**
@@ -491,13 +506,13 @@ final class VectorKernels implements KernelImpl {
         // The block's f16 scales widened as finiteF16 does, written out (no call in this loop).
         long sb = 2L * L * (c >>> 5);
         IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, g0, so0 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector d0 = e0.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
+        FloatVector d0 = e0.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).viewAsFloatingLanes().mul(0x1p112f);
         IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, g1, so1 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector d1 = e1.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
+        FloatVector d1 = e1.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).viewAsFloatingLanes().mul(0x1p112f);
         IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, g2, so2 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector d2 = e2.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
+        FloatVector d2 = e2.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).viewAsFloatingLanes().mul(0x1p112f);
         IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, g3, so3 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
-        FloatVector d3 = e3.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
+        FloatVector d3 = e3.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).viewAsFloatingLanes().mul(0x1p112f);
         a0 = p0.fma(d0, a0);
         a1 = p1.fma(d1, a1);
         a2 = p2.fma(d2, a2);
@@ -542,35 +557,37 @@ final class VectorKernels implements KernelImpl {
         for (int k = 0; k < 32; k += L) {
           // As Q8Activations.round: (int) (v + copySign(0.5, v)), clamped.
           FloatVector v = FloatVector.fromArray(F, x, base + k).mul(inverse);
-          IntVector q = ((IntVector) v.add(half.blend(minusHalf, v.lt(0f))).convert(VectorOperators.F2I, 0))
+          IntVector q = ((IntVector) v.add(half.blend(minusHalf, v.lt(0f))).convertShape(VectorOperators.F2I, I, 0))
               .max(-127).min(127);
           sum += q.reduceLanes(VectorOperators.ADD);
-          q.convertShape(VectorOperators.I2B, B, 0).reinterpretAsBytes().intoArray(a.values, t * cols + 32 * b + k);
+          ((ByteVector) q.convertShape(VectorOperators.I2B, B, 0)).intoArray(a.values, t * cols + 32 * b + k);
         }
         a.scales[t * a.blocks + b] = max / 127f;
         a.sums[t * a.blocks + b] = sum;
-        // The pair words (Q8Activations#pairWords), 16 values at a time as 16-bit lanes: the words
-        // {v[4p], v[4p + 2]} and {v[4p + 1] - 16 v[4p], v[4p + 3] - 16 v[4p + 2]}.
-        for (int h = 0; h < 2; h++) {
-          ShortVector v = (ShortVector) ByteVector.fromArray(ByteVector.SPECIES_128, a.values, t * cols + 32 * b + 16 * h)
-              .convertShape(VectorOperators.B2S, ShortVector.SPECIES_256, 0);
-          v.rearrange(PAIR_ORDER).sub(v.rearrange(PAIR_LOWS).lanewise(VectorOperators.LSHL, 4), PAIR_MIXED)
-              .reinterpretAsInts().intoArray(a.pairWords, (t * a.blocks + b) * 16 + 8 * h);
+        // The pair words (Q8Activations#pairWords), 2L values at a time as 16-bit lanes: the words
+        // {v[4p], v[4p + 2]} and {v[4p + 1] - 16 v[4p], v[4p + 3] - 16 v[4p + 2]}. The species are
+        // the Q4_0 kernels' own (B2, S2), so that every ShortVector in the hot code is of one class
+        // (see the class comment on profiles).
+        for (int h = 0; h < 32; h += 2 * L) {
+          ShortVector v = (ShortVector) ByteVector.fromArray(B2, a.values, t * cols + 32 * b + h)
+              .convertShape(VectorOperators.B2S, S2, 0);
+          ShortVector words = v.rearrange(PAIR_ORDER)
+              .sub(v.rearrange(PAIR_LOWS).lanewise(VectorOperators.LSHL, 4), PAIR_MIXED);
+          ((IntVector) words.reinterpretShape(I, 0)).intoArray(a.pairWords, (t * a.blocks + b) * 16 + h / 2);
         }
       }
     }
     return a;
   }
 
-  /** Lanes of 16 int8 inputs in pair-word order: {v[4p], v[4p + 2], v[4p + 1], v[4p + 3]}. */
+  /** Lanes of 2L int8 inputs in pair-word order: {v[4p], v[4p + 2], v[4p + 1], v[4p + 3]}. */
   private static final VectorShuffle<Short> PAIR_ORDER =
-      VectorShuffle.fromValues(ShortVector.SPECIES_256, 0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15);
+      VectorShuffle.fromOp(S2, i -> (i & ~3) + new int[] {0, 2, 1, 3}[i & 3]);
   /** The low-nibble inputs under the mixed lanes: {-, -, v[4p], v[4p + 2]}. */
   private static final VectorShuffle<Short> PAIR_LOWS =
-      VectorShuffle.fromValues(ShortVector.SPECIES_256, 0, 0, 0, 2, 4, 4, 4, 6, 8, 8, 8, 10, 12, 12, 12, 14);
+      VectorShuffle.fromOp(S2, i -> (i & ~3) + new int[] {0, 0, 0, 2}[i & 3]);
   /** The mixed lanes (third and fourth of each four). */
-  private static final VectorMask<Short> PAIR_MIXED = VectorMask.fromValues(ShortVector.SPECIES_256,
-      false, false, true, true, false, false, true, true, false, false, true, true, false, false, true, true);
+  private static final VectorMask<Short> PAIR_MIXED = VectorMask.fromLong(S2, 0xCCCCCCCCCCCCCCCCL);
 
   @Override
   public void matmulQ4(PackedMatrix w, Q8Activations a, float[] out, int outOffset, int groupStart, int groupEnd) {
@@ -676,22 +693,22 @@ final class VectorKernels implements KernelImpl {
         ShortVector hi0 = n0.lanewise(VectorOperators.LSHR, 4);
         ShortVector hi1 = n1.lanewise(VectorOperators.LSHR, 4);
         int pw = (xb + b) * 16 + 2 * jp;
-        ShortVector lo = IntVector.broadcast(I, pairWords[pw]).reinterpretAsShorts();
-        ShortVector mixed = IntVector.broadcast(I, pairWords[pw + 1]).reinterpretAsShorts();
-        s00 = s00.add(n0.mul(lo)).add(hi0.mul(mixed));
-        s10 = s10.add(n1.mul(lo)).add(hi1.mul(mixed));
-        lo = IntVector.broadcast(I, pairWords[pw + stride]).reinterpretAsShorts();
-        mixed = IntVector.broadcast(I, pairWords[pw + stride + 1]).reinterpretAsShorts();
-        s01 = s01.add(n0.mul(lo)).add(hi0.mul(mixed));
-        s11 = s11.add(n1.mul(lo)).add(hi1.mul(mixed));
-        lo = IntVector.broadcast(I, pairWords[pw + 2 * stride]).reinterpretAsShorts();
-        mixed = IntVector.broadcast(I, pairWords[pw + 2 * stride + 1]).reinterpretAsShorts();
-        s02 = s02.add(n0.mul(lo)).add(hi0.mul(mixed));
-        s12 = s12.add(n1.mul(lo)).add(hi1.mul(mixed));
-        lo = IntVector.broadcast(I, pairWords[pw + 3 * stride]).reinterpretAsShorts();
-        mixed = IntVector.broadcast(I, pairWords[pw + 3 * stride + 1]).reinterpretAsShorts();
-        s03 = s03.add(n0.mul(lo)).add(hi0.mul(mixed));
-        s13 = s13.add(n1.mul(lo)).add(hi1.mul(mixed));
+        ShortVector lo = (ShortVector) IntVector.broadcast(I, pairWords[pw]).reinterpretShape(S2, 0);
+        ShortVector mixed = (ShortVector) IntVector.broadcast(I, pairWords[pw + 1]).reinterpretShape(S2, 0);
+        s00 = s00.lanewise(ADD, n0.lanewise(MUL, lo)).lanewise(ADD, hi0.lanewise(MUL, mixed));
+        s10 = s10.lanewise(ADD, n1.lanewise(MUL, lo)).lanewise(ADD, hi1.lanewise(MUL, mixed));
+        lo = (ShortVector) IntVector.broadcast(I, pairWords[pw + stride]).reinterpretShape(S2, 0);
+        mixed = (ShortVector) IntVector.broadcast(I, pairWords[pw + stride + 1]).reinterpretShape(S2, 0);
+        s01 = s01.lanewise(ADD, n0.lanewise(MUL, lo)).lanewise(ADD, hi0.lanewise(MUL, mixed));
+        s11 = s11.lanewise(ADD, n1.lanewise(MUL, lo)).lanewise(ADD, hi1.lanewise(MUL, mixed));
+        lo = (ShortVector) IntVector.broadcast(I, pairWords[pw + 2 * stride]).reinterpretShape(S2, 0);
+        mixed = (ShortVector) IntVector.broadcast(I, pairWords[pw + 2 * stride + 1]).reinterpretShape(S2, 0);
+        s02 = s02.lanewise(ADD, n0.lanewise(MUL, lo)).lanewise(ADD, hi0.lanewise(MUL, mixed));
+        s12 = s12.lanewise(ADD, n1.lanewise(MUL, lo)).lanewise(ADD, hi1.lanewise(MUL, mixed));
+        lo = (ShortVector) IntVector.broadcast(I, pairWords[pw + 3 * stride]).reinterpretShape(S2, 0);
+        mixed = (ShortVector) IntVector.broadcast(I, pairWords[pw + 3 * stride + 1]).reinterpretShape(S2, 0);
+        s03 = s03.lanewise(ADD, n0.lanewise(MUL, lo)).lanewise(ADD, hi0.lanewise(MUL, mixed));
+        s13 = s13.lanewise(ADD, n1.lanewise(MUL, lo)).lanewise(ADD, hi1.lanewise(MUL, mixed));
       }
       // Scales of the two vectors of rows, widened by finiteF16 (groupsQ4 writes the same out inline).
       finiteF16(data, scales0 + b * 2L * L, scales, 0);
@@ -703,37 +720,37 @@ final class VectorKernels implements KernelImpl {
       int x2 = x1 + blocks;
       int x3 = x2 + blocks;
       // Each row's two 16-bit lanes added as int32, minus the offset (written out: see groupsQ8).
-      IntVector w00 = s00.reinterpretAsInts();
+      IntVector w00 = (IntVector) s00.reinterpretShape(I, 0);
       a00 = ((FloatVector) w00.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w00.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x0]).convert(VectorOperators.I2F, 0))
+          .add(w00.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x0]).convertShape(VectorOperators.I2F, F, 0))
           .fma(d0.mul(inputScales[x0]), a00);
-      IntVector w01 = s01.reinterpretAsInts();
+      IntVector w01 = (IntVector) s01.reinterpretShape(I, 0);
       a01 = ((FloatVector) w01.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w01.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x1]).convert(VectorOperators.I2F, 0))
+          .add(w01.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x1]).convertShape(VectorOperators.I2F, F, 0))
           .fma(d0.mul(inputScales[x1]), a01);
-      IntVector w02 = s02.reinterpretAsInts();
+      IntVector w02 = (IntVector) s02.reinterpretShape(I, 0);
       a02 = ((FloatVector) w02.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w02.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x2]).convert(VectorOperators.I2F, 0))
+          .add(w02.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x2]).convertShape(VectorOperators.I2F, F, 0))
           .fma(d0.mul(inputScales[x2]), a02);
-      IntVector w03 = s03.reinterpretAsInts();
+      IntVector w03 = (IntVector) s03.reinterpretShape(I, 0);
       a03 = ((FloatVector) w03.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w03.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x3]).convert(VectorOperators.I2F, 0))
+          .add(w03.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x3]).convertShape(VectorOperators.I2F, F, 0))
           .fma(d0.mul(inputScales[x3]), a03);
-      IntVector w10 = s10.reinterpretAsInts();
+      IntVector w10 = (IntVector) s10.reinterpretShape(I, 0);
       a10 = ((FloatVector) w10.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w10.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x0]).convert(VectorOperators.I2F, 0))
+          .add(w10.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x0]).convertShape(VectorOperators.I2F, F, 0))
           .fma(d1.mul(inputScales[x0]), a10);
-      IntVector w11 = s11.reinterpretAsInts();
+      IntVector w11 = (IntVector) s11.reinterpretShape(I, 0);
       a11 = ((FloatVector) w11.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w11.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x1]).convert(VectorOperators.I2F, 0))
+          .add(w11.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x1]).convertShape(VectorOperators.I2F, F, 0))
           .fma(d1.mul(inputScales[x1]), a11);
-      IntVector w12 = s12.reinterpretAsInts();
+      IntVector w12 = (IntVector) s12.reinterpretShape(I, 0);
       a12 = ((FloatVector) w12.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w12.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x2]).convert(VectorOperators.I2F, 0))
+          .add(w12.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x2]).convertShape(VectorOperators.I2F, F, 0))
           .fma(d1.mul(inputScales[x2]), a12);
-      IntVector w13 = s13.reinterpretAsInts();
+      IntVector w13 = (IntVector) s13.reinterpretShape(I, 0);
       a13 = ((FloatVector) w13.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w13.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x3]).convert(VectorOperators.I2F, 0))
+          .add(w13.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x3]).convertShape(VectorOperators.I2F, F, 0))
           .fma(d1.mul(inputScales[x3]), a13);
     }
     a00.intoArray(acc, 0);
@@ -771,8 +788,8 @@ final class VectorKernels implements KernelImpl {
       ShortVector s0 = ShortVector.zero(S2), s1 = s0, s2 = s0, s3 = s0;
       int pw = 16 * xbi;
       for (int jp = 0; jp < 8; jp++) {
-        ShortVector lo = IntVector.broadcast(I, pairWords[pw + 2 * jp]).reinterpretAsShorts();
-        ShortVector mixed = IntVector.broadcast(I, pairWords[pw + 2 * jp + 1]).reinterpretAsShorts();
+        ShortVector lo = (ShortVector) IntVector.broadcast(I, pairWords[pw + 2 * jp]).reinterpretShape(S2, 0);
+        ShortVector mixed = (ShortVector) IntVector.broadcast(I, pairWords[pw + 2 * jp + 1]).reinterpretShape(S2, 0);
         int q = (8 * b + jp) * 2 * L;
         ShortVector n0 = (ShortVector) ByteVector.fromMemorySegment(B2, g0, q, LE)
             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
@@ -782,39 +799,39 @@ final class VectorKernels implements KernelImpl {
             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
         ShortVector n3 = (ShortVector) ByteVector.fromMemorySegment(B2, g3, q, LE)
             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S2, 0);
-        s0 = s0.add(n0.mul(lo)).add(n0.lanewise(VectorOperators.LSHR, 4).mul(mixed));
-        s1 = s1.add(n1.mul(lo)).add(n1.lanewise(VectorOperators.LSHR, 4).mul(mixed));
-        s2 = s2.add(n2.mul(lo)).add(n2.lanewise(VectorOperators.LSHR, 4).mul(mixed));
-        s3 = s3.add(n3.mul(lo)).add(n3.lanewise(VectorOperators.LSHR, 4).mul(mixed));
+        s0 = s0.lanewise(ADD, n0.lanewise(MUL, lo)).lanewise(ADD, n0.lanewise(VectorOperators.LSHR, 4).lanewise(MUL, mixed));
+        s1 = s1.lanewise(ADD, n1.lanewise(MUL, lo)).lanewise(ADD, n1.lanewise(VectorOperators.LSHR, 4).lanewise(MUL, mixed));
+        s2 = s2.lanewise(ADD, n2.lanewise(MUL, lo)).lanewise(ADD, n2.lanewise(VectorOperators.LSHR, 4).lanewise(MUL, mixed));
+        s3 = s3.lanewise(ADD, n3.lanewise(MUL, lo)).lanewise(ADD, n3.lanewise(VectorOperators.LSHR, 4).lanewise(MUL, mixed));
       }
       // Close the block: its f16 scales widened as finiteF16 does, written out (no call here).
       long sb = 2L * L * b;
       IntVector e0 = (IntVector) ShortVector.fromMemorySegment(S, g0, so0 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
-      FloatVector d0 = e0.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
+      FloatVector d0 = e0.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).viewAsFloatingLanes().mul(0x1p112f);
       IntVector e1 = (IntVector) ShortVector.fromMemorySegment(S, g1, so1 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
-      FloatVector d1 = e1.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
+      FloatVector d1 = e1.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).viewAsFloatingLanes().mul(0x1p112f);
       IntVector e2 = (IntVector) ShortVector.fromMemorySegment(S, g2, so2 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
-      FloatVector d2 = e2.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
+      FloatVector d2 = e2.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).viewAsFloatingLanes().mul(0x1p112f);
       IntVector e3 = (IntVector) ShortVector.fromMemorySegment(S, g3, so3 + sb, LE).convertShape(VectorOperators.S2I, I, 0);
-      FloatVector d3 = e3.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).reinterpretAsFloats().mul(0x1p112f);
+      FloatVector d3 = e3.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).viewAsFloatingLanes().mul(0x1p112f);
       int offset = 8 * inputSums[xbi];
       float inputScale = inputScales[xbi];
-      IntVector w0 = s0.reinterpretAsInts();
+      IntVector w0 = (IntVector) s0.reinterpretShape(I, 0);
       IntVector i0 = w0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
           .add(w0.lanewise(VectorOperators.ASHR, 16)).sub(offset);
-      IntVector w1 = s1.reinterpretAsInts();
+      IntVector w1 = (IntVector) s1.reinterpretShape(I, 0);
       IntVector i1 = w1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
           .add(w1.lanewise(VectorOperators.ASHR, 16)).sub(offset);
-      IntVector w2 = s2.reinterpretAsInts();
+      IntVector w2 = (IntVector) s2.reinterpretShape(I, 0);
       IntVector i2 = w2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
           .add(w2.lanewise(VectorOperators.ASHR, 16)).sub(offset);
-      IntVector w3 = s3.reinterpretAsInts();
+      IntVector w3 = (IntVector) s3.reinterpretShape(I, 0);
       IntVector i3 = w3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
           .add(w3.lanewise(VectorOperators.ASHR, 16)).sub(offset);
-      a0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(d0.mul(inputScale), a0);
-      a1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(d1.mul(inputScale), a1);
-      a2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0)).fma(d2.mul(inputScale), a2);
-      a3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0)).fma(d3.mul(inputScale), a3);
+      a0 = ((FloatVector) i0.convertShape(VectorOperators.I2F, F, 0)).fma(d0.mul(inputScale), a0);
+      a1 = ((FloatVector) i1.convertShape(VectorOperators.I2F, F, 0)).fma(d1.mul(inputScale), a1);
+      a2 = ((FloatVector) i2.convertShape(VectorOperators.I2F, F, 0)).fma(d2.mul(inputScale), a2);
+      a3 = ((FloatVector) i3.convertShape(VectorOperators.I2F, F, 0)).fma(d3.mul(inputScale), a3);
       if (--blocksLeft == 0) {
         // The end of a group in every stream: its rows are done.
         a0.intoArray(acc, at);
@@ -1149,9 +1166,9 @@ final class VectorKernels implements KernelImpl {
         // k0 is even (KC is); k1 may be odd at the last column.
         for (int c = k0; c < k1; c += 2) {
           IntVector pair = IntVector.fromMemorySegment(I, data, base + 2L * c * L, LE);
-          pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(panel, off + (c - k0) * L);
+          pair.lanewise(VectorOperators.LSHL, 16).viewAsFloatingLanes().intoArray(panel, off + (c - k0) * L);
           if (c + 1 < k1) {
-            pair.and(0xFFFF0000).reinterpretAsFloats().intoArray(panel, off + (c + 1 - k0) * L);
+            pair.and(0xFFFF0000).viewAsFloatingLanes().intoArray(panel, off + (c + 1 - k0) * L);
           }
         }
       }
@@ -1664,12 +1681,12 @@ final class VectorKernels implements KernelImpl {
   }
 
   private static FloatVector low(IntVector packed) {
-    return (FloatVector) packed.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+    return (FloatVector) packed.and(0x0F).sub(8).convertShape(VectorOperators.I2F, F, 0);
   }
 
   private static FloatVector high(IntVector packed) {
     return (FloatVector) packed.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8)
-        .convert(VectorOperators.I2F, 0);
+        .convertShape(VectorOperators.I2F, F, 0);
   }
 
   // ---- widening ----
@@ -1747,7 +1764,7 @@ final class VectorKernels implements KernelImpl {
     ShortVector bits = ShortVector.fromMemorySegment(S, data, offset, LE);
     return ((IntVector) bits.convertShape(VectorOperators.S2I, I, 0))
         .lanewise(VectorOperators.LSHL, 16)
-        .reinterpretAsFloats();
+        .viewAsFloatingLanes();
   }
 
   /**
@@ -1760,10 +1777,10 @@ final class VectorKernels implements KernelImpl {
         .convertShape(VectorOperators.S2I, I, 0);
     IntVector magnitude = half.and(0x7FFF);
     IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
-    IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+    IntVector finite = shifted.viewAsFloatingLanes().mul(0x1p112f).viewAsIntegralLanes();
     VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7C00);
     IntVector bits = finite.blend(shifted.or(0x7F800000), special);
-    return bits.or(half.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+    return bits.or(half.and(0x8000).lanewise(VectorOperators.LSHL, 16)).viewAsFloatingLanes();
   }
 
   // ---- machine probe loops ----
@@ -1792,9 +1809,9 @@ final class VectorKernels implements KernelImpl {
     p = p.fma(r, FloatVector.broadcast(F, ScalarKernels.C2));
     p = p.fma(r, FloatVector.broadcast(F, 1f));
     p = p.fma(r, FloatVector.broadcast(F, 1f));
-    IntVector bits = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ScalarKernels.ROUNDER) - 127)
+    IntVector bits = t.viewAsIntegralLanes().sub(Float.floatToRawIntBits(ScalarKernels.ROUNDER) - 127)
         .lanewise(VectorOperators.LSHL, 23);
-    FloatVector y = p.mul(bits.reinterpretAsFloats());
+    FloatVector y = p.mul(bits.viewAsFloatingLanes());
     y = y.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, ScalarKernels.EXP_MAX));
     return y.blend(0f, x.compare(VectorOperators.LT, ScalarKernels.EXP_MIN));
   }
@@ -1815,7 +1832,7 @@ final class VectorKernels implements KernelImpl {
       p = p.fma(a2, FloatVector.broadcast(F, ScalarKernels.TANH3));
       FloatVector small = p.mul(a2).fma(a, a);
       FloatVector large = FloatVector.broadcast(F, 1f).sub(FloatVector.broadcast(F, 2f).div(exp(a.mul(2f)).add(1f)));
-      large.blend(small, a.lt(0.5f)).reinterpretAsInts().or(y.reinterpretAsInts().and(0x80000000)).reinterpretAsFloats()
+      large.blend(small, a.lt(0.5f)).viewAsIntegralLanes().or(y.viewAsIntegralLanes().and(0x80000000)).viewAsFloatingLanes()
           .mul(cap).intoArray(x, i);
     }
     for (; i < to; i++) {

@@ -100,11 +100,17 @@ class ServerLoadTest {
         }
       }
       BatchSchedulerTest.awaitTrue(() -> server.scheduler().active() == 0 && server.scheduler().queued() == 0);
+      // Greedy, so that the answer is known: a sampled one may end after its first token.
       HttpResponse<String> after = http.send(HttpRequest.newBuilder(chat).POST(HttpRequest.BodyPublishers.ofString(
-          "{\"messages\": [{\"role\": \"user\", \"content\": \"still there?\"}], \"max_tokens\": 3}")).build(),
+          "{\"messages\": [{\"role\": \"user\", \"content\": \"still there?\"}], \"max_tokens\": 3,"
+              + " \"temperature\": 0}")).build(),
           HttpResponse.BodyHandlers.ofString());
       assertEquals(200, after.statusCode());
-      assertEquals(3, JSON.readTree(after.body()).at("/usage/completion_tokens").asInt());
+      String expected = Reference.greedy(model, codec, Reference.chatPrompt(codec,
+          List.of(new TextCodec.Message("user", "still there?"))), 3, List.of()).text();
+      assertEquals(expected, JSON.readTree(after.body()).at("/choices/0/message/content").asText());
+      assertEquals(codec.encode(expected, false).length,
+          JSON.readTree(after.body()).at("/usage/completion_tokens").asInt());
       // Every request is counted once it is closed, the streams that were left included.
       BatchSchedulerTest.awaitTrue(() -> server.metrics().requestCount("/v1/chat/completions", 200) == CLIENTS + 1);
       // One log line per request; the clients that left are logged as such.

@@ -31,7 +31,7 @@ class PackedKernelsTest {
   private static final double TOLERANCE = 2e-6;
   private static final int[] ROWS = {1, 7, 16, 17, 33, 70};
   private static final int[] FLOAT_COLS = {1, 7, 33, 257, 300};
-  private static final int[] QUANT_COLS = {32, 96, 288, 544};
+  private static final int[] QUANT_COLS = {32, 96, 128, 288, 544};
   private static final int[] TOKENS = {1, 2, 13, 29};
 
   private static KernelImpl vector;
@@ -259,7 +259,7 @@ class PackedKernelsTest {
    */
   @ParameterizedTest(name = "{0} [{1} x {2}]")
   @org.junit.jupiter.params.provider.CsvSource({"Q8_0, 661, 96", "Q8_0, 981, 544", "Q8_0, 602, 2560", "Q8_0, 64, 7680",
-      "Q8_0, 2049, 32", "Q4_0, 661, 96", "Q4_0, 981, 544", "Q4_0, 602, 2560", "Q4_0, 2049, 32",
+      "Q8_0, 2049, 32", "Q8_0, 333, 64", "Q8_0, 150, 160", "Q4_0, 661, 96", "Q4_0, 981, 544", "Q4_0, 602, 2560", "Q4_0, 2049, 32",
       "F32, 661, 96", "F32, 2049, 33", "F32, 130, 256", "BF16, 981, 545", "BF16, 602, 2560", "F16, 661, 97",
       "F16, 64, 7680"})
   void decodeOverManyGroupsGivesTheSameBits(DType type, int rows, int cols) {

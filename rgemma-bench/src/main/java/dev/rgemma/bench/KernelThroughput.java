@@ -12,7 +12,8 @@ import java.util.Random;
 
 /**
  * Quick kernel figures without JMH (seconds instead of minutes), per weight type:
- * decode bytes/s from cache on one thread (is the kernel fast enough to keep up with memory?),
+ * decode bytes/s from cache on one thread (is the kernel fast enough to keep up with memory? For
+ * Q4_0 the 64-row matrix makes the per-call quantization of the input most of the time),
  * decode bytes/s from DRAM on all threads (a weight set far larger than the caches), and prefill
  * GFLOP/s. Prints one JSON line per type.
  *

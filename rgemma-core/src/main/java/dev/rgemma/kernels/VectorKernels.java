@@ -360,7 +360,7 @@ final class VectorKernels implements KernelImpl {
     return sink;
   }
 
-  /** The two widened scale vectors of a block in {@link #pairQ4x4}. */
+  /** The two widened scale vectors of a block in {@link #pairQ4x2}. */
   private static final ThreadLocal<float[]> SCALES = ThreadLocal.withInitial(() -> new float[2 * L]);
 
   /**
@@ -603,24 +603,27 @@ final class VectorKernels implements KernelImpl {
     int rows = w.rows();
     float[] acc = GROUP_SUMS.get();
     float[] tile = TOKEN_SUMS.get();
-    // Four groups at a time, their blocks staying in cache across the tokens: tokens four by four
-    // through the 2-group x 4-token kernel, the rest one by one.
+    // Four groups at a time, their blocks staying in cache across the tokens: tokens two by two
+    // through the 2-group x 2-token kernel, the last one alone. (A 2 x 4 kernel needed ~13 % fewer
+    // operations but was no faster, and large enough that C2 sometimes ran out of its inlining
+    // budget in it and kept vectors boxed: ~15x slower in about one process in twenty even with
+    // per-call-site dispatch; BENCHMARKS.md, stop 24.)
     for (int g0 = groupStart; g0 < groupEnd; g0 += 4) {
       int count = Math.min(4, groupEnd - g0);
       int g1 = g0 + Math.min(1, count - 1);
       int g2 = g0 + Math.min(2, count - 1);
       int g3 = g0 + Math.min(3, count - 1);
       int t = 0;
-      for (; t + 4 <= a.tokens; t += 4) {
+      for (; t + 2 <= a.tokens; t += 2) {
         for (int pair = 0; pair < count; pair += 2) {
           int p0 = pair == 0 ? g0 : g2;
           int p1 = pair == 0 ? g1 : g3;
-          pairQ4x4(data, w.valueStart(p0), w.valueStart(p1), w.scaleStart(p0), w.scaleStart(p1), a.blocks,
+          pairQ4x2(data, w.valueStart(p0), w.valueStart(p1), w.scaleStart(p0), w.scaleStart(p1), a.blocks,
               a.pairWords, a.scales, a.sums, t * a.blocks, tile);
           for (int k = pair; k < Math.min(count, pair + 2); k++) {
             int row = (g0 + k) * L;
-            for (int u = 0; u < 4; u++) {
-              System.arraycopy(tile, ((k - pair) * 4 + u) * L, out, outOffset + (t + u) * rows + row,
+            for (int u = 0; u < 2; u++) {
+              System.arraycopy(tile, ((k - pair) * 2 + u) * L, out, outOffset + (t + u) * rows + row,
                   Math.min(L, rows - row));
             }
           }
@@ -669,21 +672,21 @@ final class VectorKernels implements KernelImpl {
   }
 
   /**
-   * Q4_0 times int8 inputs for four consecutive tokens (from block index {@code xb} of the inputs)
+   * Q4_0 times int8 inputs for two consecutive tokens (from block index {@code xb} of the inputs)
    * and two groups, the same arithmetic as {@link #groupsQ4} (so the same results): each widened
-   * weight vector serves four tokens. Writes {@code acc[(group * 4 + token) * L ..]}.
+   * weight vector serves both tokens. Writes {@code acc[(group * 2 + token) * L ..]}.
    */
-  private static void pairQ4x4(
+  private static void pairQ4x2(
       MemorySegment data, long b0, long b1, long scales0, long scales1, int blocks, int[] pairWords,
       float[] inputScales, int[] inputSums, int xb, float[] acc) {
-    FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-    FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    FloatVector a00 = FloatVector.zero(F), a01 = a00;
+    FloatVector a10 = a00, a11 = a00;
     float[] scales = SCALES.get();
     int stride = blocks * 16; // pair words per token
     for (int b = 0; b < blocks; b++) {
       long o = b * 16L * L;
-      ShortVector s00 = ShortVector.zero(S2), s01 = s00, s02 = s00, s03 = s00;
-      ShortVector s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+      ShortVector s00 = ShortVector.zero(S2), s01 = s00;
+      ShortVector s10 = s00, s11 = s00;
       for (int jp = 0; jp < 8; jp++) {
         long q = o + (long) jp * 2 * L;
         ShortVector n0 = (ShortVector) ByteVector.fromMemorySegment(B2, data, b0 + q, LE)
@@ -701,14 +704,6 @@ final class VectorKernels implements KernelImpl {
         mixed = (ShortVector) IntVector.broadcast(I, pairWords[pw + stride + 1]).reinterpretShape(S2, 0);
         s01 = s01.lanewise(ADD, n0.lanewise(MUL, lo)).lanewise(ADD, hi0.lanewise(MUL, mixed));
         s11 = s11.lanewise(ADD, n1.lanewise(MUL, lo)).lanewise(ADD, hi1.lanewise(MUL, mixed));
-        lo = (ShortVector) IntVector.broadcast(I, pairWords[pw + 2 * stride]).reinterpretShape(S2, 0);
-        mixed = (ShortVector) IntVector.broadcast(I, pairWords[pw + 2 * stride + 1]).reinterpretShape(S2, 0);
-        s02 = s02.lanewise(ADD, n0.lanewise(MUL, lo)).lanewise(ADD, hi0.lanewise(MUL, mixed));
-        s12 = s12.lanewise(ADD, n1.lanewise(MUL, lo)).lanewise(ADD, hi1.lanewise(MUL, mixed));
-        lo = (ShortVector) IntVector.broadcast(I, pairWords[pw + 3 * stride]).reinterpretShape(S2, 0);
-        mixed = (ShortVector) IntVector.broadcast(I, pairWords[pw + 3 * stride + 1]).reinterpretShape(S2, 0);
-        s03 = s03.lanewise(ADD, n0.lanewise(MUL, lo)).lanewise(ADD, hi0.lanewise(MUL, mixed));
-        s13 = s13.lanewise(ADD, n1.lanewise(MUL, lo)).lanewise(ADD, hi1.lanewise(MUL, mixed));
       }
       // Scales of the two vectors of rows, widened by finiteF16 (groupsQ4 writes the same out inline).
       finiteF16(data, scales0 + b * 2L * L, scales, 0);
@@ -717,8 +712,6 @@ final class VectorKernels implements KernelImpl {
       FloatVector d1 = FloatVector.fromArray(F, scales, L);
       int x0 = xb + b;
       int x1 = x0 + blocks;
-      int x2 = x1 + blocks;
-      int x3 = x2 + blocks;
       // Each row's two 16-bit lanes added as int32, minus the offset (written out: see groupsQ8).
       IntVector w00 = (IntVector) s00.reinterpretShape(I, 0);
       a00 = ((FloatVector) w00.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
@@ -728,14 +721,6 @@ final class VectorKernels implements KernelImpl {
       a01 = ((FloatVector) w01.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
           .add(w01.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x1]).convertShape(VectorOperators.I2F, F, 0))
           .fma(d0.mul(inputScales[x1]), a01);
-      IntVector w02 = (IntVector) s02.reinterpretShape(I, 0);
-      a02 = ((FloatVector) w02.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w02.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x2]).convertShape(VectorOperators.I2F, F, 0))
-          .fma(d0.mul(inputScales[x2]), a02);
-      IntVector w03 = (IntVector) s03.reinterpretShape(I, 0);
-      a03 = ((FloatVector) w03.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w03.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x3]).convertShape(VectorOperators.I2F, F, 0))
-          .fma(d0.mul(inputScales[x3]), a03);
       IntVector w10 = (IntVector) s10.reinterpretShape(I, 0);
       a10 = ((FloatVector) w10.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
           .add(w10.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x0]).convertShape(VectorOperators.I2F, F, 0))
@@ -744,23 +729,11 @@ final class VectorKernels implements KernelImpl {
       a11 = ((FloatVector) w11.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
           .add(w11.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x1]).convertShape(VectorOperators.I2F, F, 0))
           .fma(d1.mul(inputScales[x1]), a11);
-      IntVector w12 = (IntVector) s12.reinterpretShape(I, 0);
-      a12 = ((FloatVector) w12.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w12.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x2]).convertShape(VectorOperators.I2F, F, 0))
-          .fma(d1.mul(inputScales[x2]), a12);
-      IntVector w13 = (IntVector) s13.reinterpretShape(I, 0);
-      a13 = ((FloatVector) w13.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-          .add(w13.lanewise(VectorOperators.ASHR, 16)).sub(8 * inputSums[x3]).convertShape(VectorOperators.I2F, F, 0))
-          .fma(d1.mul(inputScales[x3]), a13);
     }
     a00.intoArray(acc, 0);
     a01.intoArray(acc, L);
-    a02.intoArray(acc, 2 * L);
-    a03.intoArray(acc, 3 * L);
-    a10.intoArray(acc, 4 * L);
-    a11.intoArray(acc, 5 * L);
-    a12.intoArray(acc, 6 * L);
-    a13.intoArray(acc, 7 * L);
+    a10.intoArray(acc, 2 * L);
+    a11.intoArray(acc, 3 * L);
   }
 
   /**

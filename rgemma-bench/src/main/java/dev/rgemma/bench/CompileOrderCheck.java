@@ -74,7 +74,7 @@ public final class CompileOrderCheck {
     }
   }
 
-  private static float[] gaussian(Random random, int n) {
+  static float[] gaussian(Random random, int n) {
     float[] x = new float[n];
     for (int i = 0; i < n; i++) {
       x[i] = (float) random.nextGaussian();

@@ -157,11 +157,10 @@ final class VectorKernels implements KernelImpl {
   private static int touched;
 
   /**
-   * Per-thread result buffers of the decode loops (four groups; two groups x four tokens): taken
-   * anew on each call they were most of a Q4_0 token's heap allocation (counted with JFR).
+   * Per-thread result buffer of the decode loops and the Q4_0 prefill (four groups, or two groups x
+   * two tokens): taken anew on each call it was most of a Q4_0 token's heap allocation (JFR).
    */
   private static final ThreadLocal<float[]> GROUP_SUMS = ThreadLocal.withInitial(() -> new float[4 * L]);
-  private static final ThreadLocal<float[]> TOKEN_SUMS = ThreadLocal.withInitial(() -> new float[8 * L]);
 
   @Override
   public int groupRows() {
@@ -602,7 +601,6 @@ final class VectorKernels implements KernelImpl {
     MemorySegment data = w.data();
     int rows = w.rows();
     float[] acc = GROUP_SUMS.get();
-    float[] tile = TOKEN_SUMS.get();
     // Four groups at a time, their blocks staying in cache across the tokens: tokens two by two
     // through the 2-group x 2-token kernel, the last one alone. (A 2 x 4 kernel needed ~13 % fewer
     // operations but was no faster, and large enough that C2 sometimes ran out of its inlining
@@ -619,11 +617,11 @@ final class VectorKernels implements KernelImpl {
           int p0 = pair == 0 ? g0 : g2;
           int p1 = pair == 0 ? g1 : g3;
           pairQ4x2(data, w.valueStart(p0), w.valueStart(p1), w.scaleStart(p0), w.scaleStart(p1), a.blocks,
-              a.pairWords, a.scales, a.sums, t * a.blocks, tile);
+              a.pairWords, a.scales, a.sums, t * a.blocks, acc);
           for (int k = pair; k < Math.min(count, pair + 2); k++) {
             int row = (g0 + k) * L;
             for (int u = 0; u < 2; u++) {
-              System.arraycopy(tile, ((k - pair) * 2 + u) * L, out, outOffset + (t + u) * rows + row,
+              System.arraycopy(acc, ((k - pair) * 2 + u) * L, out, outOffset + (t + u) * rows + row,
                   Math.min(L, rows - row));
             }
           }

@@ -26,19 +26,13 @@ public final class CompileOrderCheck {
   public static void main(String[] args) {
     int threads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
     DType prefillType = args.length > 1 ? DType.valueOf(args[1]) : DType.Q4_0;
-    DType[] decodeTypes = new DType[Math.max(0, args.length - 2)];
-    for (int i = 2; i < args.length; i++) {
-      decodeTypes[i - 2] = DType.valueOf(args[i]);
-    }
-    if (decodeTypes.length == 0) {
-      decodeTypes = new DType[] {DType.Q8_0, DType.BF16, DType.Q4_0};
-    }
+    DType[] decodeTypes = BenchLoops.types(args, 2, DType.Q8_0, DType.BF16, DType.Q4_0);
     Kernels.setThreads(threads);
     Random random = new Random(5);
     try (Arena arena = Arena.ofShared()) {
       for (DType type : decodeTypes) {
         PackedMatrix w = Kernels.pack(MatmulBenchmark.randomWeights(arena, type, 64, 2048, random), arena);
-        float[] x = gaussian(random, 2048);
+        float[] x = BenchLoops.gaussian(random, 2048);
         float[] out = new float[64];
         long end = System.nanoTime() + 1_500_000_000L;
         while (System.nanoTime() < end) {
@@ -48,37 +42,14 @@ public final class CompileOrderCheck {
       int size = 2560;
       int tokens = 128;
       PackedMatrix w = Kernels.pack(MatmulBenchmark.randomWeights(arena, prefillType, size, size, random), arena);
-      float[] x = gaussian(random, tokens * size);
+      float[] x = BenchLoops.gaussian(random, tokens * size);
       float[] out = new float[tokens * size];
-      StringBuilder seconds = new StringBuilder();
-      for (int s = 0; s < 3; s++) {
-        long calls = 0;
-        long start = System.nanoTime();
-        long elapsed;
-        do {
-          Kernels.matmul(w, x, 0, tokens, out, 0);
-          calls++;
-          elapsed = System.nanoTime() - start;
-        } while (elapsed < 1_000_000_000L);
-        seconds.append(s == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.1f",
-            2.0 * size * size * tokens * calls / (elapsed * 1e-9) / 1e9));
-      }
-      StringBuilder decoded = new StringBuilder();
-      for (DType type : decodeTypes) {
-        decoded.append(decoded.isEmpty() ? "" : ",").append('"').append(type).append('"');
-      }
+      String seconds = BenchLoops.secondWindows(call -> Kernels.matmul(w, x, 0, tokens, out, 0),
+          2.0 * size * size * tokens);
       System.out.println(String.format(Locale.ROOT,
           "{\"prefill_type\":\"%s\",\"after_decode_of\":[%s],\"threads\":%d,\"kernels\":\"%s\","
               + "\"prefill_gflop_s_per_second\":[%s]}",
-          prefillType, decoded, threads, Kernels.implementation(), seconds));
+          prefillType, BenchLoops.quoted(decodeTypes), threads, Kernels.implementation(), seconds));
     }
-  }
-
-  static float[] gaussian(Random random, int n) {
-    float[] x = new float[n];
-    for (int i = 0; i < n; i++) {
-      x[i] = (float) random.nextGaussian();
-    }
-    return x;
   }
 }

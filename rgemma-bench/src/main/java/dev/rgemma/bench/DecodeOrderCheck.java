@@ -25,20 +25,14 @@ public final class DecodeOrderCheck {
   public static void main(String[] args) {
     int threads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
     DType decodeType = args.length > 1 ? DType.valueOf(args[1]) : DType.Q4_0;
-    DType[] prefillTypes = new DType[Math.max(0, args.length - 2)];
-    for (int i = 2; i < args.length; i++) {
-      prefillTypes[i - 2] = DType.valueOf(args[i]);
-    }
-    if (prefillTypes.length == 0) {
-      prefillTypes = new DType[] {DType.BF16, DType.Q8_0, DType.Q4_0, DType.F16};
-    }
+    DType[] prefillTypes = BenchLoops.types(args, 2, DType.BF16, DType.Q8_0, DType.Q4_0, DType.F16);
     Kernels.setThreads(threads);
     Random random = new Random(6);
     try (Arena arena = Arena.ofShared()) {
       int tokens = 64;
       for (DType type : prefillTypes) {
         PackedMatrix w = Kernels.pack(MatmulBenchmark.randomWeights(arena, type, 512, 2560, random), arena);
-        float[] x = CompileOrderCheck.gaussian(random, tokens * 2560);
+        float[] x = BenchLoops.gaussian(random, tokens * 2560);
         float[] out = new float[tokens * 512];
         long end = System.nanoTime() + 1_000_000_000L;
         while (System.nanoTime() < end) {
@@ -49,29 +43,14 @@ public final class DecodeOrderCheck {
       for (int i = 0; i < set.length; i++) {
         set[i] = Kernels.pack(MatmulBenchmark.randomWeights(arena, decodeType, 2560, 7680, random), arena);
       }
-      float[] x = CompileOrderCheck.gaussian(random, 7680);
+      float[] x = BenchLoops.gaussian(random, 7680);
       float[] out = new float[2560];
-      long bytes = 2560L * decodeType.byteSize(7680);
-      StringBuilder seconds = new StringBuilder();
-      for (int s = 0; s < 3; s++) {
-        long calls = 0;
-        long start = System.nanoTime();
-        long elapsed;
-        do {
-          Kernels.matmul(set[(int) (calls % set.length)], x, 0, 1, out, 0);
-          calls++;
-          elapsed = System.nanoTime() - start;
-        } while (elapsed < 1_000_000_000L);
-        seconds.append(s == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.1f", calls * bytes / (elapsed * 1e-9) / 1e9));
-      }
-      StringBuilder before = new StringBuilder();
-      for (DType type : prefillTypes) {
-        before.append(before.isEmpty() ? "" : ",").append('"').append(type).append('"');
-      }
+      String seconds = BenchLoops.secondWindows(call -> Kernels.matmul(set[(int) (call % set.length)], x, 0, 1, out, 0),
+          2560.0 * decodeType.byteSize(7680));
       System.out.println(String.format(Locale.ROOT,
           "{\"decode_type\":\"%s\",\"after_prefill_of\":[%s],\"threads\":%d,\"kernels\":\"%s\","
               + "\"decode_gb_s_per_second\":[%s]}",
-          decodeType, before, threads, Kernels.implementation(), seconds));
+          decodeType, BenchLoops.quoted(prefillTypes), threads, Kernels.implementation(), seconds));
     }
   }
 }

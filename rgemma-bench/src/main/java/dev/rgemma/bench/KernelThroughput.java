@@ -5,8 +5,6 @@ import dev.rgemma.kernels.PackedMatrix;
 import dev.rgemma.tensor.DType;
 import dev.rgemma.tensor.WeightMatrix;
 import java.lang.foreign.Arena;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 
@@ -25,14 +23,7 @@ public final class KernelThroughput {
 
   public static void main(String[] args) {
     int threads = args.length > 0 ? Integer.parseInt(args[0]) : Runtime.getRuntime().availableProcessors();
-    List<DType> types = new ArrayList<>();
-    for (int i = 1; i < args.length; i++) {
-      types.add(DType.valueOf(args[i]));
-    }
-    if (types.isEmpty()) {
-      types.addAll(List.of(DType.values()));
-    }
-    for (DType type : types) {
+    for (DType type : BenchLoops.types(args, 1, DType.values())) {
       Kernels.setThreads(1);
       double cached = decodeBytesPerSecond(type, 64, 2048, 1, 0.5);
       Kernels.setThreads(threads);
@@ -56,11 +47,8 @@ public final class KernelThroughput {
       for (int i = 0; i < count; i++) {
         set[i] = Kernels.pack(stored, arena);
       }
-      float[] x = new float[cols];
+      float[] x = BenchLoops.gaussian(random, cols);
       float[] out = new float[rows];
-      for (int i = 0; i < cols; i++) {
-        x[i] = (float) random.nextGaussian();
-      }
       // Warm-up: every matrix a few times, at least 1.5 s, and then until the rate of one 0.2 s
       // window stops rising by more than 5 % (at most 10 s): on two cores C2's queue can hold the
       // kernel's compile back past 2 s, and a figure taken before it reads C1 or interpreted code.
@@ -101,23 +89,13 @@ public final class KernelThroughput {
     try (Arena arena = Arena.ofShared()) {
       Random random = new Random(4);
       PackedMatrix w = Kernels.pack(MatmulBenchmark.randomWeights(arena, type, rows, cols, random), arena);
-      float[] x = new float[tokens * cols];
-      for (int i = 0; i < x.length; i++) {
-        x[i] = (float) random.nextGaussian();
-      }
+      float[] x = BenchLoops.gaussian(random, tokens * cols);
       float[] out = new float[tokens * rows];
       for (int i = 0; i < 3; i++) {
         Kernels.matmul(w, x, 0, tokens, out, 0);
       }
-      long calls = 0;
-      long start = System.nanoTime();
-      long elapsed;
-      do {
-        Kernels.matmul(w, x, 0, tokens, out, 0);
-        calls++;
-        elapsed = System.nanoTime() - start;
-      } while (elapsed < seconds * 1e9);
-      return 2.0 * rows * cols * tokens * calls / (elapsed * 1e-9);
+      return BenchLoops.rate(call -> Kernels.matmul(w, x, 0, tokens, out, 0), 2.0 * rows * cols * tokens,
+          (long) (seconds * 1e9));
     }
   }
 }

@@ -108,9 +108,9 @@ class ServerLoadTest {
       assertEquals(200, after.statusCode());
       String expected = Reference.greedy(model, codec, Reference.chatPrompt(codec,
           List.of(new TextCodec.Message("user", "still there?"))), 3, List.of()).text();
-      assertEquals(expected, JSON.readTree(after.body()).at("/choices/0/message/content").asText());
-      assertEquals(codec.encode(expected, false).length,
-          JSON.readTree(after.body()).at("/usage/completion_tokens").asInt());
+      JsonNode reply = JSON.readTree(after.body());
+      assertEquals(expected, reply.at("/choices/0/message/content").asText());
+      assertEquals(codec.encode(expected, false).length, reply.at("/usage/completion_tokens").asInt());
       // Every request is counted once it is closed, the streams that were left included.
       BatchSchedulerTest.awaitTrue(() -> server.metrics().requestCount("/v1/chat/completions", 200) == CLIENTS + 1);
       // One log line per request; the clients that left are logged as such.

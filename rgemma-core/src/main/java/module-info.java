@@ -5,6 +5,7 @@
  */
 module dev.rgemma.core {
   requires jdk.incubator.vector;
+  requires jdk.management;
   requires com.fasterxml.jackson.databind;
 
   exports dev.rgemma;

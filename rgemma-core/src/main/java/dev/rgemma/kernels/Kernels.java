@@ -80,6 +80,7 @@ public final class Kernels {
   public static PackedMatrix pack(WeightMatrix w, java.lang.foreign.Arena arena) {
     Objects.requireNonNull(w);
     Objects.requireNonNull(arena);
+    TrapLimitCheck.packed(w.dtype(), IMPL != ScalarKernels.INSTANCE);
     return Packing.pack(w, IMPL.groupRows(), arena, pool);
   }
 

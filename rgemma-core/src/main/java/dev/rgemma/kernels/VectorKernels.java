@@ -203,18 +203,130 @@ final class VectorKernels implements KernelImpl {
   /**
    * One token times float groups {@code [groupStart, groupEnd)}, in the passes of {@link
    * #forEachPass} as {@link #decodeQ8}: each stream runs through k consecutive groups (about {@link
-   * #STREAM_COLUMNS} columns, one run of memory), a group of each stream per inner loop. Each row's
-   * arithmetic is the same whatever the order.
+   * #STREAM_COLUMNS} columns, one run of memory). F32 and BF16 (even column counts) go through each
+   * pass in one loop that closes a group's rows when their columns end ({@link #passF32}, {@link
+   * #passBf16}); F16 and odd BF16 widths a group of each stream per call. Each row's arithmetic is
+   * the same whatever the order.
    */
   private static void decodeFloat(
       PackedMatrix w, float[] x, int xo, float[] out, int outOffset, int groupStart, int groupEnd) {
-    float[] acc = GROUP_SUMS.get();
     int k = streamGroups(w.cols(), groupEnd - groupStart);
+    boolean onePass = w.dtype() == DType.F32 || (w.dtype() == DType.BF16 && w.cols() % 2 == 0);
+    if (!onePass) {
+      float[] acc = GROUP_SUMS.get();
+      forEachPass(k, groupStart, groupEnd, (g, g1, g2, g3, groups, count) -> {
+        for (int j = 0; j < groups; j++) {
+          decodeGroups(w, g + j, g1 + j, g2 + j, g3 + j, Math.min(4, count), x, xo, out, outOffset, acc);
+        }
+      });
+      return;
+    }
+    float[] acc = streamSums(k);
+    MemorySegment data = w.data();
+    long gb = w.groupBytes();
+    boolean bf16 = w.dtype() == DType.BF16;
     forEachPass(k, groupStart, groupEnd, (g, g1, g2, g3, groups, count) -> {
-      for (int j = 0; j < groups; j++) {
-        decodeGroups(w, g + j, g1 + j, g2 + j, g3 + j, Math.min(4, count), x, xo, out, outOffset, acc);
+      int sink = bf16
+          ? passBf16(data, g * gb, g1 * gb, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc)
+          : passF32(data, g * gb, g1 * gb, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc);
+      if (sink == 0x5A) {
+        touched = sink; // see decodeGroups
       }
+      storeStreams(acc, g, groups, count, w.rows(), out, outOffset);
     });
+  }
+
+  /**
+   * F32 groups, four streams of {@code groups} consecutive groups from byte offsets {@code b0 ..
+   * b3}: one loop over the pass, each stream's rows written to {@code acc[(4 j + s) L ..]} (group j
+   * of stream s) when the group's columns end. On the Zen 5 VM this made 2B bf16 decode tokens 3-5 %
+   * faster than a loop (and call) per group of 2560 columns (in-process A/B; BENCHMARKS.md, stop
+   * 25). Each row's sum is a fused multiply-add
+   * chain over its columns in order, from zero.
+   */
+  private static int passF32(
+      MemorySegment data, long b0, long b1, long b2, long b3, int groups, int cols, float[] x, int xo,
+      float[] acc) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    long step = 4L * L;
+    long end = step * cols * groups;
+    long last = data.byteSize() - 1;
+    int sink = 0;
+    int xi = xo;
+    int left = cols;
+    int at = 0;
+    for (long o = 0; o < end; o += step, xi++) {
+      if (TOUCH) {
+        sink ^= touch(data, last, b0, b1, b2, b3, o);
+      }
+      FloatVector u = FloatVector.broadcast(F, x[xi]);
+      a0 = FloatVector.fromMemorySegment(F, data, b0 + o, LE).fma(u, a0);
+      a1 = FloatVector.fromMemorySegment(F, data, b1 + o, LE).fma(u, a1);
+      a2 = FloatVector.fromMemorySegment(F, data, b2 + o, LE).fma(u, a2);
+      a3 = FloatVector.fromMemorySegment(F, data, b3 + o, LE).fma(u, a3);
+      if (--left == 0) {
+        a0.intoArray(acc, at);
+        a1.intoArray(acc, at + L);
+        a2.intoArray(acc, at + 2 * L);
+        a3.intoArray(acc, at + 3 * L);
+        at += 4 * L;
+        a0 = FloatVector.zero(F);
+        a1 = a0;
+        a2 = a0;
+        a3 = a0;
+        left = cols;
+        xi = xo - 1;
+      }
+    }
+    return sink;
+  }
+
+  /** BF16 groups of an even column count in passes, as {@link #passF32}; {@link #groupsBf16}'s arithmetic. */
+  private static int passBf16(
+      MemorySegment data, long b0, long b1, long b2, long b3, int groups, int cols, float[] x, int xo,
+      float[] acc) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    long step = 4L * L;
+    int pairs = cols / 2;
+    long end = step * pairs * groups;
+    long last = data.byteSize() - 1;
+    int sink = 0;
+    int xi = xo;
+    int left = pairs;
+    int at = 0;
+    for (long o = 0; o < end; o += step, xi += 2) {
+      if (TOUCH) {
+        sink ^= touch(data, last, b0, b1, b2, b3, o);
+      }
+      FloatVector u = FloatVector.broadcast(F, x[xi]);
+      FloatVector v = FloatVector.broadcast(F, x[xi + 1]);
+      IntVector w0 = IntVector.fromMemorySegment(I, data, b0 + o, LE);
+      IntVector w1 = IntVector.fromMemorySegment(I, data, b1 + o, LE);
+      IntVector w2 = IntVector.fromMemorySegment(I, data, b2 + o, LE);
+      IntVector w3 = IntVector.fromMemorySegment(I, data, b3 + o, LE);
+      a0 = w0.lanewise(VectorOperators.LSHL, 16).viewAsFloatingLanes().fma(u, a0);
+      a1 = w1.lanewise(VectorOperators.LSHL, 16).viewAsFloatingLanes().fma(u, a1);
+      a2 = w2.lanewise(VectorOperators.LSHL, 16).viewAsFloatingLanes().fma(u, a2);
+      a3 = w3.lanewise(VectorOperators.LSHL, 16).viewAsFloatingLanes().fma(u, a3);
+      a0 = w0.and(0xFFFF0000).viewAsFloatingLanes().fma(v, a0);
+      a1 = w1.and(0xFFFF0000).viewAsFloatingLanes().fma(v, a1);
+      a2 = w2.and(0xFFFF0000).viewAsFloatingLanes().fma(v, a2);
+      a3 = w3.and(0xFFFF0000).viewAsFloatingLanes().fma(v, a3);
+      if (--left == 0) {
+        a0.intoArray(acc, at);
+        a1.intoArray(acc, at + L);
+        a2.intoArray(acc, at + 2 * L);
+        a3.intoArray(acc, at + 3 * L);
+        at += 4 * L;
+        a0 = FloatVector.zero(F);
+        a1 = a0;
+        a2 = a0;
+        a3 = a0;
+        left = pairs;
+        xi = xo - 2;
+      }
+    }
+    return sink;
   }
 
   /**
@@ -231,7 +343,7 @@ final class VectorKernels implements KernelImpl {
     long b2 = g2 * gb;
     long b3 = g3 * gb;
     int sink = switch (w.dtype()) {
-      case F32 -> groupsF32(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
+      case F32 -> throw new AssertionError("F32 goes through passF32");
       case BF16 -> groupsBf16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case F16 -> groupsF16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
       case Q8_0 -> throw new AssertionError("Q8_0 goes through decodeQ8");
@@ -259,31 +371,6 @@ final class VectorKernels implements KernelImpl {
         ^ data.get(ValueLayout.JAVA_BYTE, Math.min(b1 + ahead, last))
         ^ data.get(ValueLayout.JAVA_BYTE, Math.min(b2 + ahead, last))
         ^ data.get(ValueLayout.JAVA_BYTE, Math.min(b3 + ahead, last));
-  }
-
-  private static int groupsF32(
-      MemorySegment data, long b0, long b1, long b2, long b3, int cols, float[] x, int xo, float[] acc) {
-    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-    long step = 4L * L;
-    long end = step * cols;
-    long last = data.byteSize() - 1;
-    int sink = 0;
-    int xi = xo;
-    for (long o = 0; o < end; o += step, xi++) {
-      if (TOUCH) {
-        sink ^= touch(data, last, b0, b1, b2, b3, o);
-      }
-      FloatVector u = FloatVector.broadcast(F, x[xi]);
-      a0 = FloatVector.fromMemorySegment(F, data, b0 + o, LE).fma(u, a0);
-      a1 = FloatVector.fromMemorySegment(F, data, b1 + o, LE).fma(u, a1);
-      a2 = FloatVector.fromMemorySegment(F, data, b2 + o, LE).fma(u, a2);
-      a3 = FloatVector.fromMemorySegment(F, data, b3 + o, LE).fma(u, a3);
-    }
-    a0.intoArray(acc, 0);
-    a1.intoArray(acc, L);
-    a2.intoArray(acc, 2 * L);
-    a3.intoArray(acc, 3 * L);
-    return sink;
   }
 
   /** BF16 pairs: a 32-bit word holds column c (low half) and c + 1 (high half) of one row. */
@@ -452,17 +539,22 @@ final class VectorKernels implements KernelImpl {
    */
   private static void streamPasses(
       PackedMatrix w, int k, int groupStart, int groupEnd, float[] out, int outOffset, StreamPass pass) {
-    float[] stored = STREAM_SUMS.get();
-    if (stored.length < 4 * k * L) {
-      stored = new float[4 * k * L];
-      STREAM_SUMS.set(stored);
-    }
-    float[] acc = stored;
+    float[] acc = streamSums(k);
     forEachPass(k, groupStart, groupEnd, (g, g1, g2, g3, groups, count) -> {
       pass.run(w.run(g, groups), w.run(g1, groups), w.run(g2, groups), w.run(g3, groups),
           w.scaleOffset(g), w.scaleOffset(g1), w.scaleOffset(g2), w.scaleOffset(g3), groups, acc);
       storeStreams(acc, g, groups, count, w.rows(), out, outOffset);
     });
+  }
+
+  /** This thread's {@link #STREAM_SUMS}, room for passes of {@code k} groups per stream. */
+  private static float[] streamSums(int k) {
+    float[] stored = STREAM_SUMS.get();
+    if (stored.length < 4 * k * L) {
+      stored = new float[4 * k * L];
+      STREAM_SUMS.set(stored);
+    }
+    return stored;
   }
 
   /**

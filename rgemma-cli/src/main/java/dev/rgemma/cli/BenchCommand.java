@@ -173,12 +173,16 @@ final class BenchCommand implements Callable<Integer> {
       if (!noProbe && packedBytes >= MachineProbe.defaultBufferBytes()) {
         pass = MachineProbe.pass(matrices);
       }
-      warmUp(model, prompt, random, vocab, pass);
+      // The timed states exist before the warm-up, so that its collections move them to the old
+      // generation: promoted during the timed decode instead, into old-generation pages not touched
+      // before, they cost 60-220 ms of page faults per collection on our VM (BENCHMARKS.md, stop 25).
+      ModelState state = model.newState();
+      stateBytes = state.sizeBytes();
+      ModelState late = lateState(model, latePosition, random);
+      warmUp(model, prompt, random, vocab, pass, late);
       if (pass != null) {
         pass.reset(); // only the passes between the timed blocks count
       }
-      ModelState state = model.newState();
-      stateBytes = state.sizeBytes();
       if (profile) {
         Profile.start();
       }
@@ -190,7 +194,6 @@ final class BenchCommand implements Callable<Integer> {
       // drift in the machine's speed (on our VM up to 30 % within one run, BENCHMARKS.md) falls on
       // both alike instead of on whichever ran second. The early tokens still run one after another
       // from the prompt's state; only the clock is paused between blocks.
-      ModelState late = lateState(model, latePosition, random);
       float[] lateLogits = model.forwardLast(late, new int[] {prompt[0]});
       int blocks = Math.min(DECODE_BLOCKS, lateTokens);
       long decodeNanos = 0;
@@ -298,13 +301,13 @@ final class BenchCommand implements Callable<Integer> {
    * and the first token took twice as long; rare methods keep reaching the compile thresholds for
    * many rounds (~0.2 s each), so "no compilation at all" never comes. Decode steps from a late
    * state (full attention windows) are part of each round, so that their code paths are compiled
-   * before the early and late blocks are timed in turn. Its states (34 MB each) are not kept.
+   * before the early and late blocks are timed in turn, from {@code warmLate} (the timed late
+   * state, a few steps further on). Its prompt state (34 MB) is not kept.
    */
   private void warmUp(RecurrentGemmaModel model, int[] prompt, SplittableRandom random, int vocab,
-      MachineProbe.Pass pass) {
+      MachineProbe.Pass pass, ModelState warmLate) {
     int[] warmPrompt = random.ints(Math.min(promptTokens, 256) + 17, 0, vocab).toArray();
     ModelState warm = model.newState(); // one state for every round: no 34 MB of garbage each
-    ModelState warmLate = lateState(model, latePosition, random);
     for (int round = 0; round < WARM_ROUNDS; round++) {
       long compiled = compileMillis();
       long start = System.nanoTime();

@@ -203,15 +203,15 @@ final class VectorKernels implements KernelImpl {
   /**
    * One token times float groups {@code [groupStart, groupEnd)}, in the passes of {@link
    * #forEachPass} as {@link #decodeQ8}: each stream runs through k consecutive groups (about {@link
-   * #STREAM_COLUMNS} columns, one run of memory). F32 and BF16 (even column counts) go through each
-   * pass in one loop that closes a group's rows when their columns end ({@link #passF32}, {@link
-   * #passBf16}); F16 and odd BF16 widths a group of each stream per call. Each row's arithmetic is
+   * #STREAM_COLUMNS} columns, one run of memory). Each pass runs as one loop (F16: two, of two streams
+   * each) that closes a group's rows when their columns end ({@link #passF32}, {@link #passBf16},
+   * {@link #passF16}); odd BF16 widths go a group of each stream per call. Each row's arithmetic is
    * the same whatever the order.
    */
   private static void decodeFloat(
       PackedMatrix w, float[] x, int xo, float[] out, int outOffset, int groupStart, int groupEnd) {
     int k = streamGroups(w.cols(), groupEnd - groupStart);
-    boolean onePass = w.dtype() == DType.F32 || (w.dtype() == DType.BF16 && w.cols() % 2 == 0);
+    boolean onePass = w.dtype() != DType.BF16 || w.cols() % 2 == 0;
     if (!onePass) {
       float[] acc = GROUP_SUMS.get();
       forEachPass(k, groupStart, groupEnd, (g, g1, g2, g3, groups, count) -> {
@@ -224,11 +224,16 @@ final class VectorKernels implements KernelImpl {
     float[] acc = streamSums(k);
     MemorySegment data = w.data();
     long gb = w.groupBytes();
-    boolean bf16 = w.dtype() == DType.BF16;
+    DType type = w.dtype();
     forEachPass(k, groupStart, groupEnd, (g, g1, g2, g3, groups, count) -> {
-      int sink = bf16
-          ? passBf16(data, g * gb, g1 * gb, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc)
-          : passF32(data, g * gb, g1 * gb, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc);
+      int sink = switch (type) {
+        case BF16 -> passBf16(data, g * gb, g1 * gb, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc);
+        case F32 -> passF32(data, g * gb, g1 * gb, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc);
+        // Two streams per loop: the F16 widening is long, and four kept C2 past its inlining budget.
+        case F16 -> passF16(data, g * gb, g1 * gb, groups, w.cols(), x, xo, acc, 0)
+            ^ passF16(data, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc, 2 * L);
+        default -> throw new AssertionError(type + " does not decode here");
+      };
       if (sink == 0x5A) {
         touched = sink; // see decodeGroups
       }
@@ -330,6 +335,44 @@ final class VectorKernels implements KernelImpl {
   }
 
   /**
+   * F16 groups in passes, as {@link #passF32}, two streams per loop: streams {@code b0} and {@code
+   * b1} write {@code acc[(4 j + s) L + at0 ..]} for s = 0, 1 (at0 = 0 for the first two streams of a
+   * pass, 2L for the other two). Was a loop per group and pair of streams until stop 25, which read
+   * ~12-14 GB/s against ~40 now over 2 GB of 15 360 x 2560 matrices on two threads (BENCHMARKS.md).
+   */
+  private static int passF16(
+      MemorySegment data, long b0, long b1, int groups, int cols, float[] x, int xo, float[] acc, int at0) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    long step = 2L * L;
+    long end = step * cols * groups;
+    long last = data.byteSize() - 1;
+    int sink = 0;
+    int xi = xo;
+    int left = cols;
+    int at = at0;
+    for (long o = 0; o < end; o += step, xi++) {
+      if (((xi - xo) & 1) == 0) {
+        if (TOUCH) {
+          sink ^= touch(data, last, b0, b1, b0, b1, o);
+        }
+      }
+      FloatVector u = FloatVector.broadcast(F, x[xi]);
+      a0 = f16(data, b0 + o).fma(u, a0);
+      a1 = f16(data, b1 + o).fma(u, a1);
+      if (--left == 0) {
+        a0.intoArray(acc, at);
+        a1.intoArray(acc, at + L);
+        at += 4 * L;
+        a0 = FloatVector.zero(F);
+        a1 = a0;
+        left = cols;
+        xi = xo - 1;
+      }
+    }
+    return sink;
+  }
+
+  /**
    * One token times groups {@code g0 .. g3}, of which the first {@code count} are written (the
    * others repeat one of them).
    */
@@ -345,7 +388,7 @@ final class VectorKernels implements KernelImpl {
     int sink = switch (w.dtype()) {
       case F32 -> throw new AssertionError("F32 goes through passF32");
       case BF16 -> groupsBf16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
-      case F16 -> groupsF16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
+      case F16 -> throw new AssertionError("F16 goes through passF16");
       case Q8_0 -> throw new AssertionError("Q8_0 goes through decodeQ8");
       case Q4_0 -> throw new AssertionError("Q4_0 goes through matmulQ4");
     };
@@ -414,35 +457,6 @@ final class VectorKernels implements KernelImpl {
     a1.intoArray(acc, L);
     a2.intoArray(acc, 2 * L);
     a3.intoArray(acc, 3 * L);
-    return sink;
-  }
-
-  /** F16 widening is long: two groups per loop keep C2 within its inlining budget. */
-  private static int groupsF16(
-      MemorySegment data, long b0, long b1, long b2, long b3, int cols, float[] x, int xo, float[] acc) {
-    return pairF16(data, b0, b1, cols, x, xo, acc, 0) ^ pairF16(data, b2, b3, cols, x, xo, acc, 2 * L);
-  }
-
-  private static int pairF16(
-      MemorySegment data, long b0, long b1, int cols, float[] x, int xo, float[] acc, int at) {
-    FloatVector a0 = FloatVector.zero(F), a1 = a0;
-    long step = 2L * L;
-    long end = step * cols;
-    long last = data.byteSize() - 1;
-    int sink = 0;
-    int xi = xo;
-    for (long o = 0; o < end; o += step, xi++) {
-      if ((xi & 1) == 0) {
-        if (TOUCH) {
-          sink ^= touch(data, last, b0, b1, b0, b1, o);
-        }
-      }
-      FloatVector u = FloatVector.broadcast(F, x[xi]);
-      a0 = f16(data, b0 + o).fma(u, a0);
-      a1 = f16(data, b1 + o).fma(u, a1);
-    }
-    a0.intoArray(acc, at);
-    a1.intoArray(acc, at + L);
     return sink;
   }
 

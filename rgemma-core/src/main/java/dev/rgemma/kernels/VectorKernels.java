@@ -211,12 +211,11 @@ final class VectorKernels implements KernelImpl {
   private static void decodeFloat(
       PackedMatrix w, float[] x, int xo, float[] out, int outOffset, int groupStart, int groupEnd) {
     int k = streamGroups(w.cols(), groupEnd - groupStart);
-    boolean onePass = w.dtype() != DType.BF16 || w.cols() % 2 == 0;
-    if (!onePass) {
+    if (w.dtype() == DType.BF16 && w.cols() % 2 != 0) {
       float[] acc = GROUP_SUMS.get();
       forEachPass(k, groupStart, groupEnd, (g, g1, g2, g3, groups, count) -> {
         for (int j = 0; j < groups; j++) {
-          decodeGroups(w, g + j, g1 + j, g2 + j, g3 + j, Math.min(4, count), x, xo, out, outOffset, acc);
+          oddBf16Groups(w, g + j, g1 + j, g2 + j, g3 + j, Math.min(4, count), x, xo, out, outOffset, acc);
         }
       });
       return;
@@ -235,7 +234,7 @@ final class VectorKernels implements KernelImpl {
         default -> throw new AssertionError(type + " does not decode here");
       };
       if (sink == 0x5A) {
-        touched = sink; // see decodeGroups
+        touched = sink; // see oddBf16Groups
       }
       storeStreams(acc, g, groups, count, w.rows(), out, outOffset);
     });
@@ -246,8 +245,7 @@ final class VectorKernels implements KernelImpl {
    * b3}: one loop over the pass, each stream's rows written to {@code acc[(4 j + s) L ..]} (group j
    * of stream s) when the group's columns end. On the Zen 5 VM this made 2B bf16 decode tokens 3-5 %
    * faster than a loop (and call) per group of 2560 columns (in-process A/B; BENCHMARKS.md, stop
-   * 25). Each row's sum is a fused multiply-add
-   * chain over its columns in order, from zero.
+   * 25). Each row's sum is a fused multiply-add chain over its columns in order, from zero.
    */
   private static int passF32(
       MemorySegment data, long b0, long b1, long b2, long b3, int groups, int cols, float[] x, int xo,
@@ -373,25 +371,14 @@ final class VectorKernels implements KernelImpl {
   }
 
   /**
-   * One token times groups {@code g0 .. g3}, of which the first {@code count} are written (the
-   * others repeat one of them).
+   * One token times BF16 groups {@code g0 .. g3} of an odd column count (the others go through
+   * {@link #passBf16}), of which the first {@code count} are written (the others repeat one of them).
    */
-  private static void decodeGroups(
+  private static void oddBf16Groups(
       PackedMatrix w, int g0, int g1, int g2, int g3, int count, float[] x, int xo, float[] out, int outOffset,
       float[] acc) {
-    MemorySegment data = w.data();
     long gb = w.groupBytes();
-    long b0 = g0 * gb;
-    long b1 = g1 * gb;
-    long b2 = g2 * gb;
-    long b3 = g3 * gb;
-    int sink = switch (w.dtype()) {
-      case F32 -> throw new AssertionError("F32 goes through passF32");
-      case BF16 -> groupsBf16(data, b0, b1, b2, b3, w.cols(), x, xo, acc);
-      case F16 -> throw new AssertionError("F16 goes through passF16");
-      case Q8_0 -> throw new AssertionError("Q8_0 goes through decodeQ8");
-      case Q4_0 -> throw new AssertionError("Q4_0 goes through matmulQ4");
-    };
+    int sink = groupsBf16(w.data(), g0 * gb, g1 * gb, g2 * gb, g3 * gb, w.cols(), x, xo, acc);
     if (sink == 0x5A) {
       // Depends on the touched bytes, so the JIT keeps their loads; taken about once in 256 calls
       // (a store on every call, from every thread, moved the field's cache line between the cores).

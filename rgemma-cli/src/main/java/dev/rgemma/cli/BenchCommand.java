@@ -56,7 +56,8 @@ import picocli.CommandLine.Spec;
       "decode_efficiency_buffer), with the rate over the 4x-cache buffer alone.",
       "Nothing is timed before a warm-up (prompts, early and late decode steps) has",
       "run until the JIT settles: until a round spends under 5%% of its time",
-      "compiling (2 to 6 rounds)."
+      "compiling (2 to 6 rounds). The timed states are made before it, so that its",
+      "garbage collections, not the timed ones, move them to the old generation."
     })
 final class BenchCommand implements Callable<Integer> {
 

@@ -53,15 +53,26 @@ public final class PackedMatrix {
   private final MemorySegment[] groups;
   /** Quantized types: where the scales of group 0 start in {@link #data} (else -1). */
   private final long scaleBase;
+  /**
+   * F16: no value is infinite or NaN (checked while packing), so the decode may widen the halves
+   * without the special-value path; false where unknown.
+   */
+  private final boolean finiteHalves;
 
   PackedMatrix(String name, DType dtype, int rows, int cols, int groupRows, MemorySegment data) {
-    this(name, dtype, rows, cols, groupRows, data,
-        dtype.isQuantized() ? (long) groupsOf(rows, groupRows) * valueBytes(dtype, cols, groupRows) : -1);
+    this(name, dtype, rows, cols, groupRows, data, false);
   }
 
-  private PackedMatrix(
-      String name, DType dtype, int rows, int cols, int groupRows, MemorySegment data, long scaleBase) {
+  PackedMatrix(String name, DType dtype, int rows, int cols, int groupRows, MemorySegment data, boolean finiteHalves) {
+    this(name, dtype, rows, cols, groupRows, data,
+        dtype.isQuantized() ? (long) groupsOf(rows, groupRows) * valueBytes(dtype, cols, groupRows) : -1,
+        finiteHalves);
+  }
+
+  private PackedMatrix(String name, DType dtype, int rows, int cols, int groupRows, MemorySegment data,
+      long scaleBase, boolean finiteHalves) {
     this.name = Objects.requireNonNull(name);
+    this.finiteHalves = finiteHalves && dtype == DType.F16;
     this.dtype = Objects.requireNonNull(dtype);
     this.rows = rows;
     this.cols = cols;
@@ -109,6 +120,11 @@ public final class PackedMatrix {
 
   public int cols() {
     return cols;
+  }
+
+  /** F16 only: whether packing found no infinite or NaN value (the other types: false). */
+  boolean finiteHalves() {
+    return finiteHalves;
   }
 
   /** Rows per group (G). */
@@ -220,9 +236,10 @@ public final class PackedMatrix {
       long start = valueStart(g);
       long end = scaleStart(g + groups - 1) + scaleBytes();
       return new PackedMatrix(part, dtype, count, cols, groupRows, data.asSlice(start, end - start),
-          scaleStart(g) - start);
+          scaleStart(g) - start, false);
     }
-    return new PackedMatrix(part, dtype, count, cols, groupRows, data.asSlice(g * groupBytes(), groups * groupBytes()));
+    return new PackedMatrix(part, dtype, count, cols, groupRows, data.asSlice(g * groupBytes(), groups * groupBytes()),
+        finiteHalves);
   }
 
   @Override

@@ -35,15 +35,20 @@ final class Packing {
         ? arena.allocate(groups * groupBytes, 64)
         : LargePages.allocate(groups * groupBytes, arena);
     int tasks = (groups + GROUPS_PER_TASK - 1) / GROUPS_PER_TASK;
+    java.util.concurrent.atomic.AtomicBoolean special = new java.util.concurrent.atomic.AtomicBoolean();
     pool.parallelFor(tasks, task -> {
       int end = Math.min(groups, (task + 1) * GROUPS_PER_TASK);
       switch (dtype) {
         case F32 -> packWords(w, groupRows, groupBytes, packed, task * GROUPS_PER_TASK, end);
-        case F16, BF16 -> packHalves(w, groupRows, groupBytes, packed, task * GROUPS_PER_TASK, end);
+        case F16, BF16 -> {
+          if (packHalves(w, groupRows, groupBytes, packed, task * GROUPS_PER_TASK, end)) {
+            special.set(true);
+          }
+        }
         case Q8_0, Q4_0 -> packBlocks(w, groupRows, groupBytes, packed, task * GROUPS_PER_TASK, end);
       }
     });
-    return new PackedMatrix(w.name(), dtype, rows, cols, groupRows, packed);
+    return new PackedMatrix(w.name(), dtype, rows, cols, groupRows, packed, !special.get());
   }
 
   private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -66,12 +71,16 @@ final class Packing {
     }
   }
 
-  /** F16: element (i, c) at half c * G + i; BF16: at half 2 * ((c / 2) * G + i) + c % 2 (pairs). */
-  private static void packHalves(WeightMatrix w, int g, long groupBytes, MemorySegment packed, int first, int end) {
+  /**
+   * F16: element (i, c) at half c * G + i; BF16: at half 2 * ((c / 2) * G + i) + c % 2 (pairs).
+   * Returns whether an F16 value among these groups is infinite or NaN (exponent bits all ones).
+   */
+  private static boolean packHalves(WeightMatrix w, int g, long groupBytes, MemorySegment packed, int first, int end) {
     int cols = w.cols();
     boolean pairs = w.dtype() == DType.BF16;
     short[] row = new short[cols];
     short[] group = new short[Math.toIntExact(groupBytes / 2)];
+    boolean special = false;
     for (int gi = first; gi < end; gi++) {
       java.util.Arrays.fill(group, (short) 0);
       for (int i = 0; i < g && gi * g + i < w.rows(); i++) {
@@ -83,11 +92,13 @@ final class Packing {
         } else {
           for (int c = 0; c < cols; c++) {
             group[c * g + i] = row[c];
+            special |= (row[c] & 0x7C00) == 0x7C00;
           }
         }
       }
       MemorySegment.copy(group, 0, packed, I16, gi * groupBytes, group.length);
     }
+    return special;
   }
 
   private static void packBlocks(WeightMatrix w, int g, long groupBytes, MemorySegment packed, int first, int end) {

@@ -224,13 +224,16 @@ final class VectorKernels implements KernelImpl {
     MemorySegment data = w.data();
     long gb = w.groupBytes();
     DType type = w.dtype();
+    boolean finite = w.finiteHalves();
     forEachPass(k, groupStart, groupEnd, (g, g1, g2, g3, groups, count) -> {
       int sink = switch (type) {
         case BF16 -> passBf16(data, g * gb, g1 * gb, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc);
         case F32 -> passF32(data, g * gb, g1 * gb, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc);
         // Two streams per loop: the F16 widening is long, and four kept C2 past its inlining budget.
-        case F16 -> passF16(data, g * gb, g1 * gb, groups, w.cols(), x, xo, acc, 0)
-            ^ passF16(data, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc, 2 * L);
+        case F16 -> finite
+            ? passFiniteF16(data, g * gb, g1 * gb, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc)
+            : passF16(data, g * gb, g1 * gb, groups, w.cols(), x, xo, acc, 0)
+                ^ passF16(data, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc, 2 * L);
         default -> throw new AssertionError(type + " does not decode here");
       };
       if (sink == 0x5A) {
@@ -333,13 +336,62 @@ final class VectorKernels implements KernelImpl {
   }
 
   /**
+   * F16 groups of a matrix without infinities or NaNs ({@link PackedMatrix#finiteHalves}) in passes,
+   * as {@link #passF32}: each half widened as {@link #finiteF16} does (four operations instead of
+   * {@link #f16}'s ten; the same floats for every finite half), four streams per loop.
+   */
+  private static int passFiniteF16(
+      MemorySegment data, long b0, long b1, long b2, long b3, int groups, int cols, float[] x, int xo,
+      float[] acc) {
+    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    long step = 2L * L;
+    long end = step * cols * groups;
+    long last = data.byteSize() - 1;
+    int sink = 0;
+    int xi = xo;
+    int left = cols;
+    int at = 0;
+    for (long o = 0; o < end; o += step, xi++) {
+      if (((xi - xo) & 1) == 0) {
+        if (TOUCH) {
+          sink ^= touch(data, last, b0, b1, b2, b3, o);
+        }
+      }
+      FloatVector u = FloatVector.broadcast(F, x[xi]);
+      IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, data, b0 + o, LE).convertShape(VectorOperators.S2I, I, 0);
+      IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, data, b1 + o, LE).convertShape(VectorOperators.S2I, I, 0);
+      IntVector h2 = (IntVector) ShortVector.fromMemorySegment(S, data, b2 + o, LE).convertShape(VectorOperators.S2I, I, 0);
+      IntVector h3 = (IntVector) ShortVector.fromMemorySegment(S, data, b3 + o, LE).convertShape(VectorOperators.S2I, I, 0);
+      a0 = h0.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).viewAsFloatingLanes().mul(0x1p112f).fma(u, a0);
+      a1 = h1.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).viewAsFloatingLanes().mul(0x1p112f).fma(u, a1);
+      a2 = h2.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).viewAsFloatingLanes().mul(0x1p112f).fma(u, a2);
+      a3 = h3.lanewise(VectorOperators.LSHL, 13).and(0x8FFFFFFF).viewAsFloatingLanes().mul(0x1p112f).fma(u, a3);
+      if (--left == 0) {
+        a0.intoArray(acc, at);
+        a1.intoArray(acc, at + L);
+        a2.intoArray(acc, at + 2 * L);
+        a3.intoArray(acc, at + 3 * L);
+        at += 4 * L;
+        a0 = FloatVector.zero(F);
+        a1 = a0;
+        a2 = a0;
+        a3 = a0;
+        left = cols;
+        xi = xo - 1;
+      }
+    }
+    return sink;
+  }
+
+  /**
    * F16 groups in passes, as {@link #passF32}, two streams per loop: streams {@code b0} and {@code
    * b1} write {@code acc[(4 j + s) L + at0 ..]} for s = 0, 1 (at0 = 0 for the first two streams of a
    * pass, 2L for the other two). Was a loop per group and pair of streams until stop 25, which read
    * ~12-14 GB/s against ~40 now over 2 GB of 15 360 x 2560 matrices on two threads (BENCHMARKS.md).
+   * Matrices without infinities or NaNs go through {@link #passFiniteF16} instead.
    */
-  private static int passF16(
-      MemorySegment data, long b0, long b1, int groups, int cols, float[] x, int xo, float[] acc, int at0) {
+  private static int passF16(MemorySegment data, long b0, long b1, int groups, int cols, float[] x, int xo,
+      float[] acc, int at0) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0;
     long step = 2L * L;
     long end = step * cols * groups;

@@ -240,14 +240,7 @@ class PackedKernelsTest {
     WeightMatrix w = randomMatrix(type, rows, cols, random);
     PackedMatrix p = Packing.pack(w, vector.groupRows(), arena, pool);
     float[] x = KernelsTest.randomFloats(random, 2 + tokens * cols);
-    float[] expected = new float[tokens * rows];
-    float[] actual = new float[tokens * rows];
-    ScalarKernels.INSTANCE.matmulPacked(p, x, 2, tokens, expected, 0, 0, p.groups());
-    Kernels.matmul(vector, pool, p, x, 2, tokens, actual, 0);
-    for (int i = 0; i < expected.length; i++) {
-      assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
-          "token " + i / rows + " row " + i % rows + ": " + expected[i] + " vs " + actual[i]);
-    }
+    pooledMatchesScalar(p, x, 2, tokens, "");
   }
 
   /**
@@ -374,6 +367,39 @@ class PackedKernelsTest {
         () -> Kernels.pack(new WeightMatrix("odd", DType.Q8_0, 1, 16, MemorySegment.ofArray(new byte[17])), arena));
   }
 
+  @Test
+  void f16InfinitiesAndNaNsTakeTheExactWidening() {
+    // Random halves (finite: the fast widening) and the same with +inf, -inf and NaN in three rows
+    // (the exact one); both must agree with the scalar twin bit for bit, decode and prefill.
+    Random random = new Random(77);
+    int rows = 100;
+    int cols = 300;
+    WeightMatrix finite = randomMatrix(DType.F16, rows, cols, random);
+    byte[] bytes = finite.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+    int[][] specials = {{3, 17, 0x7C00}, {40, 299, 0xFC00}, {97, 128, 0x7E00}}; // row, column, half
+    for (int[] s : specials) {
+      int at = 2 * (s[0] * cols + s[1]);
+      bytes[at] = (byte) s[2];
+      bytes[at + 1] = (byte) (s[2] >>> 8);
+    }
+    WeightMatrix special = new WeightMatrix("w", DType.F16, rows, cols, MemorySegment.ofArray(bytes));
+    PackedMatrix pf = Packing.pack(finite, vector.groupRows(), arena, pool);
+    PackedMatrix ps = Packing.pack(special, vector.groupRows(), arena, pool);
+    assertTrue(pf.finiteHalves(), "random finite halves");
+    assertTrue(!ps.finiteHalves(), "infinities and a NaN");
+    for (PackedMatrix p : new PackedMatrix[] {pf, ps}) {
+      for (int tokens : new int[] {1, 3}) {
+        float[] x = KernelsTest.randomFloats(random, tokens * cols);
+        float[] actual = pooledMatchesScalar(p, x, 0, tokens, p == pf ? "finite, " : "special, ");
+        if (p == ps) {
+          for (int[] s : specials) {
+            assertTrue(Float.isNaN(actual[s[0]]) || Float.isInfinite(actual[s[0]]), "row " + s[0] + ": " + actual[s[0]]);
+          }
+        }
+      }
+    }
+  }
+
   @ParameterizedTest
   @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
   void packingRejectsNonFiniteScales(DType type) {
@@ -388,6 +414,20 @@ class PackedKernelsTest {
       assertTrue(e.getMessage().contains("layer.weight") && e.getMessage().contains("row 1, block 1")
           && e.getMessage().contains("non-finite scale"), e.getMessage());
     }
+  }
+
+  /** The pooled vector product of {@code tokens} rows of x, checked bit for bit against the scalar twin. */
+  private static float[] pooledMatchesScalar(PackedMatrix p, float[] x, int xOffset, int tokens, String what) {
+    int rows = p.rows();
+    float[] expected = new float[tokens * rows];
+    float[] actual = new float[tokens * rows];
+    ScalarKernels.INSTANCE.matmulPacked(p, x, xOffset, tokens, expected, 0, 0, p.groups());
+    Kernels.matmul(vector, pool, p, x, xOffset, tokens, actual, 0);
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]),
+          what + "token " + i / rows + " row " + i % rows + ": " + expected[i] + " vs " + actual[i]);
+    }
+    return actual;
   }
 
   static WeightMatrix randomMatrix(DType type, int rows, int cols, Random random) {

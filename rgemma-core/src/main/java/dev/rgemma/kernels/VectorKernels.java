@@ -203,10 +203,10 @@ final class VectorKernels implements KernelImpl {
   /**
    * One token times float groups {@code [groupStart, groupEnd)}, in the passes of {@link
    * #forEachPass} as {@link #decodeQ8}: each stream runs through k consecutive groups (about {@link
-   * #STREAM_COLUMNS} columns, one run of memory). Each pass runs as one loop (F16: two, of two streams
-   * each) that closes a group's rows when their columns end ({@link #passF32}, {@link #passBf16},
-   * {@link #passF16}); odd BF16 widths go a group of each stream per call. Each row's arithmetic is
-   * the same whatever the order.
+   * #STREAM_COLUMNS} columns, one run of memory). Each pass runs as one loop that closes a group's
+   * rows when their columns end ({@link #passF32}, {@link #passBf16}, {@link #passFiniteF16}; F16
+   * with infinities or NaNs two loops of two streams, {@link #passF16}); odd BF16 widths go a group
+   * of each stream per call. Each row's arithmetic is the same whatever the order.
    */
   private static void decodeFloat(
       PackedMatrix w, float[] x, int xo, float[] out, int outOffset, int groupStart, int groupEnd) {
@@ -229,7 +229,7 @@ final class VectorKernels implements KernelImpl {
       int sink = switch (type) {
         case BF16 -> passBf16(data, g * gb, g1 * gb, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc);
         case F32 -> passF32(data, g * gb, g1 * gb, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc);
-        // Two streams per loop: the F16 widening is long, and four kept C2 past its inlining budget.
+        // The exact F16 widening is long: two streams per loop kept C2 within its inlining budget.
         case F16 -> finite
             ? passFiniteF16(data, g * gb, g1 * gb, g2 * gb, g3 * gb, groups, w.cols(), x, xo, acc)
             : passF16(data, g * gb, g1 * gb, groups, w.cols(), x, xo, acc, 0)

@@ -59,10 +59,6 @@ public final class PackedMatrix {
    */
   private final boolean finiteHalves;
 
-  PackedMatrix(String name, DType dtype, int rows, int cols, int groupRows, MemorySegment data) {
-    this(name, dtype, rows, cols, groupRows, data, false);
-  }
-
   PackedMatrix(String name, DType dtype, int rows, int cols, int groupRows, MemorySegment data, boolean finiteHalves) {
     this(name, dtype, rows, cols, groupRows, data,
         dtype.isQuantized() ? (long) groupsOf(rows, groupRows) * valueBytes(dtype, cols, groupRows) : -1,

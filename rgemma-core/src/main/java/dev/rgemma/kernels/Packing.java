@@ -92,7 +92,7 @@ final class Packing {
         } else {
           for (int c = 0; c < cols; c++) {
             group[c * g + i] = row[c];
-            special |= (row[c] & 0x7C00) == 0x7C00;
+            special |= nonFiniteHalf(row[c]);
           }
         }
       }
@@ -125,6 +125,11 @@ final class Packing {
     }
   }
 
+  /** Whether the f16 bits (in the low 16 of {@code bits}) are an infinity or a NaN: exponent all ones. */
+  private static boolean nonFiniteHalf(int bits) {
+    return (bits & 0x7C00) == 0x7C00;
+  }
+
   /**
    * Rejects a block whose f16 scale is infinite or NaN: the kernels widen scales assuming finite
    * values, and such a block could only make garbage.
@@ -133,7 +138,7 @@ final class Packing {
     int blockBytes = w.dtype() == DType.Q8_0 ? 34 : 18;
     for (int b = 0; b < w.cols() / 32; b++) {
       int bits = (row[blockBytes * b] & 0xFF) | (row[blockBytes * b + 1] & 0xFF) << 8;
-      if ((bits & 0x7C00) == 0x7C00) {
+      if (nonFiniteHalf(bits)) {
         throw new IllegalArgumentException(w.name() + ": row " + r + ", block " + b + " has a non-finite scale (f16 0x"
             + Integer.toHexString(bits) + "); the file is corrupt");
       }

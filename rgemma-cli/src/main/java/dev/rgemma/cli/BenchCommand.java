@@ -36,8 +36,9 @@ import picocli.CommandLine.Spec;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = {
-      "Benchmark a synthetic model of seeded random weights with the exact shapes",
-      "of a config, stored as a GGUF file in a cache directory (made on first use).",
+      "Benchmark a synthetic model with the exact shapes of a config.",
+      "The model has seeded random weights and is stored as a GGUF file in a cache",
+      "directory (made on first use).",
       "Prints one JSON line: prefill and decode tokens/s, decode tokens/s at a late",
       "position (after the attention window is full; timed in eight blocks taking",
       "turns with the early decode), weight bytes read per decode token, the",

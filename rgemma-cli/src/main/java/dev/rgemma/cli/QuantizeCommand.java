@@ -18,11 +18,12 @@ import picocli.CommandLine.Spec;
     name = "quantize",
     mixinStandardHelpOptions = true,
     description = {
-      "Convert a model to a GGUF v3 file with the chosen weight type (memory-mapped",
-      "when loaded). Only the matrices of linear layers and the embedding take the",
-      "type; norms, biases, conv and RG-LRU parameters stay f32, as do matrices whose",
-      "width is not a multiple of 32 for q8_0/q4_0. The config and, if the directory",
-      "has tokenizer.json / tokenizer.model, the tokenizer go into the metadata.",
+      "Convert a model to a GGUF v3 file with the chosen weight type.",
+      "The file is memory-mapped when loaded. Only the matrices of linear layers and",
+      "the embedding take the type; norms, biases, conv and RG-LRU parameters stay",
+      "f32, as do matrices whose width is not a multiple of 32 for q8_0/q4_0. The",
+      "config and, if the directory has tokenizer.json / tokenizer.model, the",
+      "tokenizer go into the metadata.",
       "Every command that takes --model accepts the resulting file."
     })
 final class QuantizeCommand implements Callable<Integer> {

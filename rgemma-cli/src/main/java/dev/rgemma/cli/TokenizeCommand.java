@@ -25,11 +25,11 @@ import picocli.CommandLine.Spec;
     name = "tokenize",
     mixinStandardHelpOptions = true,
     description = {
-      "Turns text into token ids with a Gemma tokenizer (tokenizer.json or",
-      "tokenizer.model). Reads standard input: all of it as one text (ids written on",
-      "one line, separated by spaces), or with --jsonl one JSON string per line (one",
-      "JSON array of ids per line). Special tokens written in the text (<bos>,",
-      "<start_of_turn>, ...) become their ids."
+      "Turns text into token ids with a Gemma tokenizer (tokenizer.json or tokenizer.model).",
+      "Reads standard input: all of it as one text (ids written on one line, separated",
+      "by spaces), or with --jsonl one JSON string per line (one JSON array of ids per",
+      "line). Special tokens written in the text (<bos>, <start_of_turn>, ...) become",
+      "their ids."
     },
     footer = {
       "",

@@ -1,0 +1,40 @@
+package dev.rgemma.cli;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/**
+ * {@code rgemma --help} lists each command with the first line of its description (or its header):
+ * that line must be a whole sentence, not the start of one cut off at a line break.
+ */
+class HelpSummaryTest {
+
+  @Test
+  void everyCommandSummaryIsAWholeSentence() {
+    Map<String, CommandLine> commands = Main.newCommandLine().getSubcommands();
+    assertFalse(commands.isEmpty());
+    for (Map.Entry<String, CommandLine> command : commands.entrySet()) {
+      CommandLine.Model.UsageMessageSpec usage = command.getValue().getCommandSpec().usageMessage();
+      String[] lines = usage.header().length > 0 ? usage.header() : usage.description();
+      assertTrue(lines.length > 0, command.getKey() + " has no description");
+      String summary = lines[0].trim();
+      assertTrue(summary.endsWith("."), command.getKey() + "'s summary line is cut off: \"" + summary + "\"");
+    }
+  }
+
+  @Test
+  void theTopLevelHelpShowsEachSummaryWhole() {
+    CliRun run = CliRun.run("", "--help");
+    assertTrue(run.exitCode() == 0, run.toString());
+    // The summaries of commands whose descriptions once broke mid-sentence.
+    String help = run.out().replaceAll("\\s+", " ");
+    assertTrue(help.contains("Convert a model to a GGUF v3 file with the chosen weight type."), help);
+    assertTrue(help.contains("Benchmark a synthetic model with the exact shapes of a config."), help);
+    assertTrue(help.contains("with a Gemma tokenizer (tokenizer. json or tokenizer.model).")
+        || help.contains("with a Gemma tokenizer (tokenizer.json or tokenizer.model)."), help);
+  }
+}

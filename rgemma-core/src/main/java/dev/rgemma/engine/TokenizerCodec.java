@@ -76,6 +76,11 @@ public final class TokenizerCodec implements TextCodec {
     Path directory = Files.createTempDirectory("rgemma-tokenizer");
     try {
       return gguf.extractTokenizer(directory) ? forModel(directory, vocabSize) : Optional.empty();
+    } catch (RgemmaException e) {
+      // Name the GGUF file, not the temporary copy the loader read.
+      String message = e.getMessage().replace(directory + java.io.File.separator, "").replace(directory.toString(), "");
+      throw new RgemmaException(message.startsWith(path.toString()) ? message
+          : path + ": the tokenizer in its metadata: " + message, e);
     } finally {
       try (var files = Files.list(directory)) {
         for (Path file : files.toList()) {

@@ -242,4 +242,52 @@ class GgufModelTest {
     e = assertThrows(RgemmaException.class, () -> RecurrentGemmaModel.load(noConfig));
     assertTrue(e.getMessage().contains(GgufCheckpoint.CONFIG_KEY), e.getMessage());
   }
+
+  /** The fixture as a GGUF file with its metadata changed by {@code edit}. */
+  private Path withMetadata(String name, java.util.function.Consumer<GgufWriter> edit) throws IOException {
+    Path source = quantizeFixture(DType.F32);
+    Path out = dir.resolve(name);
+    try (GgufFile file = GgufFile.open(source)) {
+      GgufWriter writer = new GgufWriter();
+      file.metadata().forEach(writer::put);
+      edit.accept(writer);
+      for (GgufFile.Tensor t : file.tensors().values()) {
+        writer.addTensor(t.name(), t.dtype(), t.dims(), target -> target.copyFrom(t.data()));
+      }
+      writer.write(out, null);
+    }
+    return out;
+  }
+
+  /** A broken tokenizer in the metadata is reported against the GGUF file and key, not a temporary copy. */
+  @Test
+  void brokenTokenizerMetadataIsNamed() throws IOException {
+    Path badJson = withMetadata("bad-json.gguf",
+        w -> w.put(GgufCheckpoint.TOKENIZER_JSON_KEY, GgufValue.ofString("{\"model\": [1, 2")));
+    Path wrongType = withMetadata("wrong-type.gguf",
+        w -> w.put(GgufCheckpoint.TOKENIZER_JSON_KEY, GgufValue.ofUint32(7)));
+    Path strings = withMetadata("strings.gguf",
+        w -> w.put(GgufCheckpoint.SENTENCEPIECE_KEY, GgufValue.ofArray(GgufValue.Type.STRING, List.of("x"))));
+    for (Path gguf : List.of(badJson, wrongType, strings)) {
+      try (RecurrentGemmaModel model = RecurrentGemmaModel.load(gguf)) {
+        RgemmaException e = assertThrows(RgemmaException.class,
+            () -> dev.rgemma.engine.TokenizerCodec.forModel(model, gguf));
+        String message = e.getMessage();
+        assertTrue(message.startsWith(gguf.toString()), message);
+        assertTrue(!message.contains("rgemma-tokenizer"), message);
+      }
+    }
+    try (RecurrentGemmaModel model = RecurrentGemmaModel.load(wrongType)) {
+      RgemmaException e = assertThrows(RgemmaException.class,
+          () -> dev.rgemma.engine.TokenizerCodec.forModel(model, wrongType));
+      assertTrue(e.getMessage().contains(GgufCheckpoint.TOKENIZER_JSON_KEY) && e.getMessage().contains("uint32"),
+          e.getMessage());
+    }
+    try (RecurrentGemmaModel model = RecurrentGemmaModel.load(strings)) {
+      RgemmaException e = assertThrows(RgemmaException.class,
+          () -> dev.rgemma.engine.TokenizerCodec.forModel(model, strings));
+      assertTrue(e.getMessage().contains(GgufCheckpoint.SENTENCEPIECE_KEY) && e.getMessage().contains("string"),
+          e.getMessage());
+    }
+  }
 }

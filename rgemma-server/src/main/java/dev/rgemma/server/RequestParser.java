@@ -110,6 +110,7 @@ final class RequestParser {
     if (n != null && n != 1) {
       throw ApiException.invalid("n", "only n = 1 is supported, got " + n);
     }
+    unsupported(body);
     double temperature = number(body, "temperature", 0, 2, 1);
     double topP = number(body, "top_p", 0, 1, 1);
     if (topP == 0) {
@@ -131,6 +132,51 @@ final class RequestParser {
         new SamplerSettings((float) temperature, 0, (float) topP, 0f, 1f, (float) frequencyPenalty,
             (float) presencePenalty, PENALTY_WINDOW, seed == null ? ThreadLocalRandom.current().nextLong() : seed),
         stop(body), stream, includeUsage);
+  }
+
+  /**
+   * Fields that would change what a client gets back and that this server does not implement: when
+   * one of them asks for something (a non-empty bias, log-probabilities, echo, several candidates,
+   * a suffix, a JSON or schema response, tools), the request fails with a 400 naming it rather
+   * than being answered as if the field were absent. Their neutral values (null, false, 0, 1, {},
+   * [], "text") are accepted, as OpenAI's clients send some of them by default.
+   */
+  private static void unsupported(JsonNode body) {
+    JsonNode bias = body.get("logit_bias");
+    if (bias != null && !bias.isNull() && !(bias.isObject() && bias.isEmpty())) {
+      throw ApiException.invalid("logit_bias", "'logit_bias' is not supported (only {} or null), got " + bias);
+    }
+    JsonNode logprobs = body.get("logprobs");
+    if (logprobs != null && !logprobs.isNull() && !(logprobs.isBoolean() && !logprobs.asBoolean())
+        && !(logprobs.isIntegralNumber() && logprobs.asLong() == 0)) {
+      throw ApiException.invalid("logprobs", "'logprobs' is not supported (only null, false or 0), got " + logprobs);
+    }
+    Integer topLogprobs = integer(body, "top_logprobs", 0, Integer.MAX_VALUE);
+    if (topLogprobs != null && topLogprobs != 0) {
+      throw ApiException.invalid("top_logprobs", "'top_logprobs' is not supported (only 0), got " + topLogprobs);
+    }
+    if (bool(body, "echo", false)) {
+      throw ApiException.invalid("echo", "'echo' is not supported (only false)");
+    }
+    Integer bestOf = integer(body, "best_of", 1, Integer.MAX_VALUE);
+    if (bestOf != null && bestOf != 1) {
+      throw ApiException.invalid("best_of", "only best_of = 1 is supported, got " + bestOf);
+    }
+    JsonNode suffix = body.get("suffix");
+    if (suffix != null && !suffix.isNull() && !(suffix.isTextual() && suffix.asText().isEmpty())) {
+      throw ApiException.invalid("suffix", "'suffix' is not supported (only null or \"\"), got " + suffix);
+    }
+    JsonNode format = body.get("response_format");
+    if (format != null && !format.isNull() && !(format.isObject() && "text".equals(format.path("type").asText()))) {
+      throw ApiException.invalid("response_format",
+          "'response_format' is not supported (only {\"type\": \"text\"}), got " + format);
+    }
+    for (String name : List.of("tools", "functions")) {
+      JsonNode tools = body.get(name);
+      if (tools != null && !tools.isNull() && !(tools.isArray() && tools.isEmpty())) {
+        throw ApiException.invalid(name, "'" + name + "' (tool calls) is not supported");
+      }
+    }
   }
 
   private static List<String> stop(JsonNode body) {

@@ -278,6 +278,35 @@ class OpenAiServerTest {
     assertTrue(log.stream().anyMatch(line -> line.contains("/v1/completions status=413")), String.join("\n", log));
   }
 
+  /** Fields that would change the answer and are not implemented fail by name; their neutral values pass. */
+  @Test
+  void unsupportedFeaturesAreRefusedNotIgnored() throws Exception {
+    String chat = "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": 2, ";
+    String completion = "{\"prompt\": \"x\", \"max_tokens\": 2, ";
+    String[][] refused = {
+      {chat, "\"logit_bias\": {\"5\": -100}}", "logit_bias"},
+      {chat, "\"logprobs\": true}", "logprobs"},
+      {chat, "\"top_logprobs\": 3}", "top_logprobs"},
+      {chat, "\"response_format\": {\"type\": \"json_object\"}}", "response_format"},
+      {chat, "\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]}", "tools"},
+      {chat, "\"functions\": [{\"name\": \"f\"}]}", "functions"},
+      {completion, "\"logprobs\": 2}", "logprobs"},
+      {completion, "\"echo\": true}", "echo"},
+      {completion, "\"best_of\": 3}", "best_of"},
+      {completion, "\"suffix\": \"end\"}", "suffix"},
+      {completion, "\"logit_bias\": [1]}", "logit_bias"},
+    };
+    for (String[] r : refused) {
+      String path = r[0].equals(chat) ? "/v1/chat/completions" : "/v1/completions";
+      assertError(postJson(path, r[0] + r[1]), 400, "invalid_value", r[2]);
+    }
+    String neutral = "\"logit_bias\": {}, \"logprobs\": false, \"top_logprobs\": 0, \"echo\": false, "
+        + "\"best_of\": 1, \"suffix\": null, \"response_format\": {\"type\": \"text\"}, \"tools\": [], "
+        + "\"functions\": null}";
+    assertEquals(200, postJson("/v1/chat/completions", chat + neutral).status);
+    assertEquals(200, postJson("/v1/completions", completion + "\"logprobs\": 0, " + neutral).status);
+  }
+
   @Test
   void aFullQueueAnswers503AndADisconnectedStreamFreesItsSlot() throws Exception {
     ServerOptions options = new ServerOptions("127.0.0.1", 0, MODEL, 1, 0, 8, 1 << 20, 0, 10, line -> {});

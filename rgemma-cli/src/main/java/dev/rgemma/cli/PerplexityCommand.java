@@ -2,6 +2,7 @@ package dev.rgemma.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.RgemmaException;
+import dev.rgemma.engine.TokenizerCodec;
 import dev.rgemma.model.RecurrentGemmaModel;
 import dev.rgemma.tokenizer.Tokenizer;
 import java.nio.charset.MalformedInputException;
@@ -25,7 +26,8 @@ import picocli.CommandLine.Option;
         "Score a UTF-8 text file with a model and print one JSON line: tokens, mean negative "
         + "log-likelihood (nats per token), perplexity and bits per byte. The text is cut into "
         + "consecutive windows of --context tokens, each scored from a fresh state after <bos> "
-        + "(the inference model and the model's tokenizer.json).")
+        + "(the inference model and its tokenizer: tokenizer.json or tokenizer.model beside the "
+        + "weights, or the one in a GGUF file).")
 final class PerplexityCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -43,28 +45,30 @@ final class PerplexityCommand implements Callable<Integer> {
     if (context < 1) {
       throw new IllegalArgumentException("--context must be >= 1, got " + context);
     }
-    Path dir = modelOptions.modelDirectory();
-    Path tokenizerJson = dir.resolve("tokenizer.json");
-    if (!Files.isRegularFile(tokenizerJson)) {
-      throw new RgemmaException(tokenizerJson + ": not found (a model directory needs a tokenizer.json)");
-    }
     String text;
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);
     } catch (MalformedInputException e) {
       throw new RgemmaException(file + ": not valid UTF-8 text", e);
     }
-    Tokenizer tokenizer = Tokenizer.load(tokenizerJson);
-    int[] tokens = tokenizer.encode(text, false);
-    if (tokens.length == 0) {
-      throw new RgemmaException(file + ": no text to score");
-    }
-    int bos = tokenizer.bosId();
-    if (bos < 0) {
-      throw new RgemmaException(tokenizerJson + ": the tokenizer has no <bos> token");
-    }
+    int tokenCount;
     double nll = 0;
     try (RecurrentGemmaModel m = modelOptions.load()) {
+      Path source = modelOptions.modelDirectory();
+      if (!(modelOptions.loadTokenizer(m) instanceof TokenizerCodec codec)) {
+        throw new RgemmaException(source + ": no tokenizer (tokenizer.json or tokenizer.model beside the weights, "
+            + "or one in the GGUF file's metadata)");
+      }
+      Tokenizer tokenizer = codec.tokenizer();
+      int[] tokens = tokenizer.encode(text, false);
+      if (tokens.length == 0) {
+        throw new RgemmaException(file + ": no text to score");
+      }
+      int bos = tokenizer.bosId();
+      if (bos < 0) {
+        throw new RgemmaException(source + ": the tokenizer has no <bos> token");
+      }
+      tokenCount = tokens.length;
       int vocab = m.config().vocabSize();
       for (int start = 0; start < tokens.length; start += context) {
         int n = Math.min(context, tokens.length - start);
@@ -80,11 +84,11 @@ final class PerplexityCommand implements Callable<Integer> {
     long bytes = text.getBytes(StandardCharsets.UTF_8).length;
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("file", file.toString());
-    result.put("tokens", tokens.length);
+    result.put("tokens", tokenCount);
     result.put("bytes", bytes);
     result.put("context", context);
-    result.put("mean_nll", nll / tokens.length);
-    result.put("perplexity", Math.exp(nll / tokens.length));
+    result.put("mean_nll", nll / tokenCount);
+    result.put("perplexity", Math.exp(nll / tokenCount));
     result.put("bits_per_byte", nll / Math.log(2) / bytes);
     spec.commandLine().getOut().println(new ObjectMapper().writeValueAsString(result));
     return 0;

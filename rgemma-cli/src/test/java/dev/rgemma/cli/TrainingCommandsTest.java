@@ -66,6 +66,16 @@ class TrainingCommandsTest {
     assertEquals(Math.exp(nll), json.get("perplexity").asDouble(), 1e-9 * Math.exp(nll));
     assertTrue(json.get("bits_per_byte").asDouble() > 0);
 
+    // The same model as an f32 GGUF file (its tokenizer in the metadata) scores the same, bit for bit.
+    Path gguf = temp.resolve("model.gguf");
+    r = run("quantize", "--model", model.toString(), "--type", "f32", "--out", gguf.toString());
+    assertEquals(0, r.code(), r.err());
+    r = run("perplexity", "--model", gguf.toString(), "--file", text.toString(), "--context", "32");
+    assertEquals(0, r.code(), r.err());
+    JsonNode fromGguf = new ObjectMapper().readTree(r.out());
+    assertEquals(json.get("tokens"), fromGguf.get("tokens"));
+    assertEquals(nll, fromGguf.get("mean_nll").asDouble());
+
     // Resume to a longer schedule: the step counter continues.
     r = run(concat(new String[] {"train", "--resume", model.toString()},
         replace(common, "--steps", "6")));
@@ -74,11 +84,14 @@ class TrainingCommandsTest {
   }
 
   @Test
-  void userMistakesGiveOneLine() {
-    Result r = run("perplexity", "--model", temp.resolve("missing").toString(), "--file",
-        temp.resolve("x.txt").toString());
+  void userMistakesGiveOneLine() throws Exception {
+    Path text = Files.writeString(temp.resolve("x.txt"), "Call me Ishmael.");
+    Result r = run("perplexity", "--model", temp.resolve("missing").toString(), "--file", text.toString());
     assertEquals(1, r.code());
     assertTrue(r.err().startsWith("rgemma: ") && r.err().contains("missing"), r.err());
+    r = run("perplexity", "--model", temp.resolve("missing").toString(), "--file", temp.resolve("absent.txt").toString());
+    assertEquals(1, r.code());
+    assertTrue(r.err().startsWith("rgemma: ") && r.err().contains("absent.txt"), r.err());
     r = run("train", "--input", "x.txt", "--out", temp.toString(), "--tokenizer", temp.toString());
     assertEquals(1, r.code());
     assertTrue(r.err().contains("tokenizer.json"), r.err());

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.RgemmaException;
+import dev.rgemma.engine.TokenizerCodec;
 import dev.rgemma.tokenizer.Tokenizer;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Spec;
     name = "detokenize",
     mixinStandardHelpOptions = true,
     description = {
-      "Turns token ids back into text with a Gemma tokenizer (tokenizer.json or tokenizer.model).",
+      "Turns token ids back into text with a Gemma tokenizer (tokenizer.json, tokenizer.model or a GGUF file).",
       "Reads standard input: ids separated by whitespace (the text is written as is),",
       "or with --jsonl one JSON array of ids per line (one JSON string per line).",
       "Special tokens (<bos>, <eos>, <end_of_turn>, ...) are left out unless --keep-special is given."
@@ -41,7 +42,7 @@ public final class DetokenizeCommand implements Callable<Integer> {
       names = "--tokenizer",
       required = true,
       paramLabel = "FILE",
-      description = "tokenizer.json, tokenizer.model, or a model directory holding one of them (tokenizer.json preferred).")
+      description = "tokenizer.json, tokenizer.model, a model directory holding one of them (tokenizer.json preferred), or a GGUF model file from rgemma quantize.")
   Path tokenizer;
 
   @Option(names = "--jsonl", description = "Read one JSON array of ids per line; write one JSON string per line.")
@@ -54,7 +55,7 @@ public final class DetokenizeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    Tokenizer loaded = Tokenizer.load(tokenizer);
+    Tokenizer loaded = TokenizerCodec.loadTokenizer(tokenizer);
     PrintWriter out = spec.commandLine().getOut();
     if (!jsonl) {
       String input = new String(stdin.readAllBytes(), StandardCharsets.UTF_8).strip();

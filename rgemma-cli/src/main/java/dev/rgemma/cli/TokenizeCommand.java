@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.RgemmaException;
+import dev.rgemma.engine.TokenizerCodec;
 import dev.rgemma.tokenizer.Tokenizer;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -25,7 +26,7 @@ import picocli.CommandLine.Spec;
     name = "tokenize",
     mixinStandardHelpOptions = true,
     description = {
-      "Turns text into token ids with a Gemma tokenizer (tokenizer.json or tokenizer.model).",
+      "Turns text into token ids with a Gemma tokenizer (tokenizer.json, tokenizer.model or a GGUF file).",
       "Reads standard input: all of it as one text (ids written on one line, separated",
       "by spaces), or with --jsonl one JSON string per line (one JSON array of ids per",
       "line). Special tokens written in the text (<bos>, <start_of_turn>, ...) become",
@@ -44,7 +45,7 @@ public final class TokenizeCommand implements Callable<Integer> {
       names = "--tokenizer",
       required = true,
       paramLabel = "FILE",
-      description = "tokenizer.json, tokenizer.model, or a model directory holding one of them (tokenizer.json preferred).")
+      description = "tokenizer.json, tokenizer.model, a model directory holding one of them (tokenizer.json preferred), or a GGUF model file from rgemma quantize.")
   Path tokenizer;
 
   @Option(names = "--jsonl", description = "Read one JSON string per line; write one JSON array of ids per line.")
@@ -80,7 +81,7 @@ public final class TokenizeCommand implements Callable<Integer> {
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     long start = System.nanoTime();
     long loadCpuStart = threads.getCurrentThreadCpuTime();
-    Tokenizer loaded = Tokenizer.load(tokenizer);
+    Tokenizer loaded = TokenizerCodec.loadTokenizer(tokenizer);
     if (stats) {
       spec.commandLine().getErr().printf("loaded %s in %.0f ms (%.0f ms CPU)%n", loaded,
           (System.nanoTime() - start) / 1e6, (threads.getCurrentThreadCpuTime() - loadCpuStart) / 1e6);

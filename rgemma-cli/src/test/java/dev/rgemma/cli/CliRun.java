@@ -26,6 +26,8 @@ record CliRun(int exitCode, String out, String err) {
     ChatCommand chat = cli.getSubcommands().get("chat").getCommand();
     chat.stdin = new ByteArrayInputStream(input);
     chat.stdinIsTerminal = false;
+    ((TokenizeCommand) cli.getSubcommands().get("tokenize").getCommand()).stdin = new ByteArrayInputStream(input);
+    ((DetokenizeCommand) cli.getSubcommands().get("detokenize").getCommand()).stdin = new ByteArrayInputStream(input);
     int code = cli.execute(args);
     return new CliRun(code, out.toString(), err.toString());
   }

@@ -57,6 +57,32 @@ class QuantizeAndBenchCommandTest {
     }
   }
 
+  /** tokenize and detokenize take a GGUF file as the tokenizer: the same ids and text as its tokenizer.json. */
+  @Test
+  void tokenizeAndDetokenizeReadTheTokenizerInAGgufFile() {
+    Path model = dev.rgemma.testing.TinyTokenizer.fixtureModelWithTokenizer(temp.resolve("tok-model"));
+    Path gguf = temp.resolve("tok-model.gguf");
+    CliRun quantize = CliRun.run("", "quantize", "--model", model.toString(), "--type", "q8_0", "--out", gguf.toString());
+    assertEquals(0, quantize.exitCode(), quantize.toString());
+    String text = "the cat sat on the mat";
+    CliRun fromJson = CliRun.run("", "tokenize", "--tokenizer", model.resolve("tokenizer.json").toString(), "--text", text);
+    CliRun fromGguf = CliRun.run("", "tokenize", "--tokenizer", gguf.toString(), "--text", text);
+    assertEquals(0, fromGguf.exitCode(), fromGguf.toString());
+    assertFalse(fromGguf.out().isBlank(), fromGguf.toString());
+    assertEquals(fromJson.out(), fromGguf.out());
+    CliRun back = CliRun.run(fromGguf.out(), "detokenize", "--tokenizer", gguf.toString());
+    CliRun backJson = CliRun.run(fromJson.out(), "detokenize", "--tokenizer", model.toString());
+    assertEquals(0, back.exitCode(), back.toString());
+    assertEquals(backJson.out(), back.out());
+    // A GGUF file without a tokenizer is named in a one-line error.
+    Path bare = temp.resolve("bare.gguf");
+    assertEquals(0, CliRun.run("", "quantize", "--model", Fixtures.dir("tiny-a").toString(), "--type", "f32", "--out",
+        bare.toString()).exitCode());
+    CliRun none = CliRun.run("", "tokenize", "--tokenizer", bare.toString(), "--text", text);
+    assertEquals(1, none.exitCode(), none.toString());
+    assertTrue(none.err().contains(bare.toString()) && none.err().contains("no tokenizer"), none.toString());
+  }
+
   /** The tokenizer travels inside the GGUF file: generate from the .gguf equals generate from the directory. */
   @Test
   void ggufModelGeneratesTextWithItsEmbeddedTokenizer() {

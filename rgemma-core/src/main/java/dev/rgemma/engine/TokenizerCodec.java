@@ -72,12 +72,25 @@ public final class TokenizerCodec implements TextCodec {
     if (!(model.source() instanceof GgufCheckpoint gguf)) {
       return forModel(path, vocabSize);
     }
-    // the metadata holds the tokenizer files: unpack them for the tokenizer loader
+    return unpacked(gguf, path, directory -> forModel(directory, vocabSize), Optional.empty());
+  }
+
+  /** Reads what the tokenizer files unpacked into a directory give. */
+  @FunctionalInterface
+  private interface FromDirectory<T> {
+    T read(Path directory) throws IOException;
+  }
+
+  /**
+   * {@code read} applied to the tokenizer files in a GGUF file's metadata, unpacked into a
+   * temporary directory (removed afterwards); {@code none} if the file holds no tokenizer. Errors
+   * name the GGUF file, not the temporary copy.
+   */
+  private static <T> T unpacked(GgufCheckpoint gguf, Path path, FromDirectory<T> read, T none) throws IOException {
     Path directory = Files.createTempDirectory("rgemma-tokenizer");
     try {
-      return gguf.extractTokenizer(directory) ? forModel(directory, vocabSize) : Optional.empty();
+      return gguf.extractTokenizer(directory) ? read.read(directory) : none;
     } catch (RgemmaException e) {
-      // Name the GGUF file, not the temporary copy the loader read.
       String message = e.getMessage().replace(directory + java.io.File.separator, "").replace(directory.toString(), "");
       throw new RgemmaException(message.startsWith(path.toString()) ? message
           : path + ": the tokenizer in its metadata: " + message, e);
@@ -88,6 +101,35 @@ public final class TokenizerCodec implements TextCodec {
         }
       }
       Files.deleteIfExists(directory);
+    }
+  }
+
+  /**
+   * A tokenizer from {@code tokenizer.json}, {@code tokenizer.model}, a directory holding one of
+   * them, or a GGUF model file from {@code rgemma quantize} (the tokenizer in its metadata).
+   */
+  public static Tokenizer loadTokenizer(Path path) throws IOException {
+    if (!isGguf(path)) {
+      return Tokenizer.load(path);
+    }
+    try (GgufCheckpoint gguf = GgufCheckpoint.open(path)) {
+      Tokenizer tokenizer = unpacked(gguf, path, Tokenizer::load, null);
+      if (tokenizer == null) {
+        throw new RgemmaException(path + ": this GGUF file holds no tokenizer (tokenizer.huggingface.json or "
+            + GgufCheckpoint.SENTENCEPIECE_KEY + " in its metadata)");
+      }
+      return tokenizer;
+    }
+  }
+
+  /** Whether {@code path} is a regular file that starts with the GGUF magic. */
+  private static boolean isGguf(Path path) throws IOException {
+    if (!Files.isRegularFile(path)) {
+      return false;
+    }
+    try (var in = Files.newInputStream(path)) {
+      byte[] magic = in.readNBytes(4);
+      return java.util.Arrays.equals(magic, new byte[] {'G', 'G', 'U', 'F'});
     }
   }
 

@@ -84,6 +84,12 @@ public final class BatchScheduler implements AutoCloseable {
             + model.config().vocabSize() + ")");
       }
     }
+    for (int token : request.logitBias().keySet()) {
+      if (token >= model.config().vocabSize()) {
+        throw new IllegalArgumentException("logit bias for token id " + token + ", outside the vocabulary [0, "
+            + model.config().vocabSize() + ")");
+      }
+    }
     Generation generation = new Generation(ids.incrementAndGet(), request, listener);
     lock.lock();
     try {
@@ -323,6 +329,16 @@ public final class BatchScheduler implements AutoCloseable {
       return lastPromptChunk == 0 || promptFed + lastPromptChunk >= prompt.length;
     }
 
+    /** The logits with the request's biases added (a copy), or the logits themselves without any. */
+    private float[] biased(float[] logits) {
+      if (request.logitBias().isEmpty()) {
+        return logits;
+      }
+      float[] out = logits.clone();
+      request.logitBias().forEach((token, bias) -> out[token] += bias);
+      return out;
+    }
+
     private void afterStep(float[] logits, long now) {
       if (lastPromptChunk > 0) {
         promptFed += lastPromptChunk;
@@ -332,7 +348,7 @@ public final class BatchScheduler implements AutoCloseable {
       } else {
         generatedFed++;
       }
-      int token = sampler.sample(logits, history);
+      int token = sampler.sample(biased(logits), history);
       if (firstTokenAt == 0) {
         firstTokenAt = now;
       }

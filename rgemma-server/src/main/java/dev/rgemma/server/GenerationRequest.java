@@ -2,6 +2,7 @@ package dev.rgemma.server;
 
 import dev.rgemma.sampling.SamplerSettings;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One generation for the scheduler: a tokenized prompt and when to stop.
@@ -10,8 +11,11 @@ import java.util.List;
  * @param maxTokens most tokens to generate (finish reason {@code length})
  * @param sampling how to pick tokens
  * @param stop strings that end the generation; they are not part of the text
+ * @param logitBias added to the logits of these token ids before each token is chosen (OpenAI's
+ *     {@code logit_bias}: -100 in effect bans a token, +100 forces it)
  */
-public record GenerationRequest(int[] prompt, int maxTokens, SamplerSettings sampling, List<String> stop) {
+public record GenerationRequest(
+    int[] prompt, int maxTokens, SamplerSettings sampling, List<String> stop, Map<Integer, Float> logitBias) {
   public GenerationRequest {
     if (prompt.length == 0) {
       throw new IllegalArgumentException("the prompt has no tokens");
@@ -20,5 +24,17 @@ public record GenerationRequest(int[] prompt, int maxTokens, SamplerSettings sam
       throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
     }
     stop = List.copyOf(stop);
+    logitBias = Map.copyOf(logitBias);
+    for (Map.Entry<Integer, Float> bias : logitBias.entrySet()) {
+      if (bias.getKey() < 0 || !Float.isFinite(bias.getValue())) {
+        throw new IllegalArgumentException("logit bias " + bias.getValue() + " for token id " + bias.getKey()
+            + ": expected a token id >= 0 and a finite bias");
+      }
+    }
+  }
+
+  /** A request without logit biases. */
+  public GenerationRequest(int[] prompt, int maxTokens, SamplerSettings sampling, List<String> stop) {
+    this(prompt, maxTokens, sampling, stop, Map.of());
   }
 }

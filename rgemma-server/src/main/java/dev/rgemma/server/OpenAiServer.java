@@ -250,13 +250,14 @@ public final class OpenAiServer implements AutoCloseable {
     Events events = new Events();
     BatchScheduler.Generation generation;
     try {
-      generation = scheduler.submit(new GenerationRequest(prompt, opts.maxTokens(), opts.sampling(), opts.stop()),
-          events);
+      generation = scheduler.submit(
+          new GenerationRequest(prompt, opts.maxTokens(), opts.sampling(), opts.stop(), opts.logitBias()), events);
     } catch (QueueFullException e) {
       exchange.getResponseHeaders().set("Retry-After", "1");
       throw new ApiException(503, "server_error", null, "server_busy", e.getMessage());
     } catch (IllegalArgumentException e) {
-      throw ApiException.invalid(chat ? "messages" : "prompt", e.getMessage());
+      throw ApiException.invalid(e.getMessage().startsWith("logit bias") ? "logit_bias" : chat ? "messages" : "prompt",
+          e.getMessage());
     }
     String id = (chat ? "chatcmpl-" : "cmpl-") + call.id.substring("req-".length());
     long created = System.currentTimeMillis() / 1000;

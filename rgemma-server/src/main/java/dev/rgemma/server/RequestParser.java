@@ -5,6 +5,7 @@ import dev.rgemma.engine.TextCodec;
 import dev.rgemma.sampling.SamplerSettings;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -23,7 +24,7 @@ final class RequestParser {
 
   /** The generation options common to both endpoints. */
   record Options(int maxTokens, SamplerSettings sampling, List<String> stop, boolean stream,
-      boolean includeUsage) {}
+      boolean includeUsage, Map<Integer, Float> logitBias) {}
 
   static List<TextCodec.Message> messages(JsonNode body) {
     JsonNode messages = body.get("messages");
@@ -131,21 +132,51 @@ final class RequestParser {
     return new Options(maxTokens == null ? defaultMaxTokens : maxTokens,
         new SamplerSettings((float) temperature, 0, (float) topP, 0f, 1f, (float) frequencyPenalty,
             (float) presencePenalty, PENALTY_WINDOW, seed == null ? ThreadLocalRandom.current().nextLong() : seed),
-        stop(body), stream, includeUsage);
+        stop(body), stream, includeUsage, logitBias(body));
+  }
+
+  /**
+   * OpenAI's {@code logit_bias}: an object from token ids (as strings) to biases in [-100, 100],
+   * added to those tokens' logits before each token is chosen.
+   */
+  private static Map<Integer, Float> logitBias(JsonNode body) {
+    JsonNode bias = body.get("logit_bias");
+    if (bias == null || bias.isNull()) {
+      return Map.of();
+    }
+    if (!bias.isObject()) {
+      throw ApiException.invalid("logit_bias", "'logit_bias' must be an object from token ids to biases, got " + bias);
+    }
+    Map<Integer, Float> out = new java.util.LinkedHashMap<>();
+    for (Map.Entry<String, JsonNode> entry : bias.properties()) {
+      int token;
+      try {
+        token = Integer.parseInt(entry.getKey());
+      } catch (NumberFormatException e) {
+        token = -1;
+      }
+      if (token < 0) {
+        throw ApiException.invalid("logit_bias", "'logit_bias' keys must be token ids (integers >= 0), got \""
+            + entry.getKey() + "\"");
+      }
+      JsonNode value = entry.getValue();
+      if (!value.isNumber() || !(value.asDouble() >= -100 && value.asDouble() <= 100)) {
+        throw ApiException.invalid("logit_bias", "'logit_bias' values must be numbers in [-100, 100], got " + value
+            + " for token " + token);
+      }
+      out.put(token, (float) value.asDouble());
+    }
+    return out;
   }
 
   /**
    * Fields that would change what a client gets back and that this server does not implement: when
-   * one of them asks for something (a non-empty bias, log-probabilities, echo, several candidates,
+   * one of them asks for something (log-probabilities, echo, several candidates,
    * a suffix, a JSON or schema response, tools), the request fails with a 400 naming it rather
-   * than being answered as if the field were absent. Their neutral values (null, false, 0, 1, {},
-   * [], "text") are accepted, as OpenAI's clients send some of them by default.
+   * than being answered as if the field were absent. Their neutral values (null, false, 0, 1, [],
+   * "text") are accepted, as OpenAI's clients send some of them by default.
    */
   private static void unsupported(JsonNode body) {
-    JsonNode bias = body.get("logit_bias");
-    if (bias != null && !bias.isNull() && !(bias.isObject() && bias.isEmpty())) {
-      throw ApiException.invalid("logit_bias", "'logit_bias' is not supported (only {} or null), got " + bias);
-    }
     JsonNode logprobs = body.get("logprobs");
     if (logprobs != null && !logprobs.isNull() && !(logprobs.isBoolean() && !logprobs.asBoolean())
         && !(logprobs.isIntegralNumber() && logprobs.asLong() == 0)) {

@@ -278,13 +278,29 @@ class OpenAiServerTest {
     assertTrue(log.stream().anyMatch(line -> line.contains("/v1/completions status=413")), String.join("\n", log));
   }
 
+  /** logit_bias: +100 forces a token, -100 bans the one greedy decoding would pick. */
+  @Test
+  void logitBiasForcesAndBansTokens() throws Exception {
+    String request = "{\"prompt\": \"abc\", \"max_tokens\": 4, \"temperature\": 0";
+    String plain = postJson("/v1/completions", request + "}").body.at("/choices/0/text").asText();
+    assertEquals(4, plain.length(), plain);
+    int forced = CharCodec.id('Q');
+    String forcedText = postJson("/v1/completions", request + ", \"logit_bias\": {\"" + forced + "\": 100}}")
+        .body.at("/choices/0/text").asText();
+    assertEquals("QQQQ", forcedText);
+    int first = CharCodec.id(plain.charAt(0));
+    String banned = postJson("/v1/completions", request + ", \"logit_bias\": {\"" + first + "\": -100}}")
+        .body.at("/choices/0/text").asText();
+    assertEquals(4, banned.length(), banned);
+    assertTrue(banned.indexOf(plain.charAt(0)) < 0, plain + " / " + banned);
+  }
+
   /** Fields that would change the answer and are not implemented fail by name; their neutral values pass. */
   @Test
   void unsupportedFeaturesAreRefusedNotIgnored() throws Exception {
     String chat = "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": 2, ";
     String completion = "{\"prompt\": \"x\", \"max_tokens\": 2, ";
     String[][] refused = {
-      {chat, "\"logit_bias\": {\"5\": -100}}", "logit_bias"},
       {chat, "\"logprobs\": true}", "logprobs"},
       {chat, "\"top_logprobs\": 3}", "top_logprobs"},
       {chat, "\"response_format\": {\"type\": \"json_object\"}}", "response_format"},
@@ -295,6 +311,11 @@ class OpenAiServerTest {
       {completion, "\"best_of\": 3}", "best_of"},
       {completion, "\"suffix\": \"end\"}", "suffix"},
       {completion, "\"logit_bias\": [1]}", "logit_bias"},
+      {completion, "\"logit_bias\": {\"a\": 5}}", "logit_bias"},
+      {completion, "\"logit_bias\": {\"-1\": 5}}", "logit_bias"},
+      {completion, "\"logit_bias\": {\"9\": 101}}", "logit_bias"},
+      {completion, "\"logit_bias\": {\"9\": \"x\"}}", "logit_bias"},
+      {completion, "\"logit_bias\": {\"320\": 1}}", "logit_bias"},
     };
     for (String[] r : refused) {
       String path = r[0].equals(chat) ? "/v1/chat/completions" : "/v1/completions";

@@ -32,7 +32,8 @@ import picocli.CommandLine.Spec;
 final class BatchBenchCommand implements Callable<Integer> {
 
   static final class Source {
-    @Option(names = "--model", paramLabel = "DIR|FILE.gguf", description = "Checkpoint directory or a GGUF file from rgemma quantize.")
+    @Option(names = "--model", paramLabel = "DIR|FILE.gguf",
+        description = "Checkpoint directory or a GGUF file from rgemma quantize.")
     Path model;
 
     @Option(names = "--config", paramLabel = "FILE",

@@ -64,8 +64,8 @@ final class QuantizeCommand implements Callable<Integer> {
     } finally {
       bar.finish();
     }
-    spec.commandLine().getErr().printf(Locale.ROOT, "rgemma: wrote %s (%s) in %.1f s%n", out, ProgressBar.size(Files.size(out)),
-        (System.nanoTime() - start) / 1e9);
+    spec.commandLine().getErr().printf(Locale.ROOT, "rgemma: wrote %s (%s) in %.1f s%n", out,
+        ProgressBar.size(Files.size(out)), (System.nanoTime() - start) / 1e9);
     return 0;
   }
 }

@@ -45,7 +45,8 @@ public final class TokenizeCommand implements Callable<Integer> {
       names = "--tokenizer",
       required = true,
       paramLabel = "FILE",
-      description = "tokenizer.json, tokenizer.model, a model directory holding one of them (tokenizer.json preferred), or a GGUF model file from rgemma quantize.")
+      description = "tokenizer.json, tokenizer.model, a model directory holding one of them (tokenizer.json "
+          + "preferred), or a GGUF model file from rgemma quantize.")
   Path tokenizer;
 
   @Option(names = "--jsonl", description = "Read one JSON string per line; write one JSON array of ids per line.")

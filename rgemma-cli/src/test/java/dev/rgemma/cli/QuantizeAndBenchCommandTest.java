@@ -57,13 +57,20 @@ class QuantizeAndBenchCommandTest {
     }
   }
 
+  /** The tiny fixture with a tokenizer in {@code model}, quantized by the CLI to {@code model}.gguf. */
+  private static Path quantizedWithTokenizer(Path model, String type) {
+    dev.rgemma.testing.TinyTokenizer.fixtureModelWithTokenizer(model);
+    Path gguf = model.resolveSibling(model.getFileName() + ".gguf");
+    CliRun quantize = CliRun.run("", "quantize", "--model", model.toString(), "--type", type, "--out", gguf.toString());
+    assertEquals(0, quantize.exitCode(), quantize.toString());
+    return gguf;
+  }
+
   /** tokenize and detokenize take a GGUF file as the tokenizer: the same ids and text as its tokenizer.json. */
   @Test
   void tokenizeAndDetokenizeReadTheTokenizerInAGgufFile() {
-    Path model = dev.rgemma.testing.TinyTokenizer.fixtureModelWithTokenizer(temp.resolve("tok-model"));
-    Path gguf = temp.resolve("tok-model.gguf");
-    CliRun quantize = CliRun.run("", "quantize", "--model", model.toString(), "--type", "q8_0", "--out", gguf.toString());
-    assertEquals(0, quantize.exitCode(), quantize.toString());
+    Path model = temp.resolve("tok-model");
+    Path gguf = quantizedWithTokenizer(model, "q8_0");
     String text = "the cat sat on the mat";
     CliRun fromJson = CliRun.run("", "tokenize", "--tokenizer", model.resolve("tokenizer.json").toString(), "--text", text);
     CliRun fromGguf = CliRun.run("", "tokenize", "--tokenizer", gguf.toString(), "--text", text);
@@ -86,10 +93,8 @@ class QuantizeAndBenchCommandTest {
   /** The tokenizer travels inside the GGUF file: generate from the .gguf equals generate from the directory. */
   @Test
   void ggufModelGeneratesTextWithItsEmbeddedTokenizer() {
-    Path model = dev.rgemma.testing.TinyTokenizer.fixtureModelWithTokenizer(temp.resolve("model"));
-    Path gguf = temp.resolve("model.gguf");
-    CliRun quantize = CliRun.run("", "quantize", "--model", model.toString(), "--type", "f32", "--out", gguf.toString());
-    assertEquals(0, quantize.exitCode(), quantize.toString());
+    Path model = temp.resolve("model");
+    Path gguf = quantizedWithTokenizer(model, "f32");
     CliRun fromDirectory = CliRun.run("", "generate", "--model", model.toString(), "--prompt", "the", "--no-chat",
         "--max-tokens", "4", "--temperature", "0");
     CliRun fromGguf = CliRun.run("", "generate", "--model", gguf.toString(), "--prompt", "the", "--no-chat",

@@ -68,22 +68,20 @@ public final class GgufCheckpoint implements TensorSource {
    */
   public boolean extractTokenizer(Path directory) throws IOException {
     boolean found = false;
-    GgufValue json = file.metadata().get(TOKENIZER_JSON_KEY);
-    if (json != null) {
-      java.nio.file.Files.writeString(directory.resolve("tokenizer.json"), expectString(TOKENIZER_JSON_KEY, json));
+    if (file.metadata().containsKey(TOKENIZER_JSON_KEY)) {
+      java.nio.file.Files.writeString(directory.resolve("tokenizer.json"), file.requireString(TOKENIZER_JSON_KEY));
       found = true;
     }
-    GgufValue tokenizerConfig = file.metadata().get(TOKENIZER_CONFIG_KEY);
-    if (tokenizerConfig != null) {
+    if (file.metadata().containsKey(TOKENIZER_CONFIG_KEY)) {
       java.nio.file.Files.writeString(directory.resolve("tokenizer_config.json"),
-          expectString(TOKENIZER_CONFIG_KEY, tokenizerConfig));
+          file.requireString(TOKENIZER_CONFIG_KEY));
     }
     GgufValue model = file.metadata().get(SENTENCEPIECE_KEY);
     if (model != null) {
       if (model.type() != GgufValue.Type.ARRAY
           || (model.elementType() != GgufValue.Type.UINT8 && model.elementType() != GgufValue.Type.INT8)) {
-        throw new RgemmaException(file.file() + ": metadata '" + SENTENCEPIECE_KEY + "' is "
-            + describe(model) + ", expected an array of bytes (uint8)");
+        throw new RgemmaException(file.file() + ": metadata key '" + SENTENCEPIECE_KEY + "' is " + model.type()
+            + (model.type() == GgufValue.Type.ARRAY ? " of " + model.elementType() : "") + ", expected ARRAY of UINT8");
       }
       java.util.List<?> values = model.asList();
       byte[] bytes = new byte[values.size()];
@@ -94,19 +92,6 @@ public final class GgufCheckpoint implements TensorSource {
       found = true;
     }
     return found;
-  }
-
-  private String expectString(String key, GgufValue value) {
-    if (value.type() != GgufValue.Type.STRING) {
-      throw new RgemmaException(file.file() + ": metadata '" + key + "' is " + describe(value) + ", expected a string");
-    }
-    return value.asString();
-  }
-
-  private static String describe(GgufValue value) {
-    return value.type() == GgufValue.Type.ARRAY
-        ? "an array of " + value.elementType().name().toLowerCase(java.util.Locale.ROOT)
-        : "a " + value.type().name().toLowerCase(java.util.Locale.ROOT);
   }
 
   @Override

@@ -280,13 +280,13 @@ class GgufModelTest {
     try (RecurrentGemmaModel model = RecurrentGemmaModel.load(wrongType)) {
       RgemmaException e = assertThrows(RgemmaException.class,
           () -> dev.rgemma.engine.TokenizerCodec.forModel(model, wrongType));
-      assertTrue(e.getMessage().contains(GgufCheckpoint.TOKENIZER_JSON_KEY) && e.getMessage().contains("uint32"),
+      assertTrue(e.getMessage().contains(GgufCheckpoint.TOKENIZER_JSON_KEY) && e.getMessage().contains("UINT32"),
           e.getMessage());
     }
     try (RecurrentGemmaModel model = RecurrentGemmaModel.load(strings)) {
       RgemmaException e = assertThrows(RgemmaException.class,
           () -> dev.rgemma.engine.TokenizerCodec.forModel(model, strings));
-      assertTrue(e.getMessage().contains(GgufCheckpoint.SENTENCEPIECE_KEY) && e.getMessage().contains("string"),
+      assertTrue(e.getMessage().contains(GgufCheckpoint.SENTENCEPIECE_KEY) && e.getMessage().contains("STRING"),
           e.getMessage());
     }
   }

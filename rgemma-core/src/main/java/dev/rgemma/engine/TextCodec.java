@@ -30,6 +30,16 @@ public interface TextCodec {
   /** A decoder for one stream of generated ids; special tokens decode to nothing. */
   TextStream newTextStream();
 
+  /**
+   * The bytes a token adds to the text in the middle of a sequence (one byte of a byte-fallback
+   * piece, nothing for a special token): {@link dev.rgemma.tokenizer.Tokenizer#tokenBytes}. This
+   * default decodes the token alone.
+   */
+  default byte[] tokenBytes(int tokenId) {
+    TextStream stream = newTextStream();
+    return (stream.accept(tokenId) + stream.flush()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   /** The id of a special piece such as {@code <end_of_turn>}, if the vocabulary has it. */
   OptionalInt specialToken(String piece);
 

@@ -179,6 +179,12 @@ public final class TokenizerCodec implements TextCodec {
   }
 
   @Override
+  public byte[] tokenBytes(int tokenId) {
+    // ids of a padded vocabulary beyond the tokenizer's have no text
+    return tokenId >= tokenizer.vocabSize() ? new byte[0] : tokenizer.tokenBytes(tokenId);
+  }
+
+  @Override
   public OptionalInt specialToken(String piece) {
     return tokenizer.tokenId(piece);
   }

@@ -328,6 +328,12 @@ final class HuggingFaceTokenizer implements Tokenizer {
   }
 
   @Override
+  public byte[] tokenBytes(int id) {
+    String piece = piece(id);
+    return special[id] ? new byte[0] : decoder.midTextBytes(piece);
+  }
+
+  @Override
   public String toString() {
     return "tokenizer.json " + source + " (" + pieces.length + " pieces)";
   }

@@ -19,6 +19,9 @@ final class JsonDecoder {
   /** A per-token step; one instance per session, since Metaspace counts tokens. */
   private interface TokenStep {
     String apply(String token);
+
+    /** From now on the tokens are not the text's first (Metaspace drops a first token's space). */
+    default void midText() {}
   }
 
   /** A step on the fused text, which arrives in chunks. */
@@ -109,6 +112,11 @@ final class JsonDecoder {
               if (first && prefix && text.startsWith(" ")) text = text.substring(1);
               first = false;
               return text;
+            }
+
+            @Override
+            public void midText() {
+              first = false;
             }
           });
         }
@@ -241,6 +249,37 @@ final class JsonDecoder {
 
   Session newSession() {
     return new Session();
+  }
+
+  /**
+   * What one token adds to the text in the middle of a sequence: the per-token steps as for any
+   * token but the first, a {@code <0xNN>} piece's byte, the fused-text replacements (a fused-text
+   * Strip only touches the text's ends, so it does not apply).
+   */
+  byte[] midTextBytes(String token) {
+    for (TokenStep step : instantiate(beforeBytes)) {
+      step.midText();
+      token = step.apply(token);
+    }
+    int b = byteFallback ? byteOf(token) : -1;
+    if (b >= 0) {
+      return new byte[] {(byte) b};
+    }
+    for (TokenStep step : instantiate(afterBytes)) {
+      step.midText();
+      token = step.apply(token);
+    }
+    CharSequence text = token;
+    for (TextStep step : instantiateText()) {
+      if (step instanceof StripText) {
+        continue;
+      }
+      StringBuilder next = new StringBuilder();
+      step.accept(text, next);
+      step.finish(next);
+      text = next;
+    }
+    return text.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   private static List<TokenStep> instantiate(List<Supplier<TokenStep>> suppliers) {

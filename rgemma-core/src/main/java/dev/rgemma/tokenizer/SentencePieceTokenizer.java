@@ -423,6 +423,17 @@ final class SentencePieceTokenizer implements Tokenizer {
     };
   }
 
+  @Override
+  public byte[] tokenBytes(int id) {
+    String piece = piece(id);
+    return switch (types[id]) {
+      case BYTE -> new byte[] {(byte) byteOf(id)};
+      case CONTROL -> new byte[0];
+      case UNKNOWN -> unknownSurface.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      default -> piece.replace('\u2581', ' ').getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    };
+  }
+
   private int byteOf(int id) {
     return JsonDecoder.byteOf(pieces[id]);
   }

@@ -80,4 +80,12 @@ public interface Tokenizer {
 
   /** Whether the id is a special token (control symbols; added tokens marked special). */
   boolean isSpecial(int id);
+
+  /**
+   * The bytes this token adds to decoded text in the middle of a sequence: its piece as the
+   * decoder writes it (U+2581 as a space, no leading space stripped), the single byte of a {@code
+   * <0xNN>} byte-fallback piece, nothing for a special token. The UTF-8 of a character split over
+   * byte pieces is spread over their results. For per-token output such as log-probabilities.
+   */
+  byte[] tokenBytes(int id);
 }

@@ -19,6 +19,11 @@ public final class StopStringFilter {
     return matched;
   }
 
+  /** How many characters are held back (they could start a stop string). */
+  public int heldLength() {
+    return held.length();
+  }
+
   /** Adds a piece of text; returns the text that is now safe to emit. */
   public String accept(String piece) {
     if (matched) {

@@ -270,6 +270,9 @@ public final class BatchScheduler implements AutoCloseable {
     private TokenHistory history;
     private TextCodec.TextStream decoder;
     private StopStringFilter stops;
+    private int decodedLength; // characters the decoder has given
+    private int emittedLength; // characters that passed the stop-string filter
+    private final ArrayDeque<TokenLogprob> pendingLogprobs = new ArrayDeque<>(); // text not yet emitted
     private long startedAt;
     private long firstTokenAt;
     private boolean done;
@@ -348,7 +351,8 @@ public final class BatchScheduler implements AutoCloseable {
       } else {
         generatedFed++;
       }
-      int token = sampler.sample(biased(logits), history);
+      float[] scores = biased(logits);
+      int token = sampler.sample(scores, history);
       if (firstTokenAt == 0) {
         firstTokenAt = now;
       }
@@ -361,7 +365,12 @@ public final class BatchScheduler implements AutoCloseable {
         generated = Arrays.copyOf(generated, generated.length * 2);
       }
       generated[generatedCount++] = token;
-      emit(stops.accept(decoder.accept(token)));
+      if (request.logprobs() >= 0) {
+        pendingLogprobs.add(TokenLogprob.of(scores, token, request.logprobs(), decodedLength));
+      }
+      String piece = decoder.accept(token);
+      decodedLength += piece.length();
+      emit(stops.accept(piece));
       if (stops.matched()) {
         finish("stop", now);
       } else if (generatedCount == request.maxTokens()) {
@@ -370,8 +379,21 @@ public final class BatchScheduler implements AutoCloseable {
     }
 
     private void emit(String text) {
-      if (!text.isEmpty() && !cancelled) {
-        listener.onText(text);
+      emittedLength += text.length();
+      List<TokenLogprob> released = List.of();
+      if (!pendingLogprobs.isEmpty()) {
+        released = new ArrayList<>();
+        // A token goes out once its text has started to; one whose text starts where the emitted
+        // text ends goes out too when nothing is held back (it has no text of its own, or its bytes
+        // do not yet complete a character), so not behind a possible stop string.
+        while (!pendingLogprobs.isEmpty()
+            && (pendingLogprobs.peek().textOffset() < emittedLength
+                || pendingLogprobs.peek().textOffset() == emittedLength && stops.heldLength() == 0 && !stops.matched())) {
+          released.add(pendingLogprobs.poll());
+        }
+      }
+      if ((!text.isEmpty() || !released.isEmpty()) && !cancelled) {
+        listener.onText(text, released);
       }
     }
 

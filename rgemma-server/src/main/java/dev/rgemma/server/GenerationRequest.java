@@ -13,15 +13,24 @@ import java.util.Map;
  * @param stop strings that end the generation; they are not part of the text
  * @param logitBias added to the logits of these token ids before each token is chosen (OpenAI's
  *     {@code logit_bias}: -100 in effect bans a token, +100 forces it)
+ * @param logprobs -1 for none; else each generated token comes with its {@link TokenLogprob}
+ *     holding this many alternatives (at most {@link #MAX_LOGPROBS})
  */
 public record GenerationRequest(
-    int[] prompt, int maxTokens, SamplerSettings sampling, List<String> stop, Map<Integer, Float> logitBias) {
+    int[] prompt, int maxTokens, SamplerSettings sampling, List<String> stop, Map<Integer, Float> logitBias,
+    int logprobs) {
+  /** The most alternatives a token's log-probabilities may list (OpenAI's limit for chat). */
+  public static final int MAX_LOGPROBS = 20;
+
   public GenerationRequest {
     if (prompt.length == 0) {
       throw new IllegalArgumentException("the prompt has no tokens");
     }
     if (maxTokens < 1) {
       throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
+    }
+    if (logprobs < -1 || logprobs > MAX_LOGPROBS) {
+      throw new IllegalArgumentException("logprobs must be -1 (none) or in [0, " + MAX_LOGPROBS + "], got " + logprobs);
     }
     stop = List.copyOf(stop);
     logitBias = Map.copyOf(logitBias);
@@ -33,7 +42,13 @@ public record GenerationRequest(
     }
   }
 
-  /** A request without logit biases. */
+  /** A request without log-probabilities. */
+  public GenerationRequest(
+      int[] prompt, int maxTokens, SamplerSettings sampling, List<String> stop, Map<Integer, Float> logitBias) {
+    this(prompt, maxTokens, sampling, stop, logitBias, -1);
+  }
+
+  /** A request without logit biases or log-probabilities. */
   public GenerationRequest(int[] prompt, int maxTokens, SamplerSettings sampling, List<String> stop) {
     this(prompt, maxTokens, sampling, stop, Map.of());
   }

@@ -16,6 +16,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ExecutorService;
@@ -49,6 +50,7 @@ public final class OpenAiServer implements AutoCloseable {
 
   private final ServerOptions options;
   private final TextCodec codec;
+  private final LogprobJson logprobJson;
   private final StateCache cache;
   private final Metrics metrics = new Metrics();
   private final BatchScheduler scheduler;
@@ -61,6 +63,7 @@ public final class OpenAiServer implements AutoCloseable {
   private OpenAiServer(ServerOptions options, RecurrentGemmaModel model, TextCodec codec) throws IOException {
     this.options = options;
     this.codec = codec;
+    this.logprobJson = new LogprobJson(codec);
     this.cache = new StateCache(options.cacheBytes());
     this.scheduler = new BatchScheduler(model, codec, cache, metrics, options.parallel(), options.queue(),
         options.prefillChunk());
@@ -251,7 +254,9 @@ public final class OpenAiServer implements AutoCloseable {
     BatchScheduler.Generation generation;
     try {
       generation = scheduler.submit(
-          new GenerationRequest(prompt, opts.maxTokens(), opts.sampling(), opts.stop(), opts.logitBias()), events);
+          new GenerationRequest(prompt, opts.maxTokens(), opts.sampling(), opts.stop(), opts.logitBias(),
+              opts.logprobs()),
+          events);
     } catch (QueueFullException e) {
       exchange.getResponseHeaders().set("Retry-After", "1");
       throw new ApiException(503, "server_error", null, "server_busy", e.getMessage());
@@ -263,22 +268,26 @@ public final class OpenAiServer implements AutoCloseable {
     long created = System.currentTimeMillis() / 1000;
     try {
       if (opts.stream()) {
-        stream(exchange, call, events, chat, id, created, opts.includeUsage());
+        stream(exchange, call, events, chat, id, created, opts.includeUsage(), opts.logprobs() >= 0);
       } else {
-        whole(exchange, call, events, chat, id, created);
+        whole(exchange, call, events, chat, id, created, opts.logprobs() >= 0);
       }
     } finally {
       generation.cancel(); // no-op when finished; frees the slot when the client went away
     }
   }
 
-  private void whole(HttpExchange exchange, Call call, Events events, boolean chat, String id, long created)
-      throws IOException {
+  private void whole(HttpExchange exchange, Call call, Events events, boolean chat, String id, long created,
+      boolean logprobs) throws IOException {
     StringBuilder text = new StringBuilder();
+    List<TokenLogprob> tokens = new ArrayList<>();
     while (true) {
       Object event = events.take();
       switch (event) {
-        case String piece -> text.append(piece);
+        case Output output -> {
+          text.append(output.text());
+          tokens.addAll(output.logprobs());
+        }
         case SequenceResult result -> {
           call.result = result;
           metrics.usage(result);
@@ -289,7 +298,11 @@ public final class OpenAiServer implements AutoCloseable {
           } else {
             choice.put("text", text.toString());
           }
-          choice.putNull("logprobs");
+          if (logprobs) {
+            choice.set("logprobs", chat ? logprobJson.chat(tokens) : logprobJson.completion(tokens, text));
+          } else {
+            choice.putNull("logprobs");
+          }
           choice.put("finish_reason", result.finishReason());
           response.set("usage", usage(result));
           sendJson(exchange, call, 200, response);
@@ -302,7 +315,8 @@ public final class OpenAiServer implements AutoCloseable {
   }
 
   private void stream(HttpExchange exchange, Call call, Events events, boolean chat, String id, long created,
-      boolean includeUsage) throws IOException {
+      boolean includeUsage, boolean logprobs) throws IOException {
+    StringBuilder text = new StringBuilder(); // all sent so far: completions' text offsets count from its start
     exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
     exchange.getResponseHeaders().set("Cache-Control", "no-cache");
     exchange.sendResponseHeaders(200, 0);
@@ -322,13 +336,18 @@ public final class OpenAiServer implements AutoCloseable {
           out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
           out.flush();
         }
-        case String piece -> {
+        case Output output -> {
+          text.append(output.text());
           ObjectNode chunk = streamChunk(id, created, chat, includeUsage);
           ObjectNode choice = (ObjectNode) chunk.withArray("choices").get(0);
           if (chat) {
-            choice.putObject("delta").put("content", piece);
+            choice.putObject("delta").put("content", output.text());
           } else {
-            choice.put("text", piece);
+            choice.put("text", output.text());
+          }
+          if (logprobs) {
+            choice.set("logprobs", chat ? logprobJson.chat(output.logprobs())
+                : logprobJson.completion(output.logprobs(), text));
           }
           writeEvent(out, chunk);
           call.chunks++;
@@ -487,13 +506,16 @@ public final class OpenAiServer implements AutoCloseable {
     }
   }
 
+  /** Text and the log-probabilities of the tokens that start in it, as the scheduler gave them. */
+  private record Output(String text, List<TokenLogprob> logprobs) {}
+
   /** Hands a generation's output from the scheduler's thread to the request's thread. */
   private static final class Events implements SequenceListener {
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
 
     @Override
-    public void onText(String text) {
-      queue.add(text);
+    public void onText(String text, List<TokenLogprob> logprobs) {
+      queue.add(new Output(text, logprobs));
     }
 
     @Override

@@ -22,9 +22,13 @@ final class RequestParser {
 
   private RequestParser() {}
 
-  /** The generation options common to both endpoints. */
+  /**
+   * The generation options common to both endpoints.
+   *
+   * @param logprobs -1 for no log-probabilities, else how many alternatives each token lists
+   */
   record Options(int maxTokens, SamplerSettings sampling, List<String> stop, boolean stream,
-      boolean includeUsage, Map<Integer, Float> logitBias) {}
+      boolean includeUsage, Map<Integer, Float> logitBias, int logprobs) {}
 
   static List<TextCodec.Message> messages(JsonNode body) {
     JsonNode messages = body.get("messages");
@@ -112,6 +116,7 @@ final class RequestParser {
       throw ApiException.invalid("n", "only n = 1 is supported, got " + n);
     }
     unsupported(body);
+    int logprobs = chat ? chatLogprobs(body) : completionLogprobs(body);
     double temperature = number(body, "temperature", 0, 2, 1);
     double topP = number(body, "top_p", 0, 1, 1);
     if (topP == 0) {
@@ -132,7 +137,53 @@ final class RequestParser {
     return new Options(maxTokens == null ? defaultMaxTokens : maxTokens,
         new SamplerSettings((float) temperature, 0, (float) topP, 0f, 1f, (float) frequencyPenalty,
             (float) presencePenalty, PENALTY_WINDOW, seed == null ? ThreadLocalRandom.current().nextLong() : seed),
-        stop(body), stream, includeUsage, logitBias(body));
+        stop(body), stream, includeUsage, logitBias(body), logprobs);
+  }
+
+  /**
+   * Chat: {@code logprobs} true asks for each token's log-probability, {@code top_logprobs} (0 to
+   * 20, only with {@code logprobs}) for that many alternatives; -1 when not asked. A {@code
+   * logprobs} of 0, as some clients send for "off", is read as false.
+   */
+  private static int chatLogprobs(JsonNode body) {
+    JsonNode logprobs = body.get("logprobs");
+    boolean on;
+    if (logprobs == null || logprobs.isNull()) {
+      on = false;
+    } else if (logprobs.isBoolean()) {
+      on = logprobs.asBoolean();
+    } else if (logprobs.isIntegralNumber() && logprobs.asLong() == 0) {
+      on = false;
+    } else {
+      throw ApiException.invalid("logprobs", "'logprobs' must be true or false, got " + logprobs);
+    }
+    Integer top = integer(body, "top_logprobs", 0, GenerationRequest.MAX_LOGPROBS);
+    if (top != null && top > 0 && !on) {
+      throw ApiException.invalid("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+    }
+    return on ? (top == null ? 0 : top) : -1;
+  }
+
+  /**
+   * Completions: {@code logprobs} is how many alternatives each token lists (0 to 20: 0 gives the
+   * chosen tokens' log-probabilities alone); null or false for none. {@code top_logprobs} belongs
+   * to chat: only 0 is accepted here.
+   */
+  private static int completionLogprobs(JsonNode body) {
+    Integer top = integer(body, "top_logprobs", 0, Integer.MAX_VALUE);
+    if (top != null && top != 0) {
+      throw ApiException.invalid("top_logprobs",
+          "'top_logprobs' is a chat field; completions take the number of alternatives in 'logprobs'");
+    }
+    JsonNode logprobs = body.get("logprobs");
+    if (logprobs == null || logprobs.isNull() || logprobs.isBoolean() && !logprobs.asBoolean()) {
+      return -1;
+    }
+    if (!logprobs.isIntegralNumber()) {
+      throw ApiException.invalid("logprobs", "'logprobs' must be an integer in [0, "
+          + GenerationRequest.MAX_LOGPROBS + "] (alternatives per token), got " + logprobs);
+    }
+    return integer(body, "logprobs", 0, GenerationRequest.MAX_LOGPROBS);
   }
 
   /**
@@ -171,21 +222,12 @@ final class RequestParser {
 
   /**
    * Fields that would change what a client gets back and that this server does not implement: when
-   * one of them asks for something (log-probabilities, echo, several candidates,
+   * one of them asks for something (echo, several candidates,
    * a suffix, a JSON or schema response, tools), the request fails with a 400 naming it rather
    * than being answered as if the field were absent. Their neutral values (null, false, 0, 1, [],
    * "text") are accepted, as OpenAI's clients send some of them by default.
    */
   private static void unsupported(JsonNode body) {
-    JsonNode logprobs = body.get("logprobs");
-    if (logprobs != null && !logprobs.isNull() && !(logprobs.isBoolean() && !logprobs.asBoolean())
-        && !(logprobs.isIntegralNumber() && logprobs.asLong() == 0)) {
-      throw ApiException.invalid("logprobs", "'logprobs' is not supported (only null, false or 0), got " + logprobs);
-    }
-    Integer topLogprobs = integer(body, "top_logprobs", 0, Integer.MAX_VALUE);
-    if (topLogprobs != null && topLogprobs != 0) {
-      throw ApiException.invalid("top_logprobs", "'top_logprobs' is not supported (only 0), got " + topLogprobs);
-    }
     if (bool(body, "echo", false)) {
       throw ApiException.invalid("echo", "'echo' is not supported (only false)");
     }

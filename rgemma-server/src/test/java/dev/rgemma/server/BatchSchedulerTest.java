@@ -35,12 +35,14 @@ class BatchSchedulerTest {
   /** Collects one generation's text and result. */
   static class Collector implements SequenceListener {
     final StringBuilder text = new StringBuilder();
+    final List<TokenLogprob> logprobs = new java.util.concurrent.CopyOnWriteArrayList<>();
     final CompletableFuture<SequenceResult> done = new CompletableFuture<>();
     volatile int pieces;
 
     @Override
-    public void onText(String piece) {
+    public void onText(String piece, List<TokenLogprob> tokens) {
       text.append(piece);
+      logprobs.addAll(tokens);
       pieces++;
     }
 
@@ -136,9 +138,9 @@ class BatchSchedulerTest {
     try (BatchScheduler scheduler = new BatchScheduler(model, CODEC, new StateCache(0), metrics, 2, 2, chunk)) {
       Collector decoding = new Collector() {
         @Override
-        public void onText(String piece) {
+        public void onText(String piece, List<TokenLogprob> tokens) {
           events.add("decode");
-          super.onText(piece);
+          super.onText(piece, tokens);
         }
       };
       BatchScheduler.Generation endless = scheduler.submit(new GenerationRequest(new int[] {2, 50, 51}, 1_000_000,
@@ -215,5 +217,75 @@ class BatchSchedulerTest {
       at += part.length;
     }
     return out;
+  }
+
+  /**
+   * Each greedy token comes with its log-probability under the model's distribution (checked
+   * against a log-softmax of the logits of a separate forward pass, in float), the most likely
+   * alternatives in order, and its place in the text.
+   */
+  @Test
+  void logprobsAreTheModelsLogSoftmaxWithTheTopAlternatives() throws Exception {
+    int[] prompt = randomPrompt(new SplittableRandom(11), 9);
+    int maxTokens = 8;
+    try (BatchScheduler scheduler = new BatchScheduler(model, CODEC, new StateCache(0), new Metrics(), 2, 2, 4)) {
+      Collector collector = new Collector();
+      scheduler.submit(new GenerationRequest(prompt, maxTokens, SamplerSettings.greedy(), List.of(), java.util.Map.of(), 3),
+          collector);
+      collector.await();
+      int[] generated = CODEC.encode(collector.text.toString(), false);
+      assertEquals(generated.length, collector.logprobs.size());
+      dev.rgemma.model.ModelState state = model.newState();
+      float[] logits = model.forwardLast(state, prompt);
+      for (int i = 0; i < generated.length; i++) {
+        TokenLogprob got = collector.logprobs.get(i);
+        assertEquals(generated[i], got.token());
+        assertEquals(i, got.textOffset()); // one character per token
+        float max = Float.NEGATIVE_INFINITY;
+        for (float l : logits) {
+          max = Math.max(max, l);
+        }
+        float sum = 0;
+        for (float l : logits) {
+          sum += (float) Math.exp(l - max);
+        }
+        float expected = logits[generated[i]] - max - (float) Math.log(sum);
+        assertEquals(expected, got.logprob(), 1e-4, "token " + i);
+        assertEquals(3, got.top().size());
+        assertEquals(generated[i], got.top().get(0).token(), "greedy picks the most likely token");
+        assertEquals(got.logprob(), got.top().get(0).logprob());
+        assertTrue(got.top().get(0).logprob() >= got.top().get(1).logprob());
+        assertTrue(got.top().get(1).logprob() >= got.top().get(2).logprob());
+        double mass = 0;
+        for (TokenLogprob.Alternative a : got.top()) {
+          assertEquals(logits[a.token()] - max - (float) Math.log(sum), a.logprob(), 1e-4);
+          mass += Math.exp(a.logprob());
+        }
+        assertTrue(mass <= 1 + 1e-5, "probabilities above 1: " + mass);
+        logits = model.forwardLast(state, new int[] {generated[i]});
+      }
+    }
+  }
+
+  /** A stop string cuts the log-probabilities where it cuts the text: no token starting at or after it. */
+  @Test
+  void logprobsStopWhereAStopStringCutsTheText() throws Exception {
+    int[] prompt = randomPrompt(new SplittableRandom(12), 7);
+    String whole = Reference.greedy(model, CODEC, prompt, 12, List.of()).text();
+    assertEquals(12, whole.length(), whole);
+    String stop = whole.substring(5, 7);
+    int cut = whole.indexOf(stop);
+    try (BatchScheduler scheduler = new BatchScheduler(model, CODEC, new StateCache(0), new Metrics(), 1, 2, 64)) {
+      Collector collector = new Collector();
+      scheduler.submit(new GenerationRequest(prompt, 12, SamplerSettings.greedy(), List.of(stop), java.util.Map.of(), 0),
+          collector);
+      assertEquals("stop", collector.await().finishReason());
+      assertEquals(whole.substring(0, cut), collector.text.toString());
+      assertEquals(cut, collector.logprobs.size());
+      for (int i = 0; i < cut; i++) {
+        assertEquals(CharCodec.id(whole.charAt(i)), collector.logprobs.get(i).token());
+        assertEquals(List.of(), collector.logprobs.get(i).top());
+      }
+    }
   }
 }

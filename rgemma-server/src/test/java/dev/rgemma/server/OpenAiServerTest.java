@@ -32,6 +32,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -295,18 +296,94 @@ class OpenAiServerTest {
     assertTrue(banned.indexOf(plain.charAt(0)) < 0, plain + " / " + banned);
   }
 
+  /**
+   * Chat log-probabilities: one entry per generated token, in OpenAI's shape, the greedy token
+   * first among its alternatives; streamed, the same entries arrive with the chunks of their text.
+   */
+  @Test
+  void chatLogprobsComeWholeAndStreamed() throws Exception {
+    String body = "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi there\"}], \"max_tokens\": 6, "
+        + "\"temperature\": 0, \"logprobs\": true, \"top_logprobs\": 2";
+    Reply reply = postJson("/v1/chat/completions", body + "}");
+    assertEquals(200, reply.status, reply.body.toString());
+    String content = reply.body.at("/choices/0/message/content").asText();
+    JsonNode entries = reply.body.at("/choices/0/logprobs/content");
+    assertEquals(reply.body.at("/usage/completion_tokens").asInt(), entries.size(), reply.body.toString());
+    StringBuilder joined = new StringBuilder();
+    for (JsonNode entry : entries) {
+      String token = entry.get("token").asText();
+      joined.append(token);
+      assertTrue(entry.get("logprob").asDouble() <= 0);
+      StringBuilder fromBytes = new StringBuilder();
+      for (JsonNode b : entry.get("bytes")) {
+        fromBytes.append((char) b.asInt()); // the fixture's characters are all below U+0100
+      }
+      assertEquals(new String(token.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1),
+          fromBytes.toString());
+      JsonNode top = entry.get("top_logprobs");
+      assertEquals(2, top.size());
+      assertEquals(token, top.get(0).get("token").asText());
+      assertEquals(entry.get("logprob").asDouble(), top.get(0).get("logprob").asDouble());
+      assertTrue(top.get(0).get("logprob").asDouble() >= top.get(1).get("logprob").asDouble());
+    }
+    assertEquals(content, joined.toString());
+
+    Sse sse = postStream("/v1/chat/completions", body + ", \"stream\": true}");
+    assertEquals(200, sse.status);
+    List<JsonNode> streamed = new ArrayList<>();
+    StringBuilder text = new StringBuilder();
+    for (String event : sse.events.subList(0, sse.events.size() - 1)) {
+      JsonNode choice = JSON.readTree(event).at("/choices/0");
+      text.append(choice.at("/delta/content").asText(""));
+      JsonNode logprobs = choice.get("logprobs");
+      if (logprobs != null && !logprobs.isNull()) {
+        logprobs.get("content").forEach(streamed::add);
+      }
+    }
+    assertEquals(content, text.toString());
+    assertEquals(List.copyOf(entries.valueStream().toList()), streamed);
+  }
+
+  /** Completions log-probabilities: tokens, their log-probabilities, alternatives and text offsets. */
+  @Test
+  void completionLogprobsListTokensAlternativesAndOffsets() throws Exception {
+    Reply reply = postJson("/v1/completions",
+        "{\"prompt\": \"abc\", \"max_tokens\": 5, \"temperature\": 0, \"logprobs\": 3}");
+    assertEquals(200, reply.status, reply.body.toString());
+    String text = reply.body.at("/choices/0/text").asText();
+    JsonNode logprobs = reply.body.at("/choices/0/logprobs");
+    assertEquals(5, logprobs.get("tokens").size());
+    for (int i = 0; i < 5; i++) {
+      String token = logprobs.get("tokens").get(i).asText();
+      assertEquals(String.valueOf(text.charAt(i)), token);
+      assertEquals(i, logprobs.get("text_offset").get(i).asInt());
+      JsonNode top = logprobs.get("top_logprobs").get(i);
+      assertTrue(top.size() >= 3 && top.size() <= 4, top.toString());
+      assertEquals(logprobs.get("token_logprobs").get(i).asDouble(), top.get(token).asDouble());
+      for (JsonNode alternative : top) {
+        assertTrue(alternative.asDouble() <= logprobs.get("token_logprobs").get(i).asDouble(), "greedy: " + top);
+      }
+    }
+    Reply none = postJson("/v1/completions", "{\"prompt\": \"abc\", \"max_tokens\": 5, \"temperature\": 0}");
+    assertTrue(none.body.at("/choices/0/logprobs").isNull());
+    assertEquals(text, none.body.at("/choices/0/text").asText());
+  }
+
   /** Fields that would change the answer and are not implemented fail by name; their neutral values pass. */
   @Test
   void unsupportedFeaturesAreRefusedNotIgnored() throws Exception {
     String chat = "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": 2, ";
     String completion = "{\"prompt\": \"x\", \"max_tokens\": 2, ";
     String[][] refused = {
-      {chat, "\"logprobs\": true}", "logprobs"},
+      {chat, "\"logprobs\": 2}", "logprobs"},
       {chat, "\"top_logprobs\": 3}", "top_logprobs"},
+      {chat, "\"logprobs\": true, \"top_logprobs\": 21}", "top_logprobs"},
       {chat, "\"response_format\": {\"type\": \"json_object\"}}", "response_format"},
       {chat, "\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]}", "tools"},
       {chat, "\"functions\": [{\"name\": \"f\"}]}", "functions"},
-      {completion, "\"logprobs\": 2}", "logprobs"},
+      {completion, "\"logprobs\": 21}", "logprobs"},
+      {completion, "\"logprobs\": true}", "logprobs"},
+      {completion, "\"top_logprobs\": 2}", "top_logprobs"},
       {completion, "\"echo\": true}", "echo"},
       {completion, "\"best_of\": 3}", "best_of"},
       {completion, "\"suffix\": \"end\"}", "suffix"},

@@ -137,6 +137,19 @@ public final class RecurrentGemmaModel implements AutoCloseable {
    * last-token logits ([vocab] each); results equal running each sequence alone.
    */
   public List<float[]> forwardBatch(List<ModelState> states, List<int[]> tokens) {
+    return forwardBatch(states, tokens, null);
+  }
+
+  /**
+   * {@link #forwardBatch(List, List)}, where sequence i gets the logits of every token it fed
+   * ({@code [tokens.get(i).length, vocab]}) if {@code allLogits[i]} (null: none does), e.g. to
+   * score a prompt; the others get their last token's.
+   */
+  public List<float[]> forwardBatch(List<ModelState> states, List<int[]> tokens, boolean[] allLogits) {
+    if (allLogits != null && allLogits.length != states.size()) {
+      throw new IllegalArgumentException("need one allLogits flag per state, got " + allLogits.length + " flags and "
+          + states.size() + " states");
+    }
     if (states.size() != tokens.size() || states.isEmpty()) {
       throw new IllegalArgumentException("need one token array per state, got " + states.size() + " states and "
           + tokens.size() + " token arrays");
@@ -164,16 +177,25 @@ public final class RecurrentGemmaModel implements AutoCloseable {
     float[] x = run(rows, segments, 0, null);
     int d = config.hiddenSize();
     int vocab = config.vocabSize();
-    float[] lastRows = new float[segments.size() * d];
+    // The rows to unembed: each sequence's last, or all of those that asked for every row.
+    int[] firstOut = new int[segments.size()];
+    int outRows = 0;
+    for (int i = 0; i < segments.size(); i++) {
+      firstOut[i] = outRows;
+      outRows += allLogits != null && allLogits[i] ? segments.get(i).rows() : 1;
+    }
+    float[] outX = new float[outRows * d];
     for (int i = 0; i < segments.size(); i++) {
       Segment s = segments.get(i);
-      System.arraycopy(x, (s.firstRow() + s.rows() - 1) * d, lastRows, i * d, d);
+      int kept = allLogits != null && allLogits[i] ? s.rows() : 1;
+      System.arraycopy(x, (s.firstRow() + s.rows() - kept) * d, outX, firstOut[i] * d, kept * d);
     }
-    float[] logits = new float[segments.size() * vocab];
-    unembed(lastRows, 0, segments.size(), logits, 0, 0, null);
+    float[] logits = new float[outRows * vocab];
+    unembed(outX, 0, outRows, logits, 0, 0, null);
     List<float[]> result = new ArrayList<>();
     for (int i = 0; i < segments.size(); i++) {
-      result.add(java.util.Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab));
+      int end = i + 1 < segments.size() ? firstOut[i + 1] : outRows;
+      result.add(java.util.Arrays.copyOfRange(logits, firstOut[i] * vocab, end * vocab));
     }
     return result;
   }

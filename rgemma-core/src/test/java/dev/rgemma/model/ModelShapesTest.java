@@ -153,4 +153,36 @@ class ModelShapesTest {
       }
     }
   }
+
+  /** Sequences that ask for every row's logits get those of running alone with forwardAll. */
+  @Test
+  void batchedSequencesCanHaveEveryRowsLogits() {
+    ModelConfig config = config(60, 32, 4, 40, 48, 6, 5, GRIFFIN, 30f);
+    SplittableRandom random = new SplittableRandom(12);
+    try (SyntheticCheckpoint source = new SyntheticCheckpoint(config, 4, DType.F32);
+        RecurrentGemmaModel model = RecurrentGemmaModel.fromSource(source)) {
+      int sequences = 3;
+      List<ModelState> alone = new ArrayList<>();
+      List<ModelState> batched = new ArrayList<>();
+      for (int i = 0; i < sequences; i++) {
+        alone.add(model.newState());
+        batched.add(model.newState());
+      }
+      for (int step = 0; step < 4; step++) {
+        List<int[]> tokens = new ArrayList<>();
+        boolean[] all = new boolean[sequences];
+        for (int i = 0; i < sequences; i++) {
+          tokens.add(random.ints(1 + random.nextInt(7), 0, config.vocabSize()).toArray());
+          all[i] = (step + i) % 2 == 0;
+        }
+        List<float[]> got = model.forwardBatch(batched, tokens, all);
+        for (int i = 0; i < sequences; i++) {
+          float[] expected = all[i] ? model.forwardAll(alone.get(i), tokens.get(i))
+              : model.forwardLast(alone.get(i), tokens.get(i));
+          assertEquals(expected.length, got.get(i).length, "step " + step + " sequence " + i);
+          assertClose("step " + step + " sequence " + i, got.get(i), expected);
+        }
+      }
+    }
+  }
 }

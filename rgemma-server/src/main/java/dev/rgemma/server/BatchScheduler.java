@@ -24,6 +24,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * requests take free slots between steps; cancelled ones leave at the next step boundary.
  */
 public final class BatchScheduler implements AutoCloseable {
+  /**
+   * Most prompt tokens a sequence that scores its prompt feeds per step: each needs a row of
+   * logits (1 MiB for a 256 000-token vocabulary).
+   */
+  static final int SCORED_PROMPT_CHUNK = 32;
+
   private final RecurrentGemmaModel model;
   private final TextCodec codec;
   private final StateCache cache;
@@ -122,6 +128,11 @@ public final class BatchScheduler implements AutoCloseable {
     return activeCount;
   }
 
+  /** The model's vocabulary size: token ids are below it. */
+  public int vocabSize() {
+    return model.config().vocabSize();
+  }
+
   public int parallel() {
     return parallel;
   }
@@ -185,6 +196,7 @@ public final class BatchScheduler implements AutoCloseable {
     List<Generation> batch = new ArrayList<>(active.size());
     List<ModelState> states = new ArrayList<>(active.size());
     List<int[]> inputs = new ArrayList<>(active.size());
+    boolean[] allLogits = new boolean[active.size()];
     int rows = 0;
     int prefillBudget = prefillChunk;
     for (Generation generation : active) {
@@ -193,8 +205,10 @@ public final class BatchScheduler implements AutoCloseable {
         if (prefillBudget == 0) {
           continue;
         }
-        input = generation.nextPromptChunk(prefillBudget);
+        boolean scored = generation.request.promptLogprobs();
+        input = generation.nextPromptChunk(scored ? Math.min(prefillBudget, SCORED_PROMPT_CHUNK) : prefillBudget);
         prefillBudget -= input.length;
+        allLogits[batch.size()] = scored;
       } else {
         input = generation.nextDecodeInput();
       }
@@ -204,7 +218,7 @@ public final class BatchScheduler implements AutoCloseable {
       rows += input.length;
     }
     long start = System.nanoTime();
-    List<float[]> logits = model.forwardBatch(states, inputs);
+    List<float[]> logits = model.forwardBatch(states, inputs, Arrays.copyOf(allLogits, batch.size()));
     long end = System.nanoTime();
     int sampled = 0;
     for (Generation generation : batch) {
@@ -273,6 +287,8 @@ public final class BatchScheduler implements AutoCloseable {
     private int decodedLength; // characters the decoder has given
     private int emittedLength; // characters that passed the stop-string filter
     private final ArrayDeque<TokenLogprob> pendingLogprobs = new ArrayDeque<>(); // text not yet emitted
+    private final List<TokenLogprob> promptLogprobs = new ArrayList<>();
+    private int[] promptOffsets;
     private long startedAt;
     private long firstTokenAt;
     private boolean done;
@@ -299,7 +315,8 @@ public final class BatchScheduler implements AutoCloseable {
 
     private void start() {
       startedAt = System.nanoTime();
-      StateCache.Hit hit = cache.lookup(prompt);
+      // Scoring the prompt needs the logits at each of its positions: no resuming from the cache.
+      StateCache.Hit hit = request.promptLogprobs() ? null : cache.lookup(prompt);
       state = hit == null ? model.newState() : hit.state();
       cachedTokens = hit == null ? 0 : hit.tokens();
       promptFed = cachedTokens;
@@ -329,6 +346,9 @@ public final class BatchScheduler implements AutoCloseable {
     /** Takes this step's logits; returns whether a token was sampled. */
     /** Whether the step being run samples a token for this sequence (its prompt is then all fed). */
     private boolean samplesThisStep() {
+      if (request.maxTokens() == 0) {
+        return false;
+      }
       return lastPromptChunk == 0 || promptFed + lastPromptChunk >= prompt.length;
     }
 
@@ -344,8 +364,19 @@ public final class BatchScheduler implements AutoCloseable {
 
     private void afterStep(float[] logits, long now) {
       if (lastPromptChunk > 0) {
+        if (request.promptLogprobs()) {
+          logits = scorePromptChunk(logits);
+        }
         promptFed += lastPromptChunk;
         if (promptFed < prompt.length) {
+          return;
+        }
+        if (request.promptLogprobs() && !cancelled) {
+          listener.onPromptLogprobs(List.copyOf(promptLogprobs));
+        }
+        if (request.maxTokens() == 0) {
+          firstTokenAt = now;
+          finish("length", now);
           return;
         }
       } else {
@@ -376,6 +407,38 @@ public final class BatchScheduler implements AutoCloseable {
       } else if (generatedCount == request.maxTokens()) {
         finish("length", now);
       }
+    }
+
+    /**
+     * Takes the log-probabilities of the prompt tokens that this chunk's rows predict (row j, fed
+     * prompt token {@code promptFed + j}, predicts the next one); returns the last row's logits.
+     */
+    private float[] scorePromptChunk(float[] rowLogits) {
+      int vocab = rowLogits.length / lastPromptChunk;
+      if (promptFed == 0) {
+        promptOffsets = promptTextOffsets();
+        promptLogprobs.add(new TokenLogprob(prompt[0], Float.NaN, List.of(), promptOffsets[0]));
+      }
+      for (int j = 0; j < lastPromptChunk; j++) {
+        int next = promptFed + j + 1;
+        if (next < prompt.length) {
+          float[] row = Arrays.copyOfRange(rowLogits, j * vocab, (j + 1) * vocab);
+          promptLogprobs.add(TokenLogprob.of(biased(row), prompt[next], request.logprobs(), promptOffsets[next]));
+        }
+      }
+      return Arrays.copyOfRange(rowLogits, (lastPromptChunk - 1) * vocab, lastPromptChunk * vocab);
+    }
+
+    /** Where each prompt token's text starts in the prompt's decoded text. */
+    private int[] promptTextOffsets() {
+      TextCodec.TextStream stream = codec.newTextStream();
+      int[] offsets = new int[prompt.length];
+      int length = 0;
+      for (int i = 0; i < prompt.length; i++) {
+        offsets[i] = length;
+        length += stream.accept(prompt[i]).length();
+      }
+      return offsets;
     }
 
     private void emit(String text) {

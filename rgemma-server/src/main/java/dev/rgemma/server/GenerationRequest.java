@@ -8,17 +8,20 @@ import java.util.Map;
  * One generation for the scheduler: a tokenized prompt and when to stop.
  *
  * @param prompt token ids, BOS first
- * @param maxTokens most tokens to generate (finish reason {@code length})
+ * @param maxTokens most tokens to generate (finish reason {@code length}); 0 feeds the prompt only (to score it)
  * @param sampling how to pick tokens
  * @param stop strings that end the generation; they are not part of the text
  * @param logitBias added to the logits of these token ids before each token is chosen (OpenAI's
  *     {@code logit_bias}: -100 in effect bans a token, +100 forces it)
  * @param logprobs -1 for none; else each generated token comes with its {@link TokenLogprob}
  *     holding this many alternatives (at most {@link #MAX_LOGPROBS})
+ * @param promptLogprobs whether the prompt's tokens get log-probabilities too (each given the
+ *     tokens before it; the first has none), which needs {@code logprobs >= 0}; the prompt is
+ *     then fed from the start, not resumed from the state cache
  */
 public record GenerationRequest(
     int[] prompt, int maxTokens, SamplerSettings sampling, List<String> stop, Map<Integer, Float> logitBias,
-    int logprobs) {
+    int logprobs, boolean promptLogprobs) {
   /** The most alternatives a token's log-probabilities may list (OpenAI's limit for chat). */
   public static final int MAX_LOGPROBS = 20;
 
@@ -26,8 +29,11 @@ public record GenerationRequest(
     if (prompt.length == 0) {
       throw new IllegalArgumentException("the prompt has no tokens");
     }
-    if (maxTokens < 1) {
-      throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
+    if (maxTokens < 0) {
+      throw new IllegalArgumentException("maxTokens must be >= 0, got " + maxTokens);
+    }
+    if (promptLogprobs && logprobs < 0) {
+      throw new IllegalArgumentException("prompt log-probabilities need logprobs >= 0");
     }
     if (logprobs < -1 || logprobs > MAX_LOGPROBS) {
       throw new IllegalArgumentException("logprobs must be -1 (none) or in [0, " + MAX_LOGPROBS + "], got " + logprobs);
@@ -40,6 +46,13 @@ public record GenerationRequest(
             + ": expected a token id >= 0 and a finite bias");
       }
     }
+  }
+
+  /** A request without the prompt's log-probabilities. */
+  public GenerationRequest(
+      int[] prompt, int maxTokens, SamplerSettings sampling, List<String> stop, Map<Integer, Float> logitBias,
+      int logprobs) {
+    this(prompt, maxTokens, sampling, stop, logitBias, logprobs, false);
   }
 
   /** A request without log-probabilities. */

@@ -39,27 +39,38 @@ final class LogprobJson {
   }
 
   /**
-   * Completions: {@code {"tokens", "token_logprobs", "top_logprobs", "text_offset"}}; each
-   * {@code top_logprobs} entry maps token text to log-probability for the alternatives and the
-   * chosen token; {@code text_offset} counts characters (code points) of {@code text}, the
-   * generation's text from its start, before each token.
+   * Completions: {@code {"tokens", "token_logprobs", "top_logprobs", "text_offset"}} for the
+   * scored prompt tokens of an echo, then the generated tokens. Each {@code top_logprobs} entry
+   * maps token text to log-probability for the alternatives and the chosen token; the prompt's
+   * first token has none (nulls). {@code text_offset} counts characters (code points) of {@code
+   * text}, the choice's text from its start: a prompt token's offset is into the echoed prompt at
+   * its start, a generated token's after the first {@code generatedBase} UTF-16 units.
    */
-  ObjectNode completion(List<TokenLogprob> tokens, CharSequence text) {
+  ObjectNode completion(List<TokenLogprob> prompt, List<TokenLogprob> generated, CharSequence text,
+      int generatedBase) {
     ObjectNode logprobs = NODES.objectNode();
     ArrayNode strings = logprobs.putArray("tokens");
     ArrayNode values = logprobs.putArray("token_logprobs");
     ArrayNode tops = logprobs.putArray("top_logprobs");
     ArrayNode offsets = logprobs.putArray("text_offset");
-    for (TokenLogprob token : tokens) {
-      String string = text(codec.tokenBytes(token.token()));
-      strings.add(string);
-      values.add(token.logprob());
-      ObjectNode top = tops.addObject();
-      for (TokenLogprob.Alternative alternative : token.top()) {
-        top.put(text(codec.tokenBytes(alternative.token())), alternative.logprob());
+    for (int part = 0; part < 2; part++) {
+      int base = part == 0 ? 0 : generatedBase;
+      for (TokenLogprob token : part == 0 ? prompt : generated) {
+        String string = text(codec.tokenBytes(token.token()));
+        strings.add(string);
+        if (Float.isNaN(token.logprob())) {
+          values.addNull();
+          tops.addNull();
+        } else {
+          values.add(token.logprob());
+          ObjectNode top = tops.addObject();
+          for (TokenLogprob.Alternative alternative : token.top()) {
+            top.put(text(codec.tokenBytes(alternative.token())), alternative.logprob());
+          }
+          top.put(string, token.logprob());
+        }
+        offsets.add(Character.codePointCount(text, 0, Math.min(base + token.textOffset(), text.length())));
       }
-      top.put(string, token.logprob());
-      offsets.add(Character.codePointCount(text, 0, Math.min(token.textOffset(), text.length())));
     }
     return logprobs;
   }

@@ -236,7 +236,8 @@ public final class OpenAiServer implements AutoCloseable {
     JsonNode body = readJson(exchange);
     requireModel(RequestParser.model(body));
     RequestParser.Options opts = RequestParser.options(body, options.defaultMaxTokens(), chat);
-    int[] prompt;
+    List<int[]> prompts = new ArrayList<>();
+    List<String> echoes = new ArrayList<>(); // the text each choice starts with: its prompt when echoed
     if (chat) {
       List<TextCodec.Message> messages = RequestParser.messages(body);
       String rendered;
@@ -245,134 +246,208 @@ public final class OpenAiServer implements AutoCloseable {
       } catch (IllegalArgumentException e) {
         throw ApiException.invalid("messages", e.getMessage());
       }
-      prompt = codec.encode(rendered, true);
+      prompts.add(codec.encode(rendered, true));
+      echoes.add("");
     } else {
-      prompt = codec.encode(RequestParser.prompt(body), true);
+      for (RequestParser.Prompt prompt : RequestParser.prompts(body)) {
+        int[] tokens = prompt.tokens() != null ? prompt.tokens() : codec.encode(prompt.text(), true);
+        prompts.add(tokens);
+        echoes.add(!opts.echo() ? "" : prompt.text() != null ? prompt.text() : decode(tokens));
+      }
     }
     call.stream = opts.stream();
     Events events = new Events();
-    BatchScheduler.Generation generation;
+    List<BatchScheduler.Generation> generations = new ArrayList<>();
     try {
-      generation = scheduler.submit(
-          new GenerationRequest(prompt, opts.maxTokens(), opts.sampling(), opts.stop(), opts.logitBias(),
-              opts.logprobs()),
-          events);
-    } catch (QueueFullException e) {
-      exchange.getResponseHeaders().set("Retry-After", "1");
-      throw new ApiException(503, "server_error", null, "server_busy", e.getMessage());
-    } catch (IllegalArgumentException e) {
-      throw ApiException.invalid(e.getMessage().startsWith("logit bias") ? "logit_bias" : chat ? "messages" : "prompt",
-          e.getMessage());
-    }
-    String id = (chat ? "chatcmpl-" : "cmpl-") + call.id.substring("req-".length());
-    long created = System.currentTimeMillis() / 1000;
-    try {
+      try {
+        for (int i = 0; i < prompts.size(); i++) {
+          generations.add(scheduler.submit(new GenerationRequest(prompts.get(i), opts.maxTokens(), opts.sampling(),
+              opts.stop(), opts.logitBias(), opts.logprobs(), opts.echo() && opts.logprobs() >= 0), events.forChoice(i)));
+        }
+      } catch (QueueFullException e) {
+        exchange.getResponseHeaders().set("Retry-After", "1");
+        throw new ApiException(503, "server_error", null, "server_busy", e.getMessage());
+      } catch (IllegalArgumentException e) {
+        throw ApiException.invalid(e.getMessage().startsWith("logit bias") ? "logit_bias" : chat ? "messages" : "prompt",
+            e.getMessage());
+      }
+      String id = (chat ? "chatcmpl-" : "cmpl-") + call.id.substring("req-".length());
+      long created = System.currentTimeMillis() / 1000;
+      List<Choice> choices = new ArrayList<>();
+      for (String echo : echoes) {
+        choices.add(new Choice(echo));
+      }
       if (opts.stream()) {
-        stream(exchange, call, events, chat, id, created, opts.includeUsage(), opts.logprobs() >= 0);
+        stream(exchange, call, events, chat, id, created, opts, choices);
       } else {
-        whole(exchange, call, events, chat, id, created, opts.logprobs() >= 0);
+        whole(exchange, call, events, chat, id, created, opts.logprobs() >= 0, choices);
       }
     } finally {
-      generation.cancel(); // no-op when finished; frees the slot when the client went away
+      for (BatchScheduler.Generation generation : generations) {
+        generation.cancel(); // no-op when finished; frees the slot when the client went away
+      }
+    }
+  }
+
+  /** The text of token ids (special tokens decode to nothing). */
+  private String decode(int[] tokens) {
+    TextCodec.TextStream stream = codec.newTextStream();
+    StringBuilder text = new StringBuilder();
+    for (int token : tokens) {
+      if (token < scheduler.vocabSize()) {
+        text.append(stream.accept(token));
+      }
+    }
+    return text.append(stream.flush()).toString();
+  }
+
+  /** One choice of an answer as it is being put together. */
+  private static final class Choice {
+    final String echo; // the prompt when echoed, else ""
+    final StringBuilder text = new StringBuilder(); // the echo and the generated text so far
+    final List<TokenLogprob> prompt = new ArrayList<>();
+    final List<TokenLogprob> generated = new ArrayList<>();
+    SequenceResult result;
+
+    Choice(String echo) {
+      this.echo = echo;
+      text.append(echo);
     }
   }
 
   private void whole(HttpExchange exchange, Call call, Events events, boolean chat, String id, long created,
-      boolean logprobs) throws IOException {
-    StringBuilder text = new StringBuilder();
-    List<TokenLogprob> tokens = new ArrayList<>();
-    while (true) {
-      Object event = events.take();
-      switch (event) {
+      boolean logprobs, List<Choice> choices) throws IOException {
+    for (int finished = 0; finished < choices.size(); ) {
+      Events.Tagged event = events.take();
+      Choice choice = choices.get(event.choice());
+      switch (event.payload()) {
         case Output output -> {
-          text.append(output.text());
-          tokens.addAll(output.logprobs());
+          choice.text.append(output.text());
+          choice.generated.addAll(output.logprobs());
         }
+        case PromptLogprobs scored -> choice.prompt.addAll(scored.logprobs());
         case SequenceResult result -> {
-          call.result = result;
+          choice.result = result;
           metrics.usage(result);
-          ObjectNode response = envelope(id, chat ? "chat.completion" : "text_completion", created);
-          ObjectNode choice = response.putArray("choices").addObject().put("index", 0);
-          if (chat) {
-            choice.putObject("message").put("role", "assistant").put("content", text.toString());
-          } else {
-            choice.put("text", text.toString());
-          }
-          if (logprobs) {
-            choice.set("logprobs", chat ? logprobJson.chat(tokens) : logprobJson.completion(tokens, text));
-          } else {
-            choice.putNull("logprobs");
-          }
-          choice.put("finish_reason", result.finishReason());
-          response.set("usage", usage(result));
-          sendJson(exchange, call, 200, response);
-          return;
+          finished++;
         }
         case RuntimeException error -> throw error;
         default -> throw new IllegalStateException("unexpected event " + event);
       }
     }
+    call.result = combined(choices);
+    ObjectNode response = envelope(id, chat ? "chat.completion" : "text_completion", created);
+    ArrayNode array = response.putArray("choices");
+    for (int i = 0; i < choices.size(); i++) {
+      Choice choice = choices.get(i);
+      ObjectNode node = array.addObject().put("index", i);
+      if (chat) {
+        node.putObject("message").put("role", "assistant").put("content", choice.text.toString());
+      } else {
+        node.put("text", choice.text.toString());
+      }
+      if (!logprobs) {
+        node.putNull("logprobs");
+      } else if (chat) {
+        node.set("logprobs", logprobJson.chat(choice.generated));
+      } else {
+        node.set("logprobs", logprobJson.completion(choice.prompt, choice.generated, choice.text, choice.echo.length()));
+      }
+      node.put("finish_reason", choice.result.finishReason());
+    }
+    response.set("usage", usage(call.result));
+    sendJson(exchange, call, 200, response);
+  }
+
+  /** The choices' results as one, for the usage and the request log: tokens summed, times the longest. */
+  private static SequenceResult combined(List<Choice> choices) {
+    if (choices.size() == 1) {
+      return choices.getFirst().result;
+    }
+    java.util.LinkedHashSet<String> reasons = new java.util.LinkedHashSet<>();
+    int prompt = 0;
+    int cached = 0;
+    int completion = 0;
+    long queue = 0;
+    long prefill = 0;
+    long decode = 0;
+    for (Choice choice : choices) {
+      SequenceResult r = choice.result;
+      reasons.add(r.finishReason());
+      prompt += r.promptTokens();
+      cached += r.cachedTokens();
+      completion += r.completionTokens();
+      queue = Math.max(queue, r.queueNanos());
+      prefill = Math.max(prefill, r.prefillNanos());
+      decode = Math.max(decode, r.decodeNanos());
+    }
+    return new SequenceResult(String.join(",", reasons), prompt, cached, completion, queue, prefill, decode);
   }
 
   private void stream(HttpExchange exchange, Call call, Events events, boolean chat, String id, long created,
-      boolean includeUsage, boolean logprobs) throws IOException {
-    StringBuilder text = new StringBuilder(); // all sent so far: completions' text offsets count from its start
+      RequestParser.Options opts, List<Choice> choices) throws IOException {
+    boolean includeUsage = opts.includeUsage();
+    boolean logprobs = opts.logprobs() >= 0;
     exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
     exchange.getResponseHeaders().set("Cache-Control", "no-cache");
     exchange.sendResponseHeaders(200, 0);
     call.status = 200;
     OutputStream out = exchange.getResponseBody();
     if (chat) {
-      ObjectNode first = streamChunk(id, created, chat, includeUsage);
+      ObjectNode first = streamChunk(id, created, chat, includeUsage, 0);
       ((ObjectNode) first.withArray("choices").get(0)).putObject("delta").put("role", "assistant").put("content", "");
       writeEvent(out, first);
+    } else if (opts.echo() && !logprobs) {
+      // The echoed prompts go first; with log-probabilities they wait for the prompts' scores.
+      for (int i = 0; i < choices.size(); i++) {
+        ObjectNode chunk = streamChunk(id, created, chat, includeUsage, i);
+        ((ObjectNode) chunk.withArray("choices").get(0)).put("text", choices.get(i).echo);
+        writeEvent(out, chunk);
+      }
     }
-    while (true) {
-      Object event = events.poll(KEEP_ALIVE_SECONDS);
-      switch (event) {
-        case null -> {
-          // An SSE comment: clients ignore it, and a write to a closed connection fails, which
-          // frees the slot of a client that left while its prompt was being processed.
-          out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
-          out.flush();
+    for (int finished = 0; finished < choices.size(); ) {
+      Events.Tagged event = events.poll(KEEP_ALIVE_SECONDS);
+      if (event == null) {
+        // An SSE comment: clients ignore it, and a write to a closed connection fails, which
+        // frees the slot of a client that left while its prompt was being processed.
+        out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        continue;
+      }
+      Choice choice = choices.get(event.choice());
+      ObjectNode chunk = streamChunk(id, created, chat, includeUsage, event.choice());
+      ObjectNode node = (ObjectNode) chunk.withArray("choices").get(0);
+      switch (event.payload()) {
+        case PromptLogprobs scored -> {
+          node.put("text", choice.echo);
+          node.set("logprobs", logprobJson.completion(scored.logprobs(), List.of(), choice.text, 0));
+          writeEvent(out, chunk);
         }
         case Output output -> {
-          text.append(output.text());
-          ObjectNode chunk = streamChunk(id, created, chat, includeUsage);
-          ObjectNode choice = (ObjectNode) chunk.withArray("choices").get(0);
+          choice.text.append(output.text());
           if (chat) {
-            choice.putObject("delta").put("content", output.text());
+            node.putObject("delta").put("content", output.text());
           } else {
-            choice.put("text", output.text());
+            node.put("text", output.text());
           }
           if (logprobs) {
-            choice.set("logprobs", chat ? logprobJson.chat(output.logprobs())
-                : logprobJson.completion(output.logprobs(), text));
+            node.set("logprobs", chat ? logprobJson.chat(output.logprobs())
+                : logprobJson.completion(List.of(), output.logprobs(), choice.text, choice.echo.length()));
           }
           writeEvent(out, chunk);
           call.chunks++;
         }
         case SequenceResult result -> {
-          call.result = result;
+          choice.result = result;
           metrics.usage(result);
-          ObjectNode last = streamChunk(id, created, chat, includeUsage);
-          ObjectNode choice = (ObjectNode) last.withArray("choices").get(0);
+          finished++;
           if (chat) {
-            choice.putObject("delta");
+            node.putObject("delta");
           } else {
-            choice.put("text", "");
+            node.put("text", "");
           }
-          choice.put("finish_reason", result.finishReason());
-          writeEvent(out, last);
-          if (includeUsage) {
-            ObjectNode usage = envelope(id, chat ? "chat.completion.chunk" : "text_completion", created);
-            usage.putArray("choices");
-            usage.set("usage", usage(result));
-            writeEvent(out, usage);
-          }
-          out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-          out.flush();
-          return;
+          node.put("finish_reason", result.finishReason());
+          writeEvent(out, chunk);
         }
         case RuntimeException error -> {
           call.note = "generation failed: " + error;
@@ -385,12 +460,21 @@ public final class OpenAiServer implements AutoCloseable {
         default -> throw new IllegalStateException("unexpected event " + event);
       }
     }
+    call.result = combined(choices);
+    if (includeUsage) {
+      ObjectNode usage = envelope(id, chat ? "chat.completion.chunk" : "text_completion", created);
+      usage.putArray("choices");
+      usage.set("usage", usage(call.result));
+      writeEvent(out, usage);
+    }
+    out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+    out.flush();
   }
 
-  private ObjectNode streamChunk(String id, long created, boolean chat, boolean includeUsage) {
+  private ObjectNode streamChunk(String id, long created, boolean chat, boolean includeUsage, int index) {
     ObjectNode chunk = envelope(id, chat ? "chat.completion.chunk" : "text_completion", created);
     ArrayNode choices = chunk.putArray("choices");
-    ObjectNode choice = choices.addObject().put("index", 0);
+    ObjectNode choice = choices.addObject().put("index", index);
     choice.putNull("logprobs");
     choice.putNull("finish_reason");
     if (includeUsage) {
@@ -509,26 +593,42 @@ public final class OpenAiServer implements AutoCloseable {
   /** Text and the log-probabilities of the tokens that start in it, as the scheduler gave them. */
   private record Output(String text, List<TokenLogprob> logprobs) {}
 
-  /** Hands a generation's output from the scheduler's thread to the request's thread. */
-  private static final class Events implements SequenceListener {
-    private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+  /** The scored prompt of an echo with log-probabilities. */
+  private record PromptLogprobs(List<TokenLogprob> logprobs) {}
 
-    @Override
-    public void onText(String text, List<TokenLogprob> logprobs) {
-      queue.add(new Output(text, logprobs));
+  /** Hands the output of a request's generations from the scheduler's thread to the request's thread. */
+  private static final class Events {
+    /** An event of choice {@code choice}: Output, PromptLogprobs, SequenceResult or RuntimeException. */
+    record Tagged(int choice, Object payload) {}
+
+    private final LinkedBlockingQueue<Tagged> queue = new LinkedBlockingQueue<>();
+
+    /** The listener of choice {@code choice}'s generation. */
+    SequenceListener forChoice(int choice) {
+      return new SequenceListener() {
+        @Override
+        public void onText(String text, List<TokenLogprob> logprobs) {
+          queue.add(new Tagged(choice, new Output(text, logprobs)));
+        }
+
+        @Override
+        public void onPromptLogprobs(List<TokenLogprob> logprobs) {
+          queue.add(new Tagged(choice, new PromptLogprobs(logprobs)));
+        }
+
+        @Override
+        public void onFinish(SequenceResult result) {
+          queue.add(new Tagged(choice, result));
+        }
+
+        @Override
+        public void onError(RuntimeException error) {
+          queue.add(new Tagged(choice, error));
+        }
+      };
     }
 
-    @Override
-    public void onFinish(SequenceResult result) {
-      queue.add(result);
-    }
-
-    @Override
-    public void onError(RuntimeException error) {
-      queue.add(error);
-    }
-
-    Object take() {
+    Tagged take() {
       try {
         return queue.take();
       } catch (InterruptedException e) {
@@ -537,7 +637,7 @@ public final class OpenAiServer implements AutoCloseable {
       }
     }
 
-    Object poll(long seconds) {
+    Tagged poll(long seconds) {
       try {
         return queue.poll(seconds, TimeUnit.SECONDS);
       } catch (InterruptedException e) {

@@ -28,7 +28,7 @@ final class RequestParser {
    * @param logprobs -1 for no log-probabilities, else how many alternatives each token lists
    */
   record Options(int maxTokens, SamplerSettings sampling, List<String> stop, boolean stream,
-      boolean includeUsage, Map<Integer, Float> logitBias, int logprobs) {}
+      boolean includeUsage, Map<Integer, Float> logitBias, int logprobs, boolean echo) {}
 
   static List<TextCodec.Message> messages(JsonNode body) {
     JsonNode messages = body.get("messages");
@@ -77,18 +77,64 @@ final class RequestParser {
     throw ApiException.invalid(param, param + " must be a string or an array of text parts, got " + content);
   }
 
-  static String prompt(JsonNode body) {
+  /** Most prompts in one completions request (each is one choice). */
+  static final int MAX_PROMPTS = 64;
+
+  /** One completions prompt: text (tokenized with BOS first) or token ids used as they are. */
+  record Prompt(String text, int[] tokens) {}
+
+  /**
+   * Completions' {@code prompt}: a string, an array of token ids, or an array of either (one
+   * choice each, at most {@link #MAX_PROMPTS}).
+   */
+  static List<Prompt> prompts(JsonNode body) {
     JsonNode prompt = body.get("prompt");
     if (prompt == null || prompt.isNull()) {
       throw ApiException.invalid("prompt", "'prompt' is required");
     }
     if (prompt.isTextual()) {
-      return prompt.asText();
+      return List.of(new Prompt(prompt.asText(), null));
     }
-    if (prompt.isArray() && prompt.size() == 1 && prompt.get(0).isTextual()) {
-      return prompt.get(0).asText();
+    String expected = "'prompt' must be a string, an array of token ids, or an array of strings or of token-id arrays";
+    if (!prompt.isArray() || prompt.isEmpty()) {
+      throw ApiException.invalid("prompt", expected + ", got " + abbreviated(prompt));
     }
-    throw ApiException.invalid("prompt", "'prompt' must be a string (or an array of one string)");
+    if (prompt.get(0).isNumber()) {
+      return List.of(new Prompt(null, tokenIds(prompt, "prompt")));
+    }
+    if (prompt.size() > MAX_PROMPTS) {
+      throw ApiException.invalid("prompt", "at most " + MAX_PROMPTS + " prompts per request, got " + prompt.size());
+    }
+    List<Prompt> out = new ArrayList<>();
+    for (int i = 0; i < prompt.size(); i++) {
+      JsonNode item = prompt.get(i);
+      if (item.isTextual()) {
+        out.add(new Prompt(item.asText(), null));
+      } else if (item.isArray() && !item.isEmpty()) {
+        out.add(new Prompt(null, tokenIds(item, "prompt[" + i + "]")));
+      } else {
+        throw ApiException.invalid("prompt", expected + "; prompt[" + i + "] is " + abbreviated(item));
+      }
+    }
+    return out;
+  }
+
+  private static int[] tokenIds(JsonNode array, String name) {
+    int[] ids = new int[array.size()];
+    for (int i = 0; i < ids.length; i++) {
+      JsonNode id = array.get(i);
+      if (!id.isIntegralNumber() || !id.canConvertToInt() || id.asInt() < 0) {
+        throw ApiException.invalid("prompt", name + " must hold token ids (integers >= 0); item " + i + " is "
+            + abbreviated(id));
+      }
+      ids[i] = id.asInt();
+    }
+    return ids;
+  }
+
+  private static String abbreviated(JsonNode node) {
+    String text = node.toString();
+    return text.length() <= 80 ? text : text.substring(0, 77) + "...";
   }
 
   /** The model a request names; absent means the served model. */
@@ -104,7 +150,12 @@ final class RequestParser {
   }
 
   static Options options(JsonNode body, int defaultMaxTokens, boolean chat) {
-    Integer maxTokens = integer(body, "max_tokens", 1, Integer.MAX_VALUE);
+    boolean echo = bool(body, "echo", false);
+    if (echo && chat) {
+      throw ApiException.invalid("echo", "'echo' belongs to /v1/completions; chat answers do not repeat the messages");
+    }
+    // max_tokens 0 scores an echoed prompt without generating (as evaluation harnesses ask).
+    Integer maxTokens = integer(body, "max_tokens", echo ? 0 : 1, Integer.MAX_VALUE);
     if (chat) {
       Integer maxCompletionTokens = integer(body, "max_completion_tokens", 1, Integer.MAX_VALUE);
       if (maxCompletionTokens != null) {
@@ -137,7 +188,7 @@ final class RequestParser {
     return new Options(maxTokens == null ? defaultMaxTokens : maxTokens,
         new SamplerSettings((float) temperature, 0, (float) topP, 0f, 1f, (float) frequencyPenalty,
             (float) presencePenalty, PENALTY_WINDOW, seed == null ? ThreadLocalRandom.current().nextLong() : seed),
-        stop(body), stream, includeUsage, logitBias(body), logprobs);
+        stop(body), stream, includeUsage, logitBias(body), logprobs, echo);
   }
 
   /**
@@ -222,15 +273,12 @@ final class RequestParser {
 
   /**
    * Fields that would change what a client gets back and that this server does not implement: when
-   * one of them asks for something (echo, several candidates,
+   * one of them asks for something (several candidates,
    * a suffix, a JSON or schema response, tools), the request fails with a 400 naming it rather
    * than being answered as if the field were absent. Their neutral values (null, false, 0, 1, [],
    * "text") are accepted, as OpenAI's clients send some of them by default.
    */
   private static void unsupported(JsonNode body) {
-    if (bool(body, "echo", false)) {
-      throw ApiException.invalid("echo", "'echo' is not supported (only false)");
-    }
     Integer bestOf = integer(body, "best_of", 1, Integer.MAX_VALUE);
     if (bestOf != null && bestOf != 1) {
       throw ApiException.invalid("best_of", "only best_of = 1 is supported, got " + bestOf);

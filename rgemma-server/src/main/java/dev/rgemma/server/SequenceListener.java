@@ -10,6 +10,12 @@ public interface SequenceListener {
    */
   void onText(String text, java.util.List<TokenLogprob> logprobs);
 
+  /**
+   * The prompt's tokens with their log-probabilities (the first token's is NaN: nothing comes
+   * before it), once the prompt is fed; only when the request asked for them, before any text.
+   */
+  default void onPromptLogprobs(java.util.List<TokenLogprob> logprobs) {}
+
   /** The generation ended normally; nothing follows. */
   void onFinish(SequenceResult result);
 

@@ -288,4 +288,50 @@ class BatchSchedulerTest {
       }
     }
   }
+
+  /**
+   * A prompt scored over several chunks (longer than {@link BatchScheduler#SCORED_PROMPT_CHUNK}),
+   * beside a sequence that decodes: each prompt token's log-probability is the log-softmax of the
+   * previous position's logits in a forward pass over the whole prompt; no token is generated.
+   */
+  @Test
+  void aLongPromptIsScoredAcrossChunksWithoutGenerating() throws Exception {
+    int[] prompt = randomPrompt(new SplittableRandom(13), 2 * BatchScheduler.SCORED_PROMPT_CHUNK + 11);
+    try (BatchScheduler scheduler = new BatchScheduler(model, CODEC, new StateCache(1 << 24), new Metrics(), 2, 2, 48)) {
+      Collector other = new Collector();
+      scheduler.submit(greedy(randomPrompt(new SplittableRandom(14), 5), 20), other);
+      List<TokenLogprob> scored = new java.util.concurrent.CopyOnWriteArrayList<>();
+      Collector collector = new Collector() {
+        @Override
+        public void onPromptLogprobs(List<TokenLogprob> logprobs) {
+          scored.addAll(logprobs);
+        }
+      };
+      scheduler.submit(new GenerationRequest(prompt, 0, SamplerSettings.greedy(), List.of(), java.util.Map.of(), 2, true),
+          collector);
+      SequenceResult result = collector.await();
+      other.await();
+      assertEquals("length", result.finishReason());
+      assertEquals(0, result.completionTokens());
+      assertEquals("", collector.text.toString());
+      assertEquals(prompt.length, scored.size());
+      assertTrue(Float.isNaN(scored.get(0).logprob()));
+      float[] all = model.forwardAll(model.newState(), prompt);
+      int vocab = model.config().vocabSize();
+      for (int i = 1; i < prompt.length; i++) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int v = 0; v < vocab; v++) {
+          max = Math.max(max, all[(i - 1) * vocab + v]);
+        }
+        double sum = 0;
+        for (int v = 0; v < vocab; v++) {
+          sum += Math.exp(all[(i - 1) * vocab + v] - max);
+        }
+        assertEquals(prompt[i], scored.get(i).token());
+        assertEquals(all[(i - 1) * vocab + prompt[i]] - max - Math.log(sum), scored.get(i).logprob(), 1e-4, "token " + i);
+        assertEquals(2, scored.get(i).top().size());
+        assertEquals(scored.get(1).textOffset() + i - 1, scored.get(i).textOffset(), "one character per token");
+      }
+    }
+  }
 }

@@ -369,6 +369,110 @@ class OpenAiServerTest {
     assertEquals(text, none.body.at("/choices/0/text").asText());
   }
 
+  /**
+   * Scoring a prompt as evaluation harnesses do: token ids in, echo, max_tokens 0, logprobs; each
+   * prompt token after the first gets its log-probability given the ones before it (checked
+   * against the model's logits for the whole prompt).
+   */
+  @Test
+  void echoWithLogprobsScoresAPromptOfTokenIds() throws Exception {
+    // No BOS: the test codec spells special tokens out, a real tokenizer writes nothing for them.
+    int[] prompt = {CharCodec.id('a'), CharCodec.id('b'), CharCodec.id('c'), CharCodec.id('a')};
+    Reply reply = postJson("/v1/completions", "{\"prompt\": " + java.util.Arrays.toString(prompt)
+        + ", \"max_tokens\": 0, \"echo\": true, \"logprobs\": 1, \"temperature\": 0}");
+    assertEquals(200, reply.status, reply.body.toString());
+    assertEquals("abca", reply.body.at("/choices/0/text").asText());
+    assertEquals("length", reply.body.at("/choices/0/finish_reason").asText());
+    assertEquals(0, reply.body.at("/usage/completion_tokens").asInt());
+    assertEquals(prompt.length, reply.body.at("/usage/prompt_tokens").asInt());
+    JsonNode logprobs = reply.body.at("/choices/0/logprobs");
+    assertEquals(prompt.length, logprobs.get("tokens").size());
+    assertTrue(logprobs.get("token_logprobs").get(0).isNull());
+    assertTrue(logprobs.get("top_logprobs").get(0).isNull());
+    assertEquals("[0,1,2,3]", logprobs.get("text_offset").toString());
+    float[] all = model.forwardAll(model.newState(), prompt);
+    int vocab = model.config().vocabSize();
+    for (int i = 1; i < prompt.length; i++) {
+      float[] row = java.util.Arrays.copyOfRange(all, (i - 1) * vocab, i * vocab);
+      float max = Float.NEGATIVE_INFINITY;
+      for (float l : row) {
+        max = Math.max(max, l);
+      }
+      double sum = 0;
+      for (float l : row) {
+        sum += Math.exp(l - max);
+      }
+      double expected = row[prompt[i]] - max - Math.log(sum);
+      assertEquals(expected, logprobs.get("token_logprobs").get(i).asDouble(), 1e-4, "prompt token " + i);
+      JsonNode top = logprobs.get("top_logprobs").get(i);
+      assertEquals(expected, top.get(logprobs.get("tokens").get(i).asText()).asDouble(), 1e-4);
+      assertTrue(top.size() <= 2, top.toString());
+    }
+  }
+
+  /** Echo with generation: the prompt's text, then the answer; the scored prompt tokens, then the generated ones. */
+  @Test
+  void echoPutsThePromptBeforeTheAnswerWholeAndStreamed() throws Exception {
+    int[] prompt = {CharCodec.id('a'), CharCodec.id('b'), CharCodec.id('c')}; // no BOS: see above
+    String body = "{\"prompt\": " + java.util.Arrays.toString(prompt)
+        + ", \"max_tokens\": 3, \"echo\": true, \"logprobs\": 0, \"temperature\": 0";
+    String answer = Reference.greedy(model, CODEC, prompt, 3, List.of()).text();
+    Reply reply = postJson("/v1/completions", body + "}");
+    assertEquals(200, reply.status, reply.body.toString());
+    assertEquals("abc" + answer, reply.body.at("/choices/0/text").asText());
+    JsonNode logprobs = reply.body.at("/choices/0/logprobs");
+    assertEquals(3 + 3, logprobs.get("tokens").size(), logprobs.toString());
+    assertEquals("[0,1,2,3,4,5]", logprobs.get("text_offset").toString());
+
+    Sse sse = postStream("/v1/completions", body + ", \"stream\": true}");
+    StringBuilder text = new StringBuilder();
+    List<JsonNode> offsets = new ArrayList<>();
+    for (String event : sse.events.subList(0, sse.events.size() - 1)) {
+      JsonNode choice = JSON.readTree(event).at("/choices/0");
+      text.append(choice.get("text").asText());
+      if (!choice.get("logprobs").isNull()) {
+        choice.at("/logprobs/text_offset").forEach(offsets::add);
+      }
+    }
+    assertEquals("abc" + answer, text.toString());
+    assertEquals(logprobs.get("text_offset").toString(), offsets.toString().replace(" ", ""));
+    // Without logprobs, the echo comes at once.
+    Reply plain = postJson("/v1/completions", "{\"prompt\": \"abc\", \"max_tokens\": 0, \"echo\": true}");
+    assertEquals("abc", plain.body.at("/choices/0/text").asText());
+    assertTrue(plain.body.at("/choices/0/logprobs").isNull());
+  }
+
+  /** Several prompts in one request: one choice each, in order, whole and streamed; usage adds up. */
+  @Test
+  void severalPromptsGiveOneChoiceEach() throws Exception {
+    List<String> prompts = List.of("abc", "xyz", "hello");
+    String body = "{\"prompt\": [\"abc\", \"xyz\", \"hello\"], \"max_tokens\": 4, \"temperature\": 0";
+    Reply reply = postJson("/v1/completions", body + "}");
+    assertEquals(200, reply.status, reply.body.toString());
+    int promptTokens = 0;
+    for (int i = 0; i < prompts.size(); i++) {
+      int[] tokens = CODEC.encode(prompts.get(i), true);
+      promptTokens += tokens.length;
+      assertEquals(i, reply.body.at("/choices/" + i + "/index").asInt());
+      assertEquals(Reference.greedy(model, CODEC, tokens, 4, List.of()).text(),
+          reply.body.at("/choices/" + i + "/text").asText(), "choice " + i);
+    }
+    assertEquals(promptTokens, reply.body.at("/usage/prompt_tokens").asInt());
+
+    Sse sse = postStream("/v1/completions", body + ", \"stream\": true}");
+    StringBuilder[] texts = {new StringBuilder(), new StringBuilder(), new StringBuilder()};
+    int finished = 0;
+    for (String event : sse.events.subList(0, sse.events.size() - 1)) {
+      JsonNode choice = JSON.readTree(event).at("/choices/0");
+      texts[choice.get("index").asInt()].append(choice.get("text").asText());
+      finished += choice.get("finish_reason").isNull() ? 0 : 1;
+    }
+    assertEquals(3, finished);
+    for (int i = 0; i < prompts.size(); i++) {
+      assertEquals(reply.body.at("/choices/" + i + "/text").asText(), texts[i].toString());
+    }
+  }
+
   /** Fields that would change the answer and are not implemented fail by name; their neutral values pass. */
   @Test
   void unsupportedFeaturesAreRefusedNotIgnored() throws Exception {
@@ -384,7 +488,13 @@ class OpenAiServerTest {
       {completion, "\"logprobs\": 21}", "logprobs"},
       {completion, "\"logprobs\": true}", "logprobs"},
       {completion, "\"top_logprobs\": 2}", "top_logprobs"},
-      {completion, "\"echo\": true}", "echo"},
+      {chat, "\"echo\": true}", "echo"},
+      {completion, "\"max_tokens\": 0}", "max_tokens"},
+      {completion.replace("\"x\"", "[]"), "\"echo\": true}", "prompt"},
+      {completion.replace("\"x\"", "[[2, \"a\"]]"), "\"echo\": true}", "prompt"},
+      {completion.replace("\"x\"", "[2, -1]"), "\"echo\": true}", "prompt"},
+      {completion.replace("\"x\"", "[2, 320]"), "\"echo\": true}", "prompt"},
+      {completion.replace("\"x\"", "[{}]"), "\"echo\": true}", "prompt"},
       {completion, "\"best_of\": 3}", "best_of"},
       {completion, "\"suffix\": \"end\"}", "suffix"},
       {completion, "\"logit_bias\": [1]}", "logit_bias"},
@@ -395,7 +505,7 @@ class OpenAiServerTest {
       {completion, "\"logit_bias\": {\"320\": 1}}", "logit_bias"},
     };
     for (String[] r : refused) {
-      String path = r[0].equals(chat) ? "/v1/chat/completions" : "/v1/completions";
+      String path = r[0].startsWith("{\"messages\"") ? "/v1/chat/completions" : "/v1/completions";
       assertError(postJson(path, r[0] + r[1]), 400, "invalid_value", r[2]);
     }
     String neutral = "\"logit_bias\": {}, \"logprobs\": false, \"top_logprobs\": 0, \"echo\": false, "

@@ -343,7 +343,6 @@ public final class BatchScheduler implements AutoCloseable {
       return new int[] {generated[generatedCount - 1]};
     }
 
-    /** Takes this step's logits; returns whether a token was sampled. */
     /** Whether the step being run samples a token for this sequence (its prompt is then all fed). */
     private boolean samplesThisStep() {
       if (request.maxTokens() == 0) {

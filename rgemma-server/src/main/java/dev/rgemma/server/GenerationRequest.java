@@ -7,7 +7,7 @@ import java.util.Map;
 /**
  * One generation for the scheduler: a tokenized prompt and when to stop.
  *
- * @param prompt token ids, BOS first
+ * @param prompt token ids (a text prompt's with BOS first; ids sent by a client as they are)
  * @param maxTokens most tokens to generate (finish reason {@code length}); 0 feeds the prompt only (to score it)
  * @param sampling how to pick tokens
  * @param stop strings that end the generation; they are not part of the text

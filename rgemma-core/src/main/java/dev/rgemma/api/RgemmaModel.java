@@ -205,6 +205,73 @@ public final class RgemmaModel implements AutoCloseable {
     return chatPrompt(messages).length;
   }
 
+  /** Rows of logits a {@link #score} call computes at once (1 MiB each for a 256 000-token vocabulary). */
+  private static final int SCORE_CHUNK = 32;
+
+  /**
+   * How likely the model finds {@code continuation} right after {@code context}: each
+   * continuation token's log-probability given everything before it, from a fresh state (no
+   * session is touched; any number of threads may score at once). The context is tokenized with
+   * the beginning-of-sequence token first, the continuation on its own, and their ids are joined:
+   * a continuation usually starts with its space ({@code " Paris"}), as in evaluation harnesses.
+   *
+   * @throws IllegalArgumentException if the continuation has no tokens
+   */
+  public Score score(String context, String continuation) {
+    Objects.requireNonNull(context, "context");
+    Objects.requireNonNull(continuation, "continuation");
+    TextCodec c = codec();
+    return score(c.encode(context, true), c.encode(continuation, false));
+  }
+
+  /**
+   * {@link #score(String, String)} on token ids: the log-probability of each {@code continuation}
+   * id after {@code context} (which should start with the beginning-of-sequence id, as a text
+   * context does) and the continuation ids before it.
+   *
+   * @throws IllegalArgumentException if either is empty or holds an id outside the vocabulary
+   */
+  public Score score(int[] context, int[] continuation) {
+    Objects.requireNonNull(context, "context");
+    Objects.requireNonNull(continuation, "continuation");
+    if (context.length == 0 || continuation.length == 0) {
+      throw new IllegalArgumentException("scoring needs a context and a continuation of at least one token each, got "
+          + context.length + " and " + continuation.length);
+    }
+    for (int[] ids : List.of(context, continuation)) {
+      for (int id : ids) {
+        if (id < 0 || id >= vocabularySize()) {
+          throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, "
+              + vocabularySize() + ")");
+        }
+      }
+    }
+    RecurrentGemmaModel m = engineModel();
+    dev.rgemma.model.ModelState state = m.newState();
+    if (context.length > 1) {
+      m.forward(state, context, 0, context.length - 1, false, null);
+    }
+    // Row j of the logits of [last context token, continuation[0 .. n-2]] predicts continuation[j].
+    int[] fed = new int[continuation.length];
+    fed[0] = context[context.length - 1];
+    System.arraycopy(continuation, 0, fed, 1, continuation.length - 1);
+    int vocab = vocabularySize();
+    float[] logprobs = new float[continuation.length];
+    boolean greedy = true;
+    for (int done = 0; done < fed.length; done += SCORE_CHUNK) {
+      int rows = Math.min(SCORE_CHUNK, fed.length - done);
+      float[] logits = m.forward(state, fed, done, rows, true, null);
+      for (int j = 0; j < rows; j++) {
+        int target = continuation[done + j];
+        int from = j * vocab;
+        double logSum = dev.rgemma.sampling.LogSoftmax.logSumExp(logits, from, from + vocab);
+        logprobs[done + j] = (float) (logits[from + target] - logSum);
+        greedy &= logits[from + dev.rgemma.sampling.LogSoftmax.argmax(logits, from, from + vocab)] == logits[from + target];
+      }
+    }
+    return new Score(continuation, logprobs, greedy);
+  }
+
   /** Releases the memory-mapped weight files. Idempotent. */
   @Override
   public void close() {

@@ -15,6 +15,7 @@ import dev.rgemma.api.FinishReason;
 import dev.rgemma.api.GenerateOptions;
 import dev.rgemma.api.RgemmaModel;
 import dev.rgemma.api.RgemmaSession;
+import dev.rgemma.api.Score;
 import dev.rgemma.api.TextStream;
 import dev.rgemma.model.Checkpoints;
 import dev.rgemma.model.ModelQuantizer;
@@ -355,5 +356,56 @@ class PublicApiTest {
       }
     }
     assertTrue(Files.isDirectory(temp));
+  }
+
+  /**
+   * score: each continuation token's log-probability, checked against a log-softmax (in float) of
+   * the engine's logits for the whole sequence, over more tokens than one scoring chunk; the
+   * reference greedy continuation is greedy, a changed one is not and is less likely.
+   */
+  @Test
+  void scoreGivesEachContinuationTokensLogProbabilityAndWhetherGreedyWouldSayIt() throws Exception {
+    int vocab = model.vocabularySize();
+    int[] continuation = java.util.stream.IntStream.concat(Arrays.stream(referenceGreedy),
+        new java.util.SplittableRandom(21).ints(25, 0, vocab)).toArray();
+    Score score = model.score(referencePrompt, continuation);
+    assertArrayEquals(continuation, score.tokens());
+    int[] all = java.util.stream.IntStream.concat(Arrays.stream(referencePrompt), Arrays.stream(continuation)).toArray();
+    float[] logits;
+    try (dev.rgemma.model.RecurrentGemmaModel engine = dev.rgemma.model.RecurrentGemmaModel.load(Fixtures.dir("tiny-a"))) {
+      logits = engine.forwardAll(engine.newState(), all);
+    }
+    double sum = 0;
+    for (int i = 0; i < continuation.length; i++) {
+      int row = (referencePrompt.length - 1 + i) * vocab;
+      float max = Float.NEGATIVE_INFINITY;
+      for (int v = 0; v < vocab; v++) {
+        max = Math.max(max, logits[row + v]);
+      }
+      float total = 0;
+      for (int v = 0; v < vocab; v++) {
+        total += (float) Math.exp(logits[row + v] - max);
+      }
+      float expected = logits[row + continuation[i]] - max - (float) Math.log(total);
+      assertEquals(expected, score.logprobs()[i], 1e-4, "token " + i);
+      sum += score.logprobs()[i];
+    }
+    assertEquals(sum, score.logLikelihood(), 1e-9);
+    assertFalse(score.greedy(), "random tokens after the greedy ones");
+
+    Score greedy = model.score(referencePrompt, referenceGreedy);
+    assertTrue(greedy.greedy());
+    assertArrayEquals(Arrays.copyOf(score.logprobs(), referenceGreedy.length), greedy.logprobs());
+    int[] changed = referenceGreedy.clone();
+    changed[changed.length - 1] = (changed[changed.length - 1] + 1) % vocab;
+    Score other = model.score(referencePrompt, changed);
+    assertFalse(other.greedy());
+    assertTrue(other.logLikelihood() < greedy.logLikelihood());
+
+    Score text = model.score("The sea", " was calm");
+    assertArrayEquals(model.encode(" was calm"), text.tokens());
+    assertTrue(text.logLikelihood() < 0);
+    assertThrows(IllegalArgumentException.class, () -> model.score(referencePrompt, new int[0]));
+    assertThrows(IllegalArgumentException.class, () -> model.score(new int[] {2}, new int[] {vocab}));
   }
 }

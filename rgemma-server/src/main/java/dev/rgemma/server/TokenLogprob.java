@@ -22,18 +22,10 @@ public record TokenLogprob(int token, float logprob, List<Alternative> top, int 
 
   /**
    * The log-softmax of {@code logits} at {@code token}, with the {@code count} largest entries
-   * (ties: lower id first). Sums in double; a logit of negative infinity has probability zero.
+   * (ties: lower id first), via {@link dev.rgemma.sampling.LogSoftmax#logSumExp}.
    */
   static TokenLogprob of(float[] logits, int token, int count, int textOffset) {
-    float max = Float.NEGATIVE_INFINITY;
-    for (float logit : logits) {
-      max = Math.max(max, logit);
-    }
-    double sum = 0;
-    for (float logit : logits) {
-      sum += Math.exp((double) logit - max);
-    }
-    double logSum = max + Math.log(sum);
+    double logSum = dev.rgemma.sampling.LogSoftmax.logSumExp(logits, 0, logits.length);
     int[] best = new int[count];
     int found = 0;
     for (int id = 0; id < logits.length && count > 0; id++) {

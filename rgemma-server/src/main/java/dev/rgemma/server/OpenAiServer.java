@@ -255,13 +255,20 @@ public final class OpenAiServer implements AutoCloseable {
         echoes.add(!opts.echo() ? "" : prompt.text() != null ? prompt.text() : decode(tokens));
       }
     }
+    if (prompts.size() * opts.n() > RequestParser.MAX_CHOICES) {
+      throw ApiException.invalid("n", "at most " + RequestParser.MAX_CHOICES + " choices per request (prompts x n), got "
+          + prompts.size() + " x " + opts.n());
+    }
     call.stream = opts.stream();
     Events events = new Events();
     List<BatchScheduler.Generation> generations = new ArrayList<>();
     try {
       try {
-        for (int i = 0; i < prompts.size(); i++) {
-          generations.add(scheduler.submit(new GenerationRequest(prompts.get(i), opts.maxTokens(), opts.sampling(),
+        // Choice p * n + k: prompt p, sampled with seed + k.
+        for (int i = 0; i < prompts.size() * opts.n(); i++) {
+          int[] prompt = prompts.get(i / opts.n());
+          var sampling = opts.sampling().withSeed(opts.sampling().seed() + i % opts.n());
+          generations.add(scheduler.submit(new GenerationRequest(prompt, opts.maxTokens(), sampling,
               opts.stop(), opts.logitBias(), opts.logprobs(), opts.echo() && opts.logprobs() >= 0), events.forChoice(i)));
         }
       } catch (QueueFullException e) {
@@ -274,8 +281,8 @@ public final class OpenAiServer implements AutoCloseable {
       String id = (chat ? "chatcmpl-" : "cmpl-") + call.id.substring("req-".length());
       long created = System.currentTimeMillis() / 1000;
       List<Choice> choices = new ArrayList<>();
-      for (String echo : echoes) {
-        choices.add(new Choice(echo));
+      for (int i = 0; i < prompts.size() * opts.n(); i++) {
+        choices.add(new Choice(echoes.get(i / opts.n())));
       }
       if (opts.stream()) {
         stream(exchange, call, events, chat, id, created, opts, choices);
@@ -394,9 +401,11 @@ public final class OpenAiServer implements AutoCloseable {
     call.status = 200;
     OutputStream out = exchange.getResponseBody();
     if (chat) {
-      ObjectNode first = streamChunk(id, created, chat, includeUsage, 0);
-      ((ObjectNode) first.withArray("choices").get(0)).putObject("delta").put("role", "assistant").put("content", "");
-      writeEvent(out, first);
+      for (int i = 0; i < choices.size(); i++) {
+        ObjectNode first = streamChunk(id, created, chat, includeUsage, i);
+        ((ObjectNode) first.withArray("choices").get(0)).putObject("delta").put("role", "assistant").put("content", "");
+        writeEvent(out, first);
+      }
     } else if (opts.echo() && !logprobs) {
       // The echoed prompts go first; with log-probabilities they wait for the prompts' scores.
       for (int i = 0; i < choices.size(); i++) {

@@ -26,9 +26,10 @@ final class RequestParser {
    * The generation options common to both endpoints.
    *
    * @param logprobs -1 for no log-probabilities, else how many alternatives each token lists
+   * @param n choices per prompt (sampled independently: the k-th with seed {@code seed + k})
    */
   record Options(int maxTokens, SamplerSettings sampling, List<String> stop, boolean stream,
-      boolean includeUsage, Map<Integer, Float> logitBias, int logprobs, boolean echo) {}
+      boolean includeUsage, Map<Integer, Float> logitBias, int logprobs, boolean echo, int n) {}
 
   static List<TextCodec.Message> messages(JsonNode body) {
     JsonNode messages = body.get("messages");
@@ -77,15 +78,15 @@ final class RequestParser {
     throw ApiException.invalid(param, param + " must be a string or an array of text parts, got " + content);
   }
 
-  /** Most prompts in one completions request (each is one choice). */
-  static final int MAX_PROMPTS = 64;
+  /** Most choices in one request: prompts times {@code n}. */
+  static final int MAX_CHOICES = 64;
 
   /** One completions prompt: text (tokenized with BOS first) or token ids used as they are. */
   record Prompt(String text, int[] tokens) {}
 
   /**
    * Completions' {@code prompt}: a string, an array of token ids, or an array of either (one
-   * choice each, at most {@link #MAX_PROMPTS}).
+   * choice each, at most {@link #MAX_CHOICES}).
    */
   static List<Prompt> prompts(JsonNode body) {
     JsonNode prompt = body.get("prompt");
@@ -102,8 +103,8 @@ final class RequestParser {
     if (prompt.get(0).isNumber()) {
       return List.of(new Prompt(null, tokenIds(prompt, "prompt")));
     }
-    if (prompt.size() > MAX_PROMPTS) {
-      throw ApiException.invalid("prompt", "at most " + MAX_PROMPTS + " prompts per request, got " + prompt.size());
+    if (prompt.size() > MAX_CHOICES) {
+      throw ApiException.invalid("prompt", "at most " + MAX_CHOICES + " prompts per request, got " + prompt.size());
     }
     List<Prompt> out = new ArrayList<>();
     for (int i = 0; i < prompt.size(); i++) {
@@ -162,10 +163,7 @@ final class RequestParser {
         maxTokens = maxCompletionTokens;
       }
     }
-    Integer n = integer(body, "n", 1, Integer.MAX_VALUE);
-    if (n != null && n != 1) {
-      throw ApiException.invalid("n", "only n = 1 is supported, got " + n);
-    }
+    Integer n = integer(body, "n", 1, MAX_CHOICES);
     unsupported(body);
     int logprobs = chat ? chatLogprobs(body) : completionLogprobs(body);
     double temperature = number(body, "temperature", 0, 2, 1);
@@ -188,7 +186,7 @@ final class RequestParser {
     return new Options(maxTokens == null ? defaultMaxTokens : maxTokens,
         new SamplerSettings((float) temperature, 0, (float) topP, 0f, 1f, (float) frequencyPenalty,
             (float) presencePenalty, PENALTY_WINDOW, seed == null ? ThreadLocalRandom.current().nextLong() : seed),
-        stop(body), stream, includeUsage, logitBias(body), logprobs, echo);
+        stop(body), stream, includeUsage, logitBias(body), logprobs, echo, n == null ? 1 : n);
   }
 
   /**
@@ -273,7 +271,7 @@ final class RequestParser {
 
   /**
    * Fields that would change what a client gets back and that this server does not implement: when
-   * one of them asks for something (several candidates,
+   * one of them asks for something (best-of candidates,
    * a suffix, a JSON or schema response, tools), the request fails with a 400 naming it rather
    * than being answered as if the field were absent. Their neutral values (null, false, 0, 1, [],
    * "text") are accepted, as OpenAI's clients send some of them by default.

@@ -259,7 +259,8 @@ class OpenAiServerTest {
     assertError(postJson("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], "
         + "\"top_p\": 1.5}"), 400, "invalid_value", "top_p");
     assertError(postJson("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], "
-        + "\"n\": 2}"), 400, "invalid_value", "n");
+        + "\"n\": 65}"), 400, "invalid_value", "n");
+    assertError(postJson("/v1/completions", "{\"prompt\": [\"a\", \"b\", \"c\"], \"n\": 22}"), 400, "invalid_value", "n");
     assertError(postJson("/v1/chat/completions", "{\"messages\": [{\"role\": \"tool\", \"content\": \"x\"}]}"),
         400, "invalid_value", "messages[0].role");
     assertError(postJson("/v1/completions", "{\"prompt\": 5}"), 400, "invalid_value", "prompt");
@@ -471,6 +472,49 @@ class OpenAiServerTest {
     for (int i = 0; i < prompts.size(); i++) {
       assertEquals(reply.body.at("/choices/" + i + "/text").asText(), texts[i].toString());
     }
+  }
+
+  /**
+   * n: several choices per prompt, sampled independently (choice k with seed + k, so a request
+   * with a seed repeats), indexed prompt by prompt; greedy ones are all alike; streamed choices
+   * arrive under their index.
+   */
+  @Test
+  void nGivesSeveralIndependentChoices() throws Exception {
+    String chat = "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"max_tokens\": 8, \"n\": 3, "
+        + "\"temperature\": 1.5, \"seed\": 77";
+    Reply first = postJson("/v1/chat/completions", chat + "}");
+    assertEquals(200, first.status, first.body.toString());
+    assertEquals(3, first.body.get("choices").size());
+    java.util.Set<String> answers = new java.util.HashSet<>();
+    for (int i = 0; i < 3; i++) {
+      assertEquals(i, first.body.at("/choices/" + i + "/index").asInt());
+      answers.add(first.body.at("/choices/" + i + "/message/content").asText());
+    }
+    assertTrue(answers.size() > 1, "three samples at temperature 1.5 should not all agree: " + answers);
+    assertEquals(first.body.get("choices"), postJson("/v1/chat/completions", chat + "}").body.get("choices"));
+    int completion = 0;
+    for (JsonNode choice : first.body.get("choices")) {
+      completion += CODEC.encode(choice.at("/message/content").asText(), false).length;
+    }
+    assertTrue(first.body.at("/usage/completion_tokens").asInt() >= completion);
+
+    Sse sse = postStream("/v1/chat/completions", chat + ", \"stream\": true}");
+    StringBuilder[] texts = {new StringBuilder(), new StringBuilder(), new StringBuilder()};
+    for (String event : sse.events.subList(0, sse.events.size() - 1)) {
+      JsonNode choice = JSON.readTree(event).at("/choices/0");
+      texts[choice.get("index").asInt()].append(choice.at("/delta/content").asText(""));
+    }
+    for (int i = 0; i < 3; i++) {
+      assertEquals(first.body.at("/choices/" + i + "/message/content").asText(), texts[i].toString());
+    }
+
+    Reply greedy = postJson("/v1/completions", "{\"prompt\": [\"ab\", \"cd\"], \"max_tokens\": 3, \"n\": 2, \"temperature\": 0}");
+    assertEquals(4, greedy.body.get("choices").size());
+    assertEquals(greedy.body.at("/choices/0/text"), greedy.body.at("/choices/1/text"));
+    assertEquals(greedy.body.at("/choices/2/text"), greedy.body.at("/choices/3/text"));
+    assertEquals(Reference.greedy(model, CODEC, CODEC.encode("cd", true), 3, List.of()).text(),
+        greedy.body.at("/choices/3/text").asText());
   }
 
   /** Fields that would change the answer and are not implemented fail by name; their neutral values pass. */

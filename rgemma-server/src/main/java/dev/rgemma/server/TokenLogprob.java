@@ -28,9 +28,10 @@ public record TokenLogprob(int token, float logprob, List<Alternative> top, int 
     double logSum = dev.rgemma.sampling.LogSoftmax.logSumExp(logits, 0, logits.length);
     int[] best = new int[count];
     int found = 0;
+    float floor = Float.NEGATIVE_INFINITY; // the smallest kept logit once count are kept
     for (int id = 0; id < logits.length && count > 0; id++) {
       float logit = logits[id];
-      if (found == count && !(logit > logits[best[count - 1]])) {
+      if (found == count && !(logit > floor)) {
         continue;
       }
       int at = Math.min(found, count - 1);
@@ -40,6 +41,9 @@ public record TokenLogprob(int token, float logprob, List<Alternative> top, int 
       }
       best[at] = id;
       found = Math.min(found + 1, count);
+      if (found == count) {
+        floor = logits[best[count - 1]];
+      }
     }
     Alternative[] top = new Alternative[found];
     for (int i = 0; i < found; i++) {

@@ -4,6 +4,7 @@ import dev.rgemma.engine.StopStringFilter;
 import dev.rgemma.engine.TextCodec;
 import dev.rgemma.model.ModelState;
 import dev.rgemma.model.RecurrentGemmaModel;
+import dev.rgemma.sampling.JsonConstraint;
 import dev.rgemma.sampling.Sampler;
 import dev.rgemma.sampling.TokenHistory;
 import java.util.ArrayDeque;
@@ -45,6 +46,7 @@ public final class BatchScheduler implements AutoCloseable {
   private final AtomicLong ids = new AtomicLong();
   private final Thread thread;
   private volatile int activeCount;
+  private byte[][] tokenBytes; // each id's bytes, made for the first JSON-mode request (scheduler thread)
   private volatile boolean closed;
 
   /**
@@ -126,6 +128,18 @@ public final class BatchScheduler implements AutoCloseable {
   /** Sequences holding a slot. */
   public int active() {
     return activeCount;
+  }
+
+  /** Each token id's bytes mid-text ({@link TextCodec#tokenBytes}), computed once. */
+  private byte[][] tokenBytes() {
+    if (tokenBytes == null) {
+      byte[][] table = new byte[model.config().vocabSize()][];
+      for (int id = 0; id < table.length; id++) {
+        table[id] = codec.tokenBytes(id);
+      }
+      tokenBytes = table;
+    }
+    return tokenBytes;
   }
 
   /** The model's vocabulary size: token ids are below it. */
@@ -289,6 +303,7 @@ public final class BatchScheduler implements AutoCloseable {
     private final ArrayDeque<TokenLogprob> pendingLogprobs = new ArrayDeque<>(); // text not yet emitted
     private final List<TokenLogprob> promptLogprobs = new ArrayList<>();
     private int[] promptOffsets;
+    private JsonConstraint json; // null unless the request asked for JSON
     private long startedAt;
     private long firstTokenAt;
     private boolean done;
@@ -325,6 +340,9 @@ public final class BatchScheduler implements AutoCloseable {
       history.addAll(prompt);
       decoder = codec.newTextStream();
       stops = new StopStringFilter(request.stop());
+      if (request.json()) {
+        json = new JsonConstraint(tokenBytes(), stopTokens);
+      }
     }
 
     private boolean prefilling() {
@@ -382,7 +400,18 @@ public final class BatchScheduler implements AutoCloseable {
         generatedFed++;
       }
       float[] scores = biased(logits);
-      int token = sampler.sample(scores, history);
+      float[] choices = scores;
+      if (json != null) {
+        choices = scores == logits ? scores.clone() : scores; // the log-probabilities use the unmasked scores
+        if (json.mask(choices) == 0) {
+          finish("length", now); // nothing continues the object (a vocabulary without JSON's pieces)
+          return;
+        }
+      }
+      int token = sampler.sample(choices, history);
+      if (json != null) {
+        json.accept(token);
+      }
       if (firstTokenAt == 0) {
         firstTokenAt = now;
       }

@@ -18,10 +18,12 @@ import java.util.Map;
  * @param promptLogprobs whether the prompt's tokens get log-probabilities too (each given the
  *     tokens before it; the first has none), which needs {@code logprobs >= 0}; the prompt is
  *     then fed from the start, not resumed from the state cache
+ * @param json whether the answer is constrained to one JSON object ({@link
+ *     dev.rgemma.sampling.JsonConstraint}; OpenAI's {@code response_format} {@code json_object})
  */
 public record GenerationRequest(
     int[] prompt, int maxTokens, SamplerSettings sampling, List<String> stop, Map<Integer, Float> logitBias,
-    int logprobs, boolean promptLogprobs) {
+    int logprobs, boolean promptLogprobs, boolean json) {
   /** The most alternatives a token's log-probabilities may list (OpenAI's limit for chat). */
   public static final int MAX_LOGPROBS = 20;
 
@@ -48,11 +50,11 @@ public record GenerationRequest(
     }
   }
 
-  /** A request without the prompt's log-probabilities. */
+  /** A request without the prompt's log-probabilities or a JSON constraint. */
   public GenerationRequest(
       int[] prompt, int maxTokens, SamplerSettings sampling, List<String> stop, Map<Integer, Float> logitBias,
       int logprobs) {
-    this(prompt, maxTokens, sampling, stop, logitBias, logprobs, false);
+    this(prompt, maxTokens, sampling, stop, logitBias, logprobs, false, false);
   }
 
   /** A request without log-probabilities. */

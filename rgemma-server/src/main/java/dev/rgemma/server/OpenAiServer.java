@@ -269,7 +269,8 @@ public final class OpenAiServer implements AutoCloseable {
           int[] prompt = prompts.get(i / opts.n());
           var sampling = opts.sampling().withSeed(opts.sampling().seed() + i % opts.n());
           generations.add(scheduler.submit(new GenerationRequest(prompt, opts.maxTokens(), sampling,
-              opts.stop(), opts.logitBias(), opts.logprobs(), opts.echo() && opts.logprobs() >= 0), events.forChoice(i)));
+              opts.stop(), opts.logitBias(), opts.logprobs(), opts.echo() && opts.logprobs() >= 0, opts.json()),
+              events.forChoice(i)));
         }
       } catch (QueueFullException e) {
         exchange.getResponseHeaders().set("Retry-After", "1");

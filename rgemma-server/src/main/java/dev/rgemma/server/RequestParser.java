@@ -29,7 +29,7 @@ final class RequestParser {
    * @param n choices per prompt (sampled independently: the k-th with seed {@code seed + k})
    */
   record Options(int maxTokens, SamplerSettings sampling, List<String> stop, boolean stream,
-      boolean includeUsage, Map<Integer, Float> logitBias, int logprobs, boolean echo, int n) {}
+      boolean includeUsage, Map<Integer, Float> logitBias, int logprobs, boolean echo, int n, boolean json) {}
 
   static List<TextCodec.Message> messages(JsonNode body) {
     JsonNode messages = body.get("messages");
@@ -186,7 +186,25 @@ final class RequestParser {
     return new Options(maxTokens == null ? defaultMaxTokens : maxTokens,
         new SamplerSettings((float) temperature, 0, (float) topP, 0f, 1f, (float) frequencyPenalty,
             (float) presencePenalty, PENALTY_WINDOW, seed == null ? ThreadLocalRandom.current().nextLong() : seed),
-        stop(body), stream, includeUsage, logitBias(body), logprobs, echo, n == null ? 1 : n);
+        stop(body), stream, includeUsage, logitBias(body), logprobs, echo, n == null ? 1 : n, jsonMode(body));
+  }
+
+  /**
+   * {@code response_format}: {@code {"type": "text"}} (the default) or {@code {"type":
+   * "json_object"}}, which constrains the answer to one JSON object; a JSON schema is refused.
+   */
+  private static boolean jsonMode(JsonNode body) {
+    JsonNode format = body.get("response_format");
+    if (format == null || format.isNull()) {
+      return false;
+    }
+    String type = format.isObject() ? format.path("type").asText("") : "";
+    return switch (type) {
+      case "text" -> false;
+      case "json_object" -> true;
+      default -> throw ApiException.invalid("response_format", "'response_format' must be {\"type\": \"text\"} or "
+          + "{\"type\": \"json_object\"} (JSON schemas are not supported), got " + format);
+    };
   }
 
   /**
@@ -272,7 +290,7 @@ final class RequestParser {
   /**
    * Fields that would change what a client gets back and that this server does not implement: when
    * one of them asks for something (best-of candidates,
-   * a suffix, a JSON or schema response, tools), the request fails with a 400 naming it rather
+   * a suffix, tools), the request fails with a 400 naming it rather
    * than being answered as if the field were absent. Their neutral values (null, false, 0, 1, [],
    * "text") are accepted, as OpenAI's clients send some of them by default.
    */
@@ -284,11 +302,6 @@ final class RequestParser {
     JsonNode suffix = body.get("suffix");
     if (suffix != null && !suffix.isNull() && !(suffix.isTextual() && suffix.asText().isEmpty())) {
       throw ApiException.invalid("suffix", "'suffix' is not supported (only null or \"\"), got " + suffix);
-    }
-    JsonNode format = body.get("response_format");
-    if (format != null && !format.isNull() && !(format.isObject() && "text".equals(format.path("type").asText()))) {
-      throw ApiException.invalid("response_format",
-          "'response_format' is not supported (only {\"type\": \"text\"}), got " + format);
     }
     for (String name : List.of("tools", "functions")) {
       JsonNode tools = body.get(name);

@@ -1,6 +1,7 @@
 package dev.rgemma.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -517,6 +518,35 @@ class OpenAiServerTest {
         greedy.body.at("/choices/3/text").asText());
   }
 
+  /**
+   * response_format json_object: whatever the (random) model prefers, every answer that ends with
+   * "stop" is one JSON object, and one that runs out of tokens is a prefix of one (it never holds a
+   * byte JSON forbids there). The bias on '}' and '"' only makes endings likelier.
+   */
+  @Test
+  void jsonModeAnswersParseAsObjects() throws Exception {
+    String body = "{\"messages\": [{\"role\": \"user\", \"content\": \"Give JSON\"}], \"max_tokens\": 120, "
+        + "\"n\": 6, \"temperature\": 1, \"seed\": 5, \"response_format\": {\"type\": \"json_object\"}, "
+        + "\"logit_bias\": {\"" + CharCodec.id('}') + "\": 4, \"" + CharCodec.id('"') + "\": 2}}";
+    Reply reply = postJson("/v1/chat/completions", body);
+    assertEquals(200, reply.status, reply.body.toString());
+    int stopped = 0;
+    for (JsonNode choice : reply.body.get("choices")) {
+      String content = choice.at("/message/content").asText();
+      assertTrue(content.stripLeading().startsWith("{"), content);
+      if (choice.get("finish_reason").asText().equals("stop")) {
+        assertTrue(JSON.readTree(content).isObject(), content);
+        stopped++;
+      } else {
+        assertEquals("length", choice.get("finish_reason").asText());
+      }
+    }
+    assertTrue(stopped >= 1, "no answer closed its object: " + reply.body);
+    Reply plain = postJson("/v1/chat/completions", body.replace("json_object", "text"));
+    assertEquals(200, plain.status);
+    assertNotEquals(reply.body.get("choices"), plain.body.get("choices"));
+  }
+
   /** Fields that would change the answer and are not implemented fail by name; their neutral values pass. */
   @Test
   void unsupportedFeaturesAreRefusedNotIgnored() throws Exception {
@@ -526,7 +556,8 @@ class OpenAiServerTest {
       {chat, "\"logprobs\": 2}", "logprobs"},
       {chat, "\"top_logprobs\": 3}", "top_logprobs"},
       {chat, "\"logprobs\": true, \"top_logprobs\": 21}", "top_logprobs"},
-      {chat, "\"response_format\": {\"type\": \"json_object\"}}", "response_format"},
+      {chat, "\"response_format\": {\"type\": \"json_schema\", \"json_schema\": {}}}", "response_format"},
+      {chat, "\"response_format\": \"json\"}", "response_format"},
       {chat, "\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]}", "tools"},
       {chat, "\"functions\": [{\"name\": \"f\"}]}", "functions"},
       {completion, "\"logprobs\": 21}", "logprobs"},

@@ -1,0 +1,397 @@
+package dev.rgemma.sampling;
+
+import java.util.Arrays;
+import java.util.Set;
+
+/**
+ * Constrains generation to one JSON object (JSON mode): before each token is chosen, {@link #mask}
+ * sets the logits of the tokens that cannot continue the text towards a valid object to negative
+ * infinity; {@link #accept} advances over the chosen token. The check runs on each token's bytes
+ * (RFC 8259 syntax at the byte level: bytes of 0x80 and above only inside strings), so byte-fallback
+ * pieces work. Once the object is closed only the stop tokens remain, so the generation ends; they
+ * are refused before. Whitespace between tokens is one space, or a newline and at most {@link
+ * #MAX_INDENT} spaces or tabs (as llama.cpp's JSON grammar has it), and nesting is at most {@link
+ * #MAX_DEPTH} levels deep, so a model cannot stall the object in blank lines forever. Not
+ * thread-safe: one per generation.
+ */
+public final class JsonConstraint {
+  /** Most containers open at once. */
+  public static final int MAX_DEPTH = 48;
+  /** Most spaces or tabs after a newline between tokens. */
+  public static final int MAX_INDENT = 20;
+
+  private final byte[][] tokenBytes;
+  private final Set<Integer> stopTokens;
+  private final int[] stops; // the same, unboxed for the per-token loop
+  private final boolean[] plain; // no quote, backslash or control byte: stays inside a string
+  private final State state = new State();
+  private final State trial = new State();
+
+  /**
+   * @param tokenBytes each token's bytes mid-text (empty for special tokens), by id
+   * @param stopTokens the ids that end a generation (end of sequence, end of turn)
+   */
+  public JsonConstraint(byte[][] tokenBytes, Set<Integer> stopTokens) {
+    this.tokenBytes = tokenBytes;
+    this.stopTokens = Set.copyOf(stopTokens);
+    this.stops = stopTokens.stream().mapToInt(Integer::intValue).sorted().toArray();
+    this.plain = new boolean[tokenBytes.length];
+    for (int id = 0; id < tokenBytes.length; id++) {
+      boolean inside = tokenBytes[id].length > 0;
+      for (byte b : tokenBytes[id]) {
+        inside &= (b & 0xFF) >= 0x20 && b != '"' && b != '\\';
+      }
+      plain[id] = inside;
+    }
+  }
+
+  /** Whether the text so far is one whole JSON object. */
+  public boolean complete() {
+    return state.mode == DONE;
+  }
+
+  /**
+   * Sets {@code logits[id]} to negative infinity for every token that cannot come next; returns how
+   * many remain possible (0 only if the vocabulary lacks the pieces JSON needs).
+   */
+  public int mask(float[] logits) {
+    int allowed = 0;
+    boolean done = complete();
+    // Inside a string, outside an escape, a token without quotes, backslashes or control bytes
+    // stays in the string: most of a vocabulary, decided without stepping through its bytes.
+    boolean inString = state.mode == STRING && state.sub >> 1 == 0;
+    for (int id = 0; id < logits.length; id++) {
+      boolean ok;
+      if (isStop(id)) {
+        ok = done;
+      } else if (done || id >= tokenBytes.length || tokenBytes[id].length == 0) {
+        ok = false; // special and empty tokens add nothing: they could repeat forever
+      } else {
+        ok = inString && plain[id] || fits(tokenBytes[id]);
+      }
+      if (ok) {
+        allowed++;
+      } else {
+        logits[id] = Float.NEGATIVE_INFINITY;
+      }
+    }
+    return allowed;
+  }
+
+  private boolean isStop(int id) {
+    for (int stop : stops) {
+      if (stop == id) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Advances over a chosen token (a stop token changes nothing). */
+  public void accept(int id) {
+    if (isStop(id) || id >= tokenBytes.length) {
+      return;
+    }
+    for (byte b : tokenBytes[id]) {
+      if (!state.step(b & 0xFF)) {
+        throw new IllegalStateException("token " + id + " does not continue the JSON text: it was not masked");
+      }
+    }
+  }
+
+  private boolean fits(byte[] bytes) {
+    trial.copyFrom(state);
+    for (byte b : bytes) {
+      if (!trial.step(b & 0xFF)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Modes: what may come next.
+  private static final int TOP = 0; // the start: whitespace or '{'
+  private static final int VALUE = 1; // a value (after ':' or an array's ',')
+  private static final int ARRAY_FIRST = 2; // a value or ']'
+  private static final int OBJECT_FIRST = 3; // '"' or '}'
+  private static final int OBJECT_KEY = 4; // '"' (after an object's ',')
+  private static final int STRING = 5; // inside a string: sub = escape state * 2 + (is a key)
+  private static final int AFTER_KEY = 6; // ':'
+  private static final int AFTER_VALUE = 7; // ',' or the closing bracket of the container
+  private static final int NUMBER = 8; // sub = phase (see step)
+  private static final int LITERAL = 9; // sub = literal * 8 + position
+  private static final int DONE = 10; // the object is closed
+
+  private static final byte[][] LITERALS = {
+    "true".getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+    "false".getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+    "null".getBytes(java.nio.charset.StandardCharsets.US_ASCII)
+  };
+
+  /** The syntax state after some bytes; {@link #step} returns false for a byte that cannot come next. */
+  static final class State {
+    int mode = TOP;
+    int sub;
+    int whitespace; // the whitespace run: 0 none, 1 one space, 2 + k a newline and k spaces or tabs
+    int depth;
+    long objects; // bit i: container i is an object (else an array)
+
+    void copyFrom(State other) {
+      mode = other.mode;
+      sub = other.sub;
+      whitespace = other.whitespace;
+      depth = other.depth;
+      objects = other.objects;
+    }
+
+    boolean step(int b) {
+      boolean space = b == ' ' || b == '\n' || b == '\t' || b == '\r';
+      if (space && mode != STRING) {
+        return blank(b);
+      }
+      switch (mode) {
+        case TOP:
+          return b == '{' && open(true);
+        case VALUE:
+          return startValue(b);
+        case ARRAY_FIRST:
+          return b == ']' ? close(false) : startValue(b);
+        case OBJECT_FIRST:
+          if (b == '}') {
+            return close(true);
+          }
+          return b == '"' && string(true);
+        case OBJECT_KEY:
+          return b == '"' && string(true);
+        case STRING:
+          return stringByte(b);
+        case AFTER_KEY:
+          if (b != ':') {
+            return false;
+          }
+          mode = VALUE;
+          whitespace = 0;
+          return true;
+        case AFTER_VALUE:
+          boolean inObject = (objects >>> (depth - 1) & 1) != 0;
+          if (b == ',') {
+            mode = inObject ? OBJECT_KEY : VALUE;
+            whitespace = 0;
+            return true;
+          }
+          return (b == '}' && inObject || b == ']' && !inObject) && close(inObject);
+        case NUMBER:
+          return numberByte(b);
+        case LITERAL: {
+          byte[] literal = LITERALS[sub >> 3];
+          int at = sub & 7;
+          if (b != literal[at]) {
+            return false;
+          }
+          if (at + 1 == literal.length) {
+            valueDone();
+          } else {
+            sub++;
+          }
+          return true;
+        }
+        case DONE:
+          return false;
+        default:
+          throw new IllegalStateException("mode " + mode);
+      }
+    }
+
+    /** Whitespace between tokens (not in a string, not after the object). */
+    private boolean blank(int b) {
+      if (mode == DONE || mode == LITERAL || mode == NUMBER && !numberCanEnd()) {
+        return false;
+      }
+      if (mode == NUMBER) {
+        valueDone();
+        if (mode == DONE) {
+          return false;
+        }
+      }
+      if (b == ' ' && whitespace == 0) {
+        whitespace = 1;
+        return true;
+      }
+      if (b == '\n' && whitespace == 0) {
+        whitespace = 2;
+        return true;
+      }
+      if ((b == ' ' || b == '\t') && whitespace >= 2 && whitespace < 2 + MAX_INDENT) {
+        whitespace++;
+        return true;
+      }
+      return false; // '\r', a second space, a second newline, deeper indentation
+    }
+
+    private boolean numberCanEnd() {
+      return sub == 1 || sub == 2 || sub == 4 || sub == 7;
+    }
+
+    private boolean startValue(int b) {
+      whitespace = 0;
+      switch (b) {
+        case '{':
+          return open(true);
+        case '[':
+          return open(false);
+        case '"':
+          return string(false);
+        case '-':
+          return number(0);
+        case '0':
+          return number(1);
+        case 't':
+          return literal(0);
+        case 'f':
+          return literal(1);
+        case 'n':
+          return literal(2);
+        default:
+          return b >= '1' && b <= '9' && number(2);
+      }
+    }
+
+    private boolean open(boolean object) {
+      if (depth == MAX_DEPTH) {
+        return false;
+      }
+      objects = object ? objects | 1L << depth : objects & ~(1L << depth);
+      depth++;
+      mode = object ? OBJECT_FIRST : ARRAY_FIRST;
+      whitespace = 0;
+      return true;
+    }
+
+    private boolean close(boolean object) {
+      if (depth == 0 || ((objects >>> (depth - 1) & 1) != 0) != object) {
+        return false;
+      }
+      depth--;
+      valueDone();
+      return true;
+    }
+
+    private void valueDone() {
+      mode = depth == 0 ? DONE : AFTER_VALUE;
+      whitespace = 0;
+    }
+
+    private boolean string(boolean key) {
+      mode = STRING;
+      sub = key ? 1 : 0;
+      whitespace = 0;
+      return true;
+    }
+
+    private boolean number(int phase) {
+      mode = NUMBER;
+      sub = phase;
+      return true;
+    }
+
+    private boolean literal(int which) {
+      mode = LITERAL;
+      sub = which * 8 + 1;
+      return true;
+    }
+
+    /** Inside a string; escape state: 0 plain, 1 after a backslash, 2-5 in a \\u escape (hex digits seen + 2). */
+    private boolean stringByte(int b) {
+      int escape = sub >> 1;
+      boolean key = (sub & 1) != 0;
+      if (escape == 0) {
+        if (b == '"') {
+          if (key) {
+            mode = AFTER_KEY;
+            whitespace = 0;
+          } else {
+            valueDone();
+          }
+          return true;
+        }
+        if (b == '\\') {
+          sub = 2 | sub & 1;
+          return true;
+        }
+        return b >= 0x20; // control characters must be escaped; UTF-8 bytes pass
+      }
+      if (escape == 1) {
+        if (b == 'u') {
+          sub = 4 | sub & 1;
+          return true;
+        }
+        if ("\"\\/bfnrt".indexOf(b) < 0) {
+          return false;
+        }
+        sub &= 1;
+        return true;
+      }
+      if (Character.digit(b, 16) < 0) {
+        return false;
+      }
+      escape = escape == 5 ? 0 : escape + 1;
+      sub = escape << 1 | sub & 1;
+      return true;
+    }
+
+    /**
+     * Number phases: 0 after '-', 1 after a leading '0', 2 in the integer digits, 3 after '.', 4 in
+     * the fraction, 5 after 'e', 6 after the exponent's sign, 7 in the exponent. A byte that cannot
+     * extend a number in phases 1, 2, 4 or 7 ends it and is read as what follows the value.
+     */
+    private boolean numberByte(int b) {
+      boolean digit = b >= '0' && b <= '9';
+      switch (sub) {
+        case 0:
+          return digit && number(b == '0' ? 1 : 2);
+        case 1:
+          if (b == '.') {
+            return number(3);
+          }
+          return b == 'e' || b == 'E' ? number(5) : endNumber(b);
+        case 2:
+          if (digit) {
+            return true;
+          }
+          if (b == '.') {
+            return number(3);
+          }
+          return b == 'e' || b == 'E' ? number(5) : endNumber(b);
+        case 3:
+          return digit && number(4);
+        case 4:
+          if (digit) {
+            return true;
+          }
+          return b == 'e' || b == 'E' ? number(5) : endNumber(b);
+        case 5:
+          if (b == '+' || b == '-') {
+            return number(6);
+          }
+          return digit && number(7);
+        case 6:
+          return digit && number(7);
+        case 7:
+          return digit || endNumber(b);
+        default:
+          throw new IllegalStateException("number phase " + sub);
+      }
+    }
+
+    private boolean endNumber(int b) {
+      valueDone(); // numbers only occur inside the object, so depth > 0
+      return step(b);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "JsonConstraint[mode " + state.mode + ", depth " + state.depth + ", tokens " + tokenBytes.length
+        + ", stops " + Arrays.toString(stopTokens.toArray()) + "]";
+  }
+}

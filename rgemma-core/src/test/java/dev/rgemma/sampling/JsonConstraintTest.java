@@ -1,0 +1,174 @@
+package dev.rgemma.sampling;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class JsonConstraintTest {
+  /** Tokens 0-255 are the single bytes, 256 the stop token. */
+  private static final int STOP = 256;
+
+  private static byte[][] singleBytes() {
+    byte[][] tokens = new byte[STOP + 1][];
+    for (int b = 0; b < 256; b++) {
+      tokens[b] = new byte[] {(byte) b};
+    }
+    tokens[STOP] = new byte[0];
+    return tokens;
+  }
+
+  /** The index of the first byte of {@code text} the constraint refuses, or -1 if it takes them all. */
+  private static int firstRefused(String text, JsonConstraint json) {
+    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+    for (int i = 0; i < bytes.length; i++) {
+      float[] logits = new float[STOP + 1];
+      json.mask(logits);
+      if (logits[bytes[i] & 0xFF] == Float.NEGATIVE_INFINITY) {
+        return i;
+      }
+      json.accept(bytes[i] & 0xFF);
+    }
+    return -1;
+  }
+
+  @Test
+  void validObjectsPassByteByByteAndThenOnlyTheStopTokenRemains() {
+    List<String> valid = List.of(
+        "{}",
+        " {\"a\": 1}",
+        "{\"a\":[1,-2.5e+3,0,0.25,1E9,true,false,null,\"x\"],\"b\":{\"c\":{}},\"d\":[]}",
+        "{\n  \"name\": \"caf\u00E9 \u4F60\u597D \uD83E\uDD80\",\n  \"esc\": \"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\"\n}",
+        "{\"deep\":[[[[{\"x\":[0]}]]]], \"e\": -0.0e-0}");
+    for (String text : valid) {
+      JsonConstraint json = new JsonConstraint(singleBytes(), Set.of(STOP));
+      assertEquals(-1, firstRefused(text, json), text);
+      assertTrue(json.complete(), text);
+      float[] logits = new float[STOP + 1];
+      assertEquals(1, json.mask(logits), text);
+      assertTrue(Float.isFinite(logits[STOP]));
+    }
+  }
+
+  @Test
+  void invalidTextIsRefusedAtItsFirstWrongByte() {
+    String[][] cases = {
+      {"[1]", "0"}, // the top level must be an object
+      {"{\"a\":01}", "6"}, // no leading zeros
+      {"{\"a\" 1}", "5"},
+      {"{,}", "1"},
+      {"{\"a\":1,}", "7"},
+      {"{\"a\":tru}", "8"},
+      {"{\"a\":\"\\x\"}", "7"},
+      {"{\"a\":\"\t\"}", "6"}, // an unescaped control character
+      {"{\"a\":1]", "6"},
+      {"{\"a\":[1}", "7"},
+      {"{\"a\":-}", "6"},
+      {"{\"a\":1.}", "7"},
+      {"{\"a\":\"\\u12G4\"}", "10"},
+      {"{} x", "2"}, // after the object, only the stop token (no trailing whitespace)
+      {"{\u00E9}", "1"}, // bytes above 0x7F only inside strings
+    };
+    for (String[] c : cases) {
+      JsonConstraint json = new JsonConstraint(singleBytes(), Set.of(STOP));
+      assertEquals(Integer.parseInt(c[1]), firstRefused(c[0], json), c[0]);
+    }
+  }
+
+  @Test
+  void theStopTokenWaitsForTheObjectToClose() {
+    JsonConstraint json = new JsonConstraint(singleBytes(), Set.of(STOP));
+    for (String part : List.of("{", "\"a\"", ":", "[", "1", "]")) {
+      assertEquals(-1, firstRefused(part, json));
+      float[] logits = new float[STOP + 1];
+      json.mask(logits);
+      assertEquals(Float.NEGATIVE_INFINITY, logits[STOP], "after " + part);
+    }
+    assertEquals(-1, firstRefused("}", json));
+    assertTrue(json.complete());
+  }
+
+  /** Whitespace between tokens: one space, or a newline and at most MAX_INDENT spaces or tabs. */
+  @Test
+  void whitespaceAndNestingAreBounded() {
+    String[][] cases = {
+      {"{  \"a\": 1}", "2"},
+      {"{\n\n\"a\": 1}", "2"},
+      {"{ \n\"a\": 1}", "2"},
+      {"{\r\n\"a\": 1}", "1"},
+      {"{\"a\": 1 \n}", "8"},
+      {"{\"a\":\n" + " ".repeat(JsonConstraint.MAX_INDENT + 1) + "1}", String.valueOf(6 + JsonConstraint.MAX_INDENT)},
+    };
+    for (String[] c : cases) {
+      assertEquals(Integer.parseInt(c[1]), firstRefused(c[0], new JsonConstraint(singleBytes(), Set.of(STOP))), c[0]);
+    }
+    assertEquals(-1, firstRefused("{\"a\":\n" + "\t".repeat(JsonConstraint.MAX_INDENT) + "1 ,\n \"b\" : [ 2 ]\n}",
+        new JsonConstraint(singleBytes(), Set.of(STOP))));
+    JsonConstraint json = new JsonConstraint(singleBytes(), Set.of(STOP));
+    String open = "{\"a\":" + "[".repeat(JsonConstraint.MAX_DEPTH);
+    assertEquals(5 + JsonConstraint.MAX_DEPTH - 1, firstRefused(open, json));
+  }
+
+  /**
+   * Seeded random walks over a vocabulary of multi-byte JSON-ish pieces: every step leaves some
+   * token, and every walk that ends (the stop token chosen) is one object Jackson parses.
+   */
+  @Test
+  void randomWalksEndInObjectsThatParse() throws Exception {
+    SplittableRandom random = new SplittableRandom(17);
+    String alphabet = "{}[]\":,0123456789-+.eEtrufalsn \n\\\u00E9ab";
+    List<byte[]> pieces = new ArrayList<>(Arrays.asList(singleBytes()).subList(0, 256));
+    for (int i = 0; i < 2000; i++) {
+      StringBuilder piece = new StringBuilder();
+      for (int k = 1 + random.nextInt(5); k > 0; k--) {
+        piece.append(alphabet.charAt(random.nextInt(alphabet.length())));
+      }
+      pieces.add(piece.toString().getBytes(StandardCharsets.UTF_8));
+    }
+    for (String word : List.of("true", "false", "null", "\": ", "\", \"", "}, {", "[]", "{}")) {
+      pieces.add(word.getBytes(StandardCharsets.UTF_8));
+    }
+    int stop = pieces.size();
+    pieces.add(new byte[0]);
+    byte[][] vocab = pieces.toArray(new byte[0][]);
+    ObjectMapper mapper = new ObjectMapper();
+    int ended = 0;
+    for (int walk = 0; walk < 300; walk++) {
+      JsonConstraint json = new JsonConstraint(vocab, Set.of(stop));
+      ByteArrayOutputStream text = new ByteArrayOutputStream();
+      for (int step = 0; step < 600; step++) {
+        float[] logits = new float[vocab.length];
+        for (int i = 0; i < logits.length; i++) {
+          logits[i] = (float) random.nextDouble();
+        }
+        // Lean towards closing so that walks end: favour closing brackets and the stop token.
+        logits[stop] += 10;
+        logits['}'] += 2 + step / 50f;
+        logits[']'] += 2 + step / 50f;
+        int allowed = json.mask(logits);
+        assertTrue(allowed > 0, "no token left after " + text);
+        int best = LogSoftmax.argmax(logits, 0, logits.length);
+        if (best == stop) {
+          JsonNode node = mapper.readTree(text.toByteArray());
+          assertTrue(node.isObject(), text.toString(StandardCharsets.UTF_8));
+          ended++;
+          break;
+        }
+        json.accept(best);
+        text.writeBytes(vocab[best]);
+      }
+    }
+    assertTrue(ended > 200, "only " + ended + " of 300 walks closed their object");
+    assertFalse(new JsonConstraint(vocab, Set.of(stop)).complete());
+  }
+}

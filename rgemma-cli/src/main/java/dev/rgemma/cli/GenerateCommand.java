@@ -77,6 +77,11 @@ final class GenerateCommand implements Callable<Integer> {
       description = "Do not stop at the end-of-sequence or <end_of_turn> token.")
   boolean ignoreEos;
 
+  @Option(names = "--json",
+      description = "JSON mode: the answer is one JSON object (tokens that cannot continue one are never "
+          + "chosen; it ends when the object closes). Not with --ignore-eos.")
+  boolean json;
+
   @Option(names = "--session", paramLabel = "FILE",
       description = "Continue from this session file if it exists, and save the session to it afterwards.")
   Path sessionFile;
@@ -95,7 +100,7 @@ final class GenerateCommand implements Callable<Integer> {
     if (promptIds != null && Boolean.TRUE.equals(chat)) {
       throw new IllegalArgumentException("--chat needs a text prompt, not --prompt-ids");
     }
-    GenerationOptions options = new GenerationOptions(maxTokens, stop, ignoreEos);
+    GenerationOptions options = new GenerationOptions(maxTokens, stop, ignoreEos, json);
     try (RecurrentGemmaModel model = modelOptions.load()) {
       TextCodec codec = modelOptions.loadTokenizer(model);
       Session session = new Session(model, codec, sampling.settings());

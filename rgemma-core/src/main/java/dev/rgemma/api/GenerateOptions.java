@@ -33,6 +33,7 @@ public final class GenerateOptions {
   private final boolean seeded;
   private final List<String> stopSequences;
   private final boolean ignoreEndOfSequence;
+  private final boolean jsonObject;
 
   private GenerateOptions(Builder builder) {
     this.maxTokens = builder.maxTokens;
@@ -42,7 +43,8 @@ public final class GenerateOptions {
     this.seeded = builder.seed != null;
     this.stopSequences = List.copyOf(builder.stopSequences);
     this.ignoreEndOfSequence = builder.ignoreEndOfSequence;
-    engineOptions(); // validates max tokens and stop sequences
+    this.jsonObject = builder.jsonObject;
+    engineOptions(); // validates max tokens, stop sequences and JSON mode against ignoring end of sequence
   }
 
   /** The defaults: 256 tokens, temperature 0.8, top-k 40, top-p 0.95, min-p 0.05, no penalties. */
@@ -74,6 +76,7 @@ public final class GenerateOptions {
     b.seed = seeded ? sampling.seed() : null;
     b.stopSequences = new ArrayList<>(stopSequences);
     b.ignoreEndOfSequence = ignoreEndOfSequence;
+    b.jsonObject = jsonObject;
     return b;
   }
 
@@ -126,6 +129,11 @@ public final class GenerateOptions {
     return ignoreEndOfSequence;
   }
 
+  /** Whether the answer is constrained to one JSON object (JSON mode). */
+  public boolean jsonObject() {
+    return jsonObject;
+  }
+
   /** The float the sampler uses, as the decimal it was written as (0.95f reads 0.95, not 0.9499...). */
   private static double decimal(float value) {
     return Double.parseDouble(Float.toString(value));
@@ -140,25 +148,26 @@ public final class GenerateOptions {
   }
 
   GenerationOptions engineOptions() {
-    return new GenerationOptions(maxTokens, stopSequences, ignoreEndOfSequence);
+    return new GenerationOptions(maxTokens, stopSequences, ignoreEndOfSequence, jsonObject);
   }
 
   @Override
   public String toString() {
     return "GenerateOptions[maxTokens=" + maxTokens + ", " + sampling + ", seeded=" + seeded
-        + ", stopSequences=" + stopSequences + ", ignoreEndOfSequence=" + ignoreEndOfSequence + "]";
+        + ", stopSequences=" + stopSequences + ", ignoreEndOfSequence=" + ignoreEndOfSequence
+        + ", jsonObject=" + jsonObject + "]";
   }
 
   @Override
   public boolean equals(Object other) {
     return other instanceof GenerateOptions o && maxTokens == o.maxTokens && sampling.equals(o.sampling)
         && seeded == o.seeded && stopSequences.equals(o.stopSequences)
-        && ignoreEndOfSequence == o.ignoreEndOfSequence;
+        && ignoreEndOfSequence == o.ignoreEndOfSequence && jsonObject == o.jsonObject;
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(maxTokens, sampling, seeded, stopSequences, ignoreEndOfSequence);
+    return Objects.hash(maxTokens, sampling, seeded, stopSequences, ignoreEndOfSequence, jsonObject);
   }
 
   /** Collects options; unset ones keep their defaults. Not thread-safe. */
@@ -175,6 +184,7 @@ public final class GenerateOptions {
     private Long seed;
     private List<String> stopSequences = new ArrayList<>();
     private boolean ignoreEndOfSequence;
+    private boolean jsonObject;
 
     private Builder() {}
 
@@ -262,6 +272,16 @@ public final class GenerateOptions {
     /** Keep going past the end-of-sequence and end-of-turn tokens (false). */
     public Builder ignoreEndOfSequence(boolean value) {
       ignoreEndOfSequence = value;
+      return this;
+    }
+
+    /**
+     * Constrain the answer to one JSON object (false): tokens that cannot continue one are never
+     * chosen, and the answer ends when the object closes. Needs a tokenizer; not with {@link
+     * #ignoreEndOfSequence}.
+     */
+    public Builder jsonObject(boolean value) {
+      jsonObject = value;
       return this;
     }
 

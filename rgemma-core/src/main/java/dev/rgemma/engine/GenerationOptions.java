@@ -8,9 +8,14 @@ import java.util.List;
  * @param maxTokens most tokens to generate; 0 only feeds the prompt
  * @param stopStrings generation ends when the text contains one of them; it is never emitted
  * @param ignoreStopTokens keep going past EOS and {@code <end_of_turn>} (treat them as text)
+ * @param json constrain the answer to one JSON object ({@link dev.rgemma.sampling.JsonConstraint})
  */
-public record GenerationOptions(int maxTokens, List<String> stopStrings, boolean ignoreStopTokens) {
+public record GenerationOptions(int maxTokens, List<String> stopStrings, boolean ignoreStopTokens, boolean json) {
   public GenerationOptions {
+    if (json && ignoreStopTokens) {
+      throw new IllegalArgumentException("JSON mode ends the answer with a stop token once the object closes: it "
+          + "cannot be combined with ignoring the stop tokens");
+    }
     if (maxTokens < 0) {
       throw new IllegalArgumentException("max-tokens is " + maxTokens + ", expected an integer >= 0");
     }
@@ -20,6 +25,11 @@ public record GenerationOptions(int maxTokens, List<String> stopStrings, boolean
         throw new IllegalArgumentException("a stop string is empty, expected at least one character");
       }
     }
+  }
+
+  /** Options without JSON mode. */
+  public GenerationOptions(int maxTokens, List<String> stopStrings, boolean ignoreStopTokens) {
+    this(maxTokens, stopStrings, ignoreStopTokens, false);
   }
 
   public static GenerationOptions maxTokens(int maxTokens) {

@@ -3,6 +3,7 @@ package dev.rgemma.engine;
 import dev.rgemma.model.ModelConfig;
 import dev.rgemma.model.ModelState;
 import dev.rgemma.model.RecurrentGemmaModel;
+import dev.rgemma.sampling.JsonConstraint;
 import dev.rgemma.sampling.Sampler;
 import dev.rgemma.sampling.SamplerSettings;
 import dev.rgemma.sampling.TokenHistory;
@@ -37,6 +38,7 @@ public final class Session {
   private Sampler sampler;
   private TokenHistory history;
   private final Map<Integer, StopReason> stopTokens;
+  private byte[][] tokenBytes; // for JSON mode, made on first use
   private ModelState state;
   private int pendingToken = NO_TOKEN;
   private ModelFingerprint fingerprint; // computed on first save or load
@@ -144,6 +146,9 @@ public final class Session {
     if (!options.stopStrings().isEmpty() && codec == null) {
       throw new IllegalArgumentException("stop strings need a tokenizer; this model has none");
     }
+    if (options.json() && codec == null) {
+      throw new IllegalArgumentException("JSON mode needs a tokenizer; this model has none");
+    }
     int[] input = pendingToken == NO_TOKEN ? prompt : prepend(pendingToken, prompt);
     if (input.length == 0 && options.maxTokens() > 0) {
       throw new IllegalArgumentException(isEmpty()
@@ -167,6 +172,7 @@ public final class Session {
     TextCodec.TextStream decoder = codec == null ? null : codec.newTextStream();
     StopStringFilter stops = new StopStringFilter(options.stopStrings());
     StopReason reason = StopReason.MAX_TOKENS;
+    JsonConstraint json = options.json() ? new JsonConstraint(tokenBytes(), stopTokens.keySet()) : null;
     int decodeSteps = 0;
     long decodeStart = System.nanoTime();
     while (count < options.maxTokens()) {
@@ -180,7 +186,17 @@ public final class Session {
         decodeSteps++;
       }
       listener.onLogits(logits);
-      int token = sampler.sample(logits, history);
+      float[] choices = logits;
+      if (json != null) {
+        choices = logits.clone();
+        if (json.mask(choices) == 0) {
+          break; // nothing continues the object: the vocabulary lacks JSON's pieces
+        }
+      }
+      int token = sampler.sample(choices, history);
+      if (json != null) {
+        json.accept(token);
+      }
       StopReason stop = options.ignoreStopTokens() ? null : stopTokens.get(token);
       if (stop != null) {
         reason = stop;
@@ -241,6 +257,14 @@ public final class Session {
     out[0] = first;
     System.arraycopy(rest, 0, out, 1, rest.length);
     return out;
+  }
+
+  /** Each token id's bytes mid-text, for JSON mode; computed once per session. */
+  private byte[][] tokenBytes() {
+    if (tokenBytes == null) {
+      tokenBytes = codec.tokenBytesTable(model.config().vocabSize());
+    }
+    return tokenBytes;
   }
 
   /** Writes the whole session to {@code file} (see {@link SessionFile}). */

@@ -40,6 +40,15 @@ public interface TextCodec {
     return (stream.accept(tokenId) + stream.flush()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 
+  /** {@link #tokenBytes} of every id below {@code vocabSize} (a model's vocabulary), by id. */
+  default byte[][] tokenBytesTable(int vocabSize) {
+    byte[][] table = new byte[vocabSize][];
+    for (int id = 0; id < vocabSize; id++) {
+      table[id] = tokenBytes(id);
+    }
+    return table;
+  }
+
   /** The id of a special piece such as {@code <end_of_turn>}, if the vocabulary has it. */
   OptionalInt specialToken(String piece);
 

@@ -408,4 +408,26 @@ class PublicApiTest {
     assertThrows(IllegalArgumentException.class, () -> model.score(referencePrompt, new int[0]));
     assertThrows(IllegalArgumentException.class, () -> model.score(new int[] {2}, new int[] {vocab}));
   }
+
+  /** jsonObject: every answer that ends by itself is one JSON object; the option is checked and kept. */
+  @Test
+  void jsonObjectAnswersParse() throws Exception {
+    int closed = 0;
+    for (long seed = 1; seed <= 8; seed++) {
+      GenerateOptions options = GenerateOptions.builder().jsonObject(true).maxTokens(80).temperature(1).seed(seed).build();
+      Completion c = model.newSession().generate("the", options);
+      assertTrue(c.text().stripLeading().startsWith("{"), c.text());
+      if (c.finishReason() != FinishReason.MAX_TOKENS) {
+        assertTrue(new com.fasterxml.jackson.databind.ObjectMapper().readTree(c.text()).isObject(), c.text());
+        closed++;
+      }
+    }
+    assertTrue(closed >= 1, "no sample closed its object");
+    GenerateOptions json = GenerateOptions.builder().jsonObject(true).build();
+    assertTrue(json.jsonObject());
+    assertEquals(json, json.toBuilder().build());
+    assertNotEquals(json, GenerateOptions.defaults());
+    assertThrows(IllegalArgumentException.class,
+        () -> GenerateOptions.builder().jsonObject(true).ignoreEndOfSequence(true).build());
+  }
 }

@@ -133,11 +133,7 @@ public final class BatchScheduler implements AutoCloseable {
   /** Each token id's bytes mid-text ({@link TextCodec#tokenBytes}), computed once. */
   private byte[][] tokenBytes() {
     if (tokenBytes == null) {
-      byte[][] table = new byte[model.config().vocabSize()][];
-      for (int id = 0; id < table.length; id++) {
-        table[id] = codec.tokenBytes(id);
-      }
-      tokenBytes = table;
+      tokenBytes = codec.tokenBytesTable(model.config().vocabSize());
     }
     return tokenBytes;
   }

@@ -2,6 +2,7 @@ package dev.rgemma.engine;
 
 import dev.rgemma.model.ModelState;
 import dev.rgemma.model.RecurrentGemmaModel;
+import dev.rgemma.sampling.JsonConstraint;
 import dev.rgemma.sampling.Sampler;
 import dev.rgemma.sampling.SamplerSettings;
 import dev.rgemma.sampling.TokenHistory;
@@ -57,6 +58,7 @@ public final class BatchGenerator {
   private final int batchSize;
   private final int maxPromptTokens;
   private final Map<Integer, StopReason> stopTokens;
+  private byte[][] tokenBytes; // for JSON mode, made on first use
 
   /**
    * @param codec the tokenizer, or null for a model run on ids only (no text, no stop strings)
@@ -153,6 +155,14 @@ public final class BatchGenerator {
     }
   }
 
+  /** Each token id's bytes mid-text, for JSON mode; computed once. */
+  private byte[][] tokenBytes() {
+    if (tokenBytes == null) {
+      tokenBytes = codec.tokenBytesTable(model.config().vocabSize());
+    }
+    return tokenBytes;
+  }
+
   /** One request on its way: the same steps as {@link Session#generate}, one token at a time. */
   private final class Sequence {
     private final int[] prompt;
@@ -162,6 +172,7 @@ public final class BatchGenerator {
     private final StringBuilder text = new StringBuilder();
     private final TextCodec.TextStream decoder;
     private final StopStringFilter stops;
+    private JsonConstraint json; // JSON mode; made at prefill
     private ModelState state;
     private float[] logits;
     private int pendingToken = Session.NO_TOKEN;
@@ -202,6 +213,12 @@ public final class BatchGenerator {
         if (!options.stopStrings().isEmpty() && codec == null) {
           throw new IllegalArgumentException("stop strings need a tokenizer; this model has none");
         }
+        if (options.json()) {
+          if (codec == null) {
+            throw new IllegalArgumentException("JSON mode needs a tokenizer; this model has none");
+          }
+          json = new JsonConstraint(tokenBytes(), stopTokens.keySet());
+        }
         long start = System.nanoTime();
         state = model.newState();
         if (options.maxTokens() == 0) {
@@ -227,7 +244,18 @@ public final class BatchGenerator {
     /** Samples from the current logits; either finishes or leaves a pending token to feed. */
     void sampleNext() {
       try {
-        int token = sampler.sample(logits, history);
+        float[] choices = logits;
+        if (json != null) {
+          choices = logits.clone();
+          if (json.mask(choices) == 0) {
+            finish(StopReason.MAX_TOKENS); // nothing continues the object, as in Session
+            return;
+          }
+        }
+        int token = sampler.sample(choices, history);
+        if (json != null) {
+          json.accept(token);
+        }
         StopReason stop = options.ignoreStopTokens() ? null : stopTokens.get(token);
         if (stop != null) {
           finish(stop);

@@ -60,7 +60,10 @@ class BatchGeneratorTest {
     }
   }
 
-  /** Seeded random prompts, settings and limits: every field but the timings equals a Session's. */
+  /**
+   * Seeded random prompts, settings, limits and JSON mode: every field but the timings equals a
+   * Session's.
+   */
   @Test
   void everyRequestEqualsAFreshSession() {
     Random random = new Random(7);
@@ -76,8 +79,10 @@ class BatchGeneratorTest {
           : new SamplerSettings(0.5f + random.nextFloat(), random.nextInt(50), 0.9f, 0.02f,
               i % 2 == 0 ? 1.3f : 1f, 0.1f, 0f, 16, random.nextLong());
       List<String> stop = i % 4 == 1 ? List.of("<173>") : List.of();
+      boolean ignoreStops = i % 5 == 4;
+      boolean json = i % 3 == 2 && !ignoreStops; // JSON mode (this codec's "<id>" pieces end it at once)
       requests.add(new BatchGenerator.Request(prompt, sampling,
-          new GenerationOptions(random.nextInt(25), stop, i % 5 == 4)));
+          new GenerationOptions(random.nextInt(25), stop, ignoreStops, json)));
     }
     List<BatchGenerator.Outcome> outcomes = new BatchGenerator(model, codec, 4, 64).generateAll(requests);
     boolean sawEarlyStop = false;
@@ -152,5 +157,35 @@ class BatchGeneratorTest {
   void rejectsBadSizes() {
     assertThrows(IllegalArgumentException.class, () -> new BatchGenerator(model, null, 0, 10));
     assertThrows(IllegalArgumentException.class, () -> new BatchGenerator(model, null, 1, 0));
+  }
+
+  /**
+   * JSON mode with a real tokenizer: seeded sampled requests give what a Session gives, and each
+   * answer that ends by itself parses as one JSON object.
+   */
+  @Test
+  void jsonModeEqualsASessionAndClosedAnswersParse(@org.junit.jupiter.api.io.TempDir Path temp) throws Exception {
+    Path dir = dev.rgemma.testing.TinyTokenizer.fixtureModelWithTokenizer(temp.resolve("tiny"));
+    TextCodec codec = TokenizerCodec.forModel(dir, model.config().vocabSize()).orElseThrow();
+    int[] prompt = codec.encode("the", true);
+    List<BatchGenerator.Request> requests = new ArrayList<>();
+    for (int seed = 1; seed <= 8; seed++) {
+      requests.add(new BatchGenerator.Request(prompt, SamplerSettings.defaults().withTemperature(1f).withSeed(seed),
+          new GenerationOptions(80, List.of(), false, true)));
+    }
+    List<BatchGenerator.Outcome> outcomes = new BatchGenerator(model, codec, 4, 64).generateAll(requests);
+    int closed = 0;
+    for (int i = 0; i < requests.size(); i++) {
+      GenerationResult batched = outcomes.get(i).result();
+      GenerationResult alone = new Session(model, codec, requests.get(i).sampling())
+          .generate(prompt, requests.get(i).options(), GenerationListener.NONE);
+      assertArrayEquals(alone.tokens(), batched.tokens(), "request " + i);
+      assertTrue(batched.text().stripLeading().startsWith("{"), batched.text());
+      if (batched.stopReason() != StopReason.MAX_TOKENS) {
+        assertTrue(new com.fasterxml.jackson.databind.ObjectMapper().readTree(batched.text()).isObject(), batched.text());
+        closed++;
+      }
+    }
+    assertTrue(closed >= 1, "no request closed its object");
   }
 }

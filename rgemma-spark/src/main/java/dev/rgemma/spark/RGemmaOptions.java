@@ -41,6 +41,7 @@ public final class RGemmaOptions implements Serializable {
   private final List<String> stop;
   private final Boolean chat; // null: on for instruction-tuned models, as in the CLI
   private final boolean ignoreEos;
+  private final boolean json;
   private final int threadsPerTask;
   private final int batchSize;
   private final int maxPromptTokens;
@@ -64,6 +65,7 @@ public final class RGemmaOptions implements Serializable {
     this.stop = List.copyOf(b.stop);
     this.chat = b.chat;
     this.ignoreEos = b.ignoreEos;
+    this.json = b.json;
     this.threadsPerTask = b.threadsPerTask;
     this.batchSize = b.batchSize;
     this.maxPromptTokens = b.maxPromptTokens;
@@ -95,7 +97,7 @@ public final class RGemmaOptions implements Serializable {
    * Options from string keys, named like the flags of {@code rgemma generate}: {@code model,
    * max-tokens, temperature, top-k, top-p, min-p, repeat-penalty, frequency-penalty,
    * presence-penalty, repeat-last-n, seed, seed-column, stop} (one stop text; {@code stop.1},
-   * {@code stop.2}, ... for more), {@code chat} (true/false), {@code ignore-eos}, {@code
+   * {@code stop.2}, ... for more), {@code chat} (true/false), {@code ignore-eos}, {@code json}, {@code
    * threads-per-task, batch-size, max-prompt-tokens, on-error} (fail/keep-going), {@code
    * output-prefix, check-model-on-driver}. Unknown keys are refused.
    */
@@ -123,6 +125,7 @@ public final class RGemmaOptions implements Serializable {
     b.stop = new ArrayList<>(stop);
     b.chat = chat;
     b.ignoreEos = ignoreEos;
+    b.json = json;
     b.threadsPerTask = threadsPerTask;
     b.batchSize = batchSize;
     b.maxPromptTokens = maxPromptTokens;
@@ -181,14 +184,14 @@ public final class RGemmaOptions implements Serializable {
   }
 
   public GenerationOptions generationOptions() {
-    return new GenerationOptions(maxTokens, stop, ignoreEos);
+    return new GenerationOptions(maxTokens, stop, ignoreEos, json);
   }
 
   @Override
   public String toString() {
     return "RGemmaOptions[model=" + model + ", max-tokens=" + maxTokens + ", temperature=" + temperature
         + ", top-k=" + topK + ", top-p=" + topP + ", min-p=" + minP + ", seed=" + seed
-        + (seedColumn == null ? "" : ", seed-column=" + seedColumn) + ", stop=" + stop + ", chat=" + chat
+        + (seedColumn == null ? "" : ", seed-column=" + seedColumn) + ", stop=" + stop + ", chat=" + chat + (json ? ", json=true" : "")
         + ", batch-size=" + batchSize + ", threads-per-task=" + threadsPerTask + ", on-error=" + onError + "]";
   }
 
@@ -209,6 +212,7 @@ public final class RGemmaOptions implements Serializable {
     private List<String> stop = new ArrayList<>();
     private Boolean chat;
     private boolean ignoreEos;
+    private boolean json;
     private int threadsPerTask = 1;
     private int batchSize = 8;
     private int maxPromptTokens = 8192;
@@ -296,6 +300,12 @@ public final class RGemmaOptions implements Serializable {
       return this;
     }
 
+    /** JSON mode: each row's answer is one JSON object, as {@code rgemma generate --json}. */
+    public Builder json(boolean value) {
+      json = value;
+      return this;
+    }
+
     /**
      * Kernel threads of the executor JVM, set when it loads the model; tasks running at the same
      * time share them (1).
@@ -359,6 +369,7 @@ public final class RGemmaOptions implements Serializable {
             case "seed-column" -> seedColumn(value);
             case "chat" -> chat(parseBoolean(key, value));
             case "ignore-eos" -> ignoreEos(parseBoolean(key, value));
+            case "json" -> json(parseBoolean(key, value));
             case "threads-per-task" -> threadsPerTask(Integer.parseInt(value.strip()));
             case "batch-size" -> batchSize(Integer.parseInt(value.strip()));
             case "max-prompt-tokens" -> maxPromptTokens(Integer.parseInt(value.strip()));
@@ -371,7 +382,7 @@ public final class RGemmaOptions implements Serializable {
               } else {
                 throw new IllegalArgumentException("unknown option " + e.getKey() + "; expected one of model, "
                     + "max-tokens, temperature, top-k, top-p, min-p, repeat-penalty, frequency-penalty, "
-                    + "presence-penalty, repeat-last-n, seed, seed-column, stop, chat, ignore-eos, "
+                    + "presence-penalty, repeat-last-n, seed, seed-column, stop, chat, ignore-eos, json, "
                     + "threads-per-task, batch-size, max-prompt-tokens, on-error, output-prefix, "
                     + "check-model-on-driver");
               }

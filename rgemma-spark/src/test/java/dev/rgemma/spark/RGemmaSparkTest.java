@@ -322,6 +322,11 @@ class RGemmaSparkTest {
     bad = assertThrows(IllegalArgumentException.class,
         () -> RGemmaOptions.fromMap(Map.of("model", "m", "temprature", "2")));
     assertTrue(bad.getMessage().contains("unknown option temprature"), bad.getMessage());
+    assertTrue(RGemmaOptions.fromMap(Map.of("model", "m", "json", "true")).generationOptions().json());
+    assertTrue(RGemmaOptions.fromMap(Map.of("model", "m", "json", "true")).toBuilder().build().generationOptions().json());
+    bad = assertThrows(IllegalArgumentException.class,
+        () -> RGemmaOptions.fromMap(Map.of("model", "m", "json", "true", "ignore-eos", "true")));
+    assertTrue(bad.getMessage().contains("JSON mode"), bad.getMessage());
   }
 
   @Test

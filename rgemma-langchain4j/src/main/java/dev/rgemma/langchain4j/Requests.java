@@ -29,10 +29,16 @@ final class Requests {
       throw new UnsupportedFeatureException("rgemma does not support tools (the request lists "
           + parameters.toolSpecifications().size() + ")");
     }
-    if (parameters.responseFormat() != null && parameters.responseFormat().type() == ResponseFormatType.JSON) {
-      throw new UnsupportedFeatureException("rgemma does not support JSON response formats");
+    boolean json = parameters.responseFormat() != null && parameters.responseFormat().type() == ResponseFormatType.JSON;
+    if (json && parameters.responseFormat().jsonSchema() != null) {
+      throw new UnsupportedFeatureException("rgemma constrains answers to JSON objects (ResponseFormat.JSON without a "
+          + "schema) but does not support JSON schemas");
     }
-    return new Conversation(messages(request.messages()), options(parameters, defaults));
+    GenerateOptions options = options(parameters, defaults);
+    if (json) {
+      options = options.toBuilder().jsonObject(true).build();
+    }
+    return new Conversation(messages(request.messages()), options);
   }
 
   static List<dev.rgemma.api.ChatMessage> messages(List<ChatMessage> messages) {

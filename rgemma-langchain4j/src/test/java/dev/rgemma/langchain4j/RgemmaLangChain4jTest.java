@@ -169,6 +169,30 @@ class RgemmaLangChain4jTest {
 
     ChatRequest aiLast = ChatRequest.builder().messages(UserMessage.from("hi"), AiMessage.from("hello")).build();
     assertThrows(IllegalArgumentException.class, () -> chatModel().chat(aiLast));
+
+    ChatRequest withSchema = ChatRequest.builder().messages(CHAT).responseFormat(
+        dev.langchain4j.model.chat.request.ResponseFormat.builder()
+            .type(dev.langchain4j.model.chat.request.ResponseFormatType.JSON)
+            .jsonSchema(dev.langchain4j.model.chat.request.json.JsonSchema.builder().name("answer")
+                .rootElement(dev.langchain4j.model.chat.request.json.JsonObjectSchema.builder().build()).build())
+            .build()).build();
+    e = assertThrows(UnsupportedFeatureException.class, () -> chatModel().chat(withSchema));
+    assertTrue(e.getMessage().contains("schema"), e.getMessage());
+  }
+
+  /** ResponseFormat.JSON (no schema) is JSON mode: the same answer as the API's jsonObject option. */
+  @Test
+  void jsonResponseFormatIsJsonMode() throws Exception {
+    ChatRequest json = ChatRequest.builder().messages(CHAT).temperature(1.0).maxOutputTokens(40)
+        .responseFormat(dev.langchain4j.model.chat.request.ResponseFormat.JSON).build();
+    ChatResponse response = chatModel().chat(json);
+    Completion direct = model.newSession().chat(SAME_CHAT, GenerateOptions.builder().temperature(1.0).maxTokens(40)
+        .seed(SEED_THAT_ENDS_THE_TURN).jsonObject(true).build());
+    assertEquals(direct.text(), response.aiMessage().text());
+    assertTrue(response.aiMessage().text().stripLeading().startsWith("{"), response.aiMessage().text());
+    if (response.finishReason() == FinishReason.STOP) {
+      assertTrue(new com.fasterxml.jackson.databind.ObjectMapper().readTree(response.aiMessage().text()).isObject());
+    }
   }
 
   @Test

@@ -400,6 +400,7 @@ public final class BatchScheduler implements AutoCloseable {
       if (json != null) {
         choices = scores == logits ? scores.clone() : scores; // the log-probabilities use the unmasked scores
         if (json.mask(choices) == 0) {
+          firstTokenAt = firstTokenAt == 0 ? now : firstTokenAt;
           finish("length", now); // nothing continues the object (a vocabulary without JSON's pieces)
           return;
         }

@@ -217,7 +217,7 @@ public final class BatchGenerator {
           if (codec == null) {
             throw new IllegalArgumentException("JSON mode needs a tokenizer; this model has none");
           }
-          json = new JsonConstraint(tokenBytes(), stopTokens.keySet());
+          json = new JsonConstraint(tokenBytes(), stopTokens.keySet(), options.jsonSchema());
         }
         long start = System.nanoTime();
         state = model.newState();

@@ -8,11 +8,14 @@ import java.util.List;
  * @param maxTokens most tokens to generate; 0 only feeds the prompt
  * @param stopStrings generation ends when the text contains one of them; it is never emitted
  * @param ignoreStopTokens keep going past EOS and {@code <end_of_turn>} (treat them as text)
- * @param json constrain the answer to one JSON object ({@link dev.rgemma.sampling.JsonConstraint})
+ * @param jsonSchema null, or the schema the answer must be one JSON object of ({@link
+ *     dev.rgemma.sampling.JsonSchema#ANY_OBJECT} for any object; {@link
+ *     dev.rgemma.sampling.JsonConstraint})
  */
-public record GenerationOptions(int maxTokens, List<String> stopStrings, boolean ignoreStopTokens, boolean json) {
+public record GenerationOptions(
+    int maxTokens, List<String> stopStrings, boolean ignoreStopTokens, dev.rgemma.sampling.JsonSchema jsonSchema) {
   public GenerationOptions {
-    if (json && ignoreStopTokens) {
+    if (jsonSchema != null && ignoreStopTokens) {
       throw new IllegalArgumentException("JSON mode ends the answer with a stop token once the object closes: it "
           + "cannot be combined with ignoring the stop tokens");
     }
@@ -27,9 +30,19 @@ public record GenerationOptions(int maxTokens, List<String> stopStrings, boolean
     }
   }
 
+  /** Options with JSON mode for any object ({@code json}) or without. */
+  public GenerationOptions(int maxTokens, List<String> stopStrings, boolean ignoreStopTokens, boolean json) {
+    this(maxTokens, stopStrings, ignoreStopTokens, json ? dev.rgemma.sampling.JsonSchema.ANY_OBJECT : null);
+  }
+
   /** Options without JSON mode. */
   public GenerationOptions(int maxTokens, List<String> stopStrings, boolean ignoreStopTokens) {
-    this(maxTokens, stopStrings, ignoreStopTokens, false);
+    this(maxTokens, stopStrings, ignoreStopTokens, (dev.rgemma.sampling.JsonSchema) null);
+  }
+
+  /** Whether the answer is constrained to JSON. */
+  public boolean json() {
+    return jsonSchema != null;
   }
 
   public static GenerationOptions maxTokens(int maxTokens) {

@@ -172,7 +172,7 @@ public final class Session {
     TextCodec.TextStream decoder = codec == null ? null : codec.newTextStream();
     StopStringFilter stops = new StopStringFilter(options.stopStrings());
     StopReason reason = StopReason.MAX_TOKENS;
-    JsonConstraint json = options.json() ? new JsonConstraint(tokenBytes(), stopTokens.keySet()) : null;
+    JsonConstraint json = options.json() ? new JsonConstraint(tokenBytes(), stopTokens.keySet(), options.jsonSchema()) : null;
     int decodeSteps = 0;
     long decodeStart = System.nanoTime();
     while (count < options.maxTokens()) {

@@ -24,14 +24,23 @@ public final class JsonConstraint {
   private final Set<Integer> stopTokens;
   private final int[] stops; // the same, unboxed for the per-token loop
   private final boolean[] plain; // no quote, backslash or control byte: stays inside a string
-  private final State state = new State();
-  private final State trial = new State();
+  private final State state;
+  private final State trial;
 
   /**
+   * Any one JSON object.
+   *
    * @param tokenBytes each token's bytes mid-text (empty for special tokens), by id
    * @param stopTokens the ids that end a generation (end of sequence, end of turn)
    */
   public JsonConstraint(byte[][] tokenBytes, Set<Integer> stopTokens) {
+    this(tokenBytes, stopTokens, JsonSchema.ANY_OBJECT);
+  }
+
+  /** One JSON object that {@code schema} accepts (see {@link JsonSchema} for the subset). */
+  public JsonConstraint(byte[][] tokenBytes, Set<Integer> stopTokens, JsonSchema schema) {
+    this.state = new State(schema.root);
+    this.trial = new State(schema.root);
     this.tokenBytes = tokenBytes;
     this.stopTokens = Set.copyOf(stopTokens);
     this.stops = stopTokens.stream().mapToInt(Integer::intValue).sorted().toArray();
@@ -111,16 +120,18 @@ public final class JsonConstraint {
 
   // Modes: what may come next.
   private static final int TOP = 0; // the start: whitespace or '{'
-  private static final int VALUE = 1; // a value (after ':' or an array's ',')
-  private static final int ARRAY_FIRST = 2; // a value or ']'
-  private static final int OBJECT_FIRST = 3; // '"' or '}'
-  private static final int OBJECT_KEY = 4; // '"' (after an object's ',')
-  private static final int STRING = 5; // inside a string: sub = escape state * 2 + (is a key)
+  private static final int VALUE = 1; // a value of node `expect` (after ':' or an array's ',')
+  private static final int ARRAY_FIRST = 2; // a value of node `expect` or ']'
+  private static final int OBJECT_FIRST = 3; // a key or '}' (if nothing required is left)
+  private static final int OBJECT_KEY = 4; // a key (after an object's ',')
+  private static final int STRING = 5; // inside a string value or a free key: sub = escape state * 2 + (is a key)
   private static final int AFTER_KEY = 6; // ':'
-  private static final int AFTER_VALUE = 7; // ',' or the closing bracket of the container
-  private static final int NUMBER = 8; // sub = phase (see step)
+  private static final int AFTER_VALUE = 7; // ',' or the container's closing bracket
+  private static final int NUMBER = 8; // sub = phase (see numberByte)
   private static final int LITERAL = 9; // sub = literal * 8 + position
   private static final int DONE = 10; // the object is closed
+  private static final int KEY = 11; // inside a schema property's name: candidates, position
+  private static final int ENUM = 12; // inside one of an enum's values: candidates, position
 
   private static final byte[][] LITERALS = {
     "true".getBytes(java.nio.charset.StandardCharsets.US_ASCII),
@@ -128,43 +139,66 @@ public final class JsonConstraint {
     "null".getBytes(java.nio.charset.StandardCharsets.US_ASCII)
   };
 
-  /** The syntax state after some bytes; {@link #step} returns false for a byte that cannot come next. */
+  /**
+   * The syntax state after some bytes; {@link #step} returns false for a byte that cannot come
+   * next. Containers are frames: their schema node and, for an object with properties, the index of
+   * the first property that may still come.
+   */
   static final class State {
+    private final JsonSchema.Node root;
     int mode = TOP;
     int sub;
     int whitespace; // the whitespace run: 0 none, 1 one space, 2 + k a newline and k spaces or tabs
     int depth;
-    long objects; // bit i: container i is an object (else an array)
+    final JsonSchema.Node[] frames = new JsonSchema.Node[MAX_DEPTH];
+    final int[] next = new int[MAX_DEPTH]; // object frames: the first property index that may still come
+    JsonSchema.Node expect; // the node of the value being read or about to start
+    long candidates; // KEY / ENUM: which names or values still match
+    int position; // KEY / ENUM: bytes matched
+    boolean integer; // NUMBER: no fraction or exponent
+
+    State(JsonSchema.Node root) {
+      this.root = root;
+    }
 
     void copyFrom(State other) {
       mode = other.mode;
       sub = other.sub;
       whitespace = other.whitespace;
       depth = other.depth;
-      objects = other.objects;
+      System.arraycopy(other.frames, 0, frames, 0, depth);
+      System.arraycopy(other.next, 0, next, 0, depth);
+      expect = other.expect;
+      candidates = other.candidates;
+      position = other.position;
+      integer = other.integer;
     }
 
     boolean step(int b) {
       boolean space = b == ' ' || b == '\n' || b == '\t' || b == '\r';
-      if (space && mode != STRING) {
+      if (space && mode != STRING && mode != KEY && mode != ENUM) {
         return blank(b);
       }
       switch (mode) {
         case TOP:
-          return b == '{' && open(true);
+          return b == '{' && open(root);
         case VALUE:
           return startValue(b);
         case ARRAY_FIRST:
-          return b == ']' ? close(false) : startValue(b);
+          return b == ']' ? close() : startValue(b);
         case OBJECT_FIRST:
           if (b == '}') {
-            return close(true);
+            return close();
           }
-          return b == '"' && string(true);
+          return b == '"' && startKey();
         case OBJECT_KEY:
-          return b == '"' && string(true);
+          return b == '"' && startKey();
         case STRING:
           return stringByte(b);
+        case KEY:
+          return keyByte(b);
+        case ENUM:
+          return enumByte(b);
         case AFTER_KEY:
           if (b != ':') {
             return false;
@@ -172,14 +206,24 @@ public final class JsonConstraint {
           mode = VALUE;
           whitespace = 0;
           return true;
-        case AFTER_VALUE:
-          boolean inObject = (objects >>> (depth - 1) & 1) != 0;
+        case AFTER_VALUE: {
+          JsonSchema.Node frame = frames[depth - 1];
+          boolean inObject = frame.kind != JsonSchema.Kind.ARRAY;
           if (b == ',') {
-            mode = inObject ? OBJECT_KEY : VALUE;
+            if (inObject) {
+              if (frame.kind == JsonSchema.Kind.OBJECT && next[depth - 1] >= frame.names.length) {
+                return false; // no property left to come
+              }
+              mode = OBJECT_KEY;
+            } else {
+              expect = frame.items;
+              mode = VALUE;
+            }
             whitespace = 0;
             return true;
           }
-          return (b == '}' && inObject || b == ']' && !inObject) && close(inObject);
+          return (b == '}' && inObject || b == ']' && !inObject) && close();
+        }
         case NUMBER:
           return numberByte(b);
         case LITERAL: {
@@ -209,9 +253,6 @@ public final class JsonConstraint {
       }
       if (mode == NUMBER) {
         valueDone();
-        if (mode == DONE) {
-          return false;
-        }
       }
       if (b == ' ' && whitespace == 0) {
         whitespace = 1;
@@ -232,44 +273,70 @@ public final class JsonConstraint {
       return sub == 1 || sub == 2 || sub == 4 || sub == 7;
     }
 
+    /** The first byte of a value of node {@link #expect}. */
     private boolean startValue(int b) {
       whitespace = 0;
+      JsonSchema.Node node = expect;
+      JsonSchema.Kind kind = node.kind;
+      boolean any = kind == JsonSchema.Kind.ANY;
       switch (b) {
         case '{':
-          return open(true);
+          return (any || kind == JsonSchema.Kind.OBJECT || kind == JsonSchema.Kind.ANY_OBJECT)
+              && open(any ? JsonSchema.ANY_OBJECT.root : node);
         case '[':
-          return open(false);
+          return (any || kind == JsonSchema.Kind.ARRAY) && open(any ? ANY_ARRAY : node);
         case '"':
-          return string(false);
-        case '-':
-          return number(0);
-        case '0':
-          return number(1);
+          if (kind == JsonSchema.Kind.ENUM) {
+            return startEnum(b);
+          }
+          return (any || kind == JsonSchema.Kind.STRING) && string(false);
         case 't':
-          return literal(0);
         case 'f':
-          return literal(1);
+          if (kind == JsonSchema.Kind.ENUM) {
+            return startEnum(b);
+          }
+          return (any || kind == JsonSchema.Kind.BOOLEAN) && literal(b == 't' ? 0 : 1);
         case 'n':
-          return literal(2);
+          if (kind == JsonSchema.Kind.ENUM) {
+            return startEnum(b);
+          }
+          return (any || kind == JsonSchema.Kind.NULL) && literal(2);
         default:
-          return b >= '1' && b <= '9' && number(2);
+          boolean number = any || kind == JsonSchema.Kind.NUMBER || kind == JsonSchema.Kind.INTEGER;
+          if (!number || !(b == '-' || b >= '0' && b <= '9')) {
+            return false;
+          }
+          integer = kind == JsonSchema.Kind.INTEGER;
+          return number(b == '-' ? 0 : b == '0' ? 1 : 2);
       }
     }
 
-    private boolean open(boolean object) {
+    private boolean open(JsonSchema.Node node) {
       if (depth == MAX_DEPTH) {
         return false;
       }
-      objects = object ? objects | 1L << depth : objects & ~(1L << depth);
+      frames[depth] = node;
+      next[depth] = 0;
       depth++;
-      mode = object ? OBJECT_FIRST : ARRAY_FIRST;
+      if (node.kind == JsonSchema.Kind.ARRAY) {
+        expect = node.items;
+        mode = ARRAY_FIRST;
+      } else {
+        mode = OBJECT_FIRST;
+      }
       whitespace = 0;
       return true;
     }
 
-    private boolean close(boolean object) {
-      if (depth == 0 || ((objects >>> (depth - 1) & 1) != 0) != object) {
-        return false;
+    /** Closes the innermost container, if it may close now. */
+    private boolean close() {
+      JsonSchema.Node frame = frames[depth - 1];
+      if (frame.kind == JsonSchema.Kind.OBJECT) {
+        for (int i = next[depth - 1]; i < frame.names.length; i++) {
+          if (frame.required[i]) {
+            return false; // a required property has not come
+          }
+        }
       }
       depth--;
       valueDone();
@@ -279,6 +346,89 @@ public final class JsonConstraint {
     private void valueDone() {
       mode = depth == 0 ? DONE : AFTER_VALUE;
       whitespace = 0;
+    }
+
+    /** The opening quote of a key: a free string, or one of the properties that may come next. */
+    private boolean startKey() {
+      whitespace = 0;
+      JsonSchema.Node frame = frames[depth - 1];
+      if (frame.kind == JsonSchema.Kind.ANY_OBJECT) {
+        return string(true);
+      }
+      // From the next property up to and including the first required one: none can be skipped.
+      long allowed = 0;
+      for (int i = next[depth - 1]; i < frame.names.length; i++) {
+        allowed |= 1L << i;
+        if (frame.required[i]) {
+          break;
+        }
+      }
+      if (allowed == 0) {
+        return false;
+      }
+      candidates = allowed;
+      position = 0;
+      mode = KEY;
+      return true;
+    }
+
+    private boolean keyByte(int b) {
+      JsonSchema.Node frame = frames[depth - 1];
+      long left = 0;
+      int complete = -1;
+      for (long c = candidates; c != 0; c &= c - 1) {
+        int i = Long.numberOfTrailingZeros(c);
+        byte[] name = frame.names[i];
+        if (position < name.length && (name[position] & 0xFF) == b) {
+          left |= 1L << i;
+        } else if (position == name.length && b == '"') {
+          complete = i;
+        }
+      }
+      if (complete >= 0) {
+        next[depth - 1] = complete + 1;
+        expect = frame.properties[complete];
+        mode = AFTER_KEY;
+        whitespace = 0;
+        return true;
+      }
+      if (left == 0) {
+        return false;
+      }
+      candidates = left;
+      position++;
+      return true;
+    }
+
+    private boolean startEnum(int b) {
+      long all = expect.values.length >= 64 ? -1L : (1L << expect.values.length) - 1;
+      candidates = all;
+      position = 0;
+      mode = ENUM;
+      return enumByte(b);
+    }
+
+    private boolean enumByte(int b) {
+      byte[][] values = expect.values;
+      long left = 0;
+      boolean complete = false;
+      for (long c = candidates; c != 0; c &= c - 1) {
+        int i = Long.numberOfTrailingZeros(c);
+        if (position < values[i].length && (values[i][position] & 0xFF) == b) {
+          left |= 1L << i;
+          complete |= position + 1 == values[i].length;
+        }
+      }
+      if (left == 0) {
+        return false;
+      }
+      if (complete) {
+        valueDone(); // strings end at their quote, literals at their last letter: no value is a prefix of another
+        return true;
+      }
+      candidates = left;
+      position++;
+      return true;
     }
 
     private boolean string(boolean key) {
@@ -308,6 +458,7 @@ public final class JsonConstraint {
         if (b == '"') {
           if (key) {
             mode = AFTER_KEY;
+            expect = JsonSchema.ANY;
             whitespace = 0;
           } else {
             valueDone();
@@ -342,33 +493,36 @@ public final class JsonConstraint {
     /**
      * Number phases: 0 after '-', 1 after a leading '0', 2 in the integer digits, 3 after '.', 4 in
      * the fraction, 5 after 'e', 6 after the exponent's sign, 7 in the exponent. A byte that cannot
-     * extend a number in phases 1, 2, 4 or 7 ends it and is read as what follows the value.
+     * extend a number in phases 1, 2, 4 or 7 ends it and is read as what follows the value. An
+     * integer has no fraction or exponent.
      */
     private boolean numberByte(int b) {
       boolean digit = b >= '0' && b <= '9';
+      boolean exponent = (b == 'e' || b == 'E') && !integer;
+      boolean point = b == '.' && !integer;
       switch (sub) {
         case 0:
           return digit && number(b == '0' ? 1 : 2);
         case 1:
-          if (b == '.') {
+          if (point) {
             return number(3);
           }
-          return b == 'e' || b == 'E' ? number(5) : endNumber(b);
+          return exponent ? number(5) : endNumber(b);
         case 2:
           if (digit) {
             return true;
           }
-          if (b == '.') {
+          if (point) {
             return number(3);
           }
-          return b == 'e' || b == 'E' ? number(5) : endNumber(b);
+          return exponent ? number(5) : endNumber(b);
         case 3:
           return digit && number(4);
         case 4:
           if (digit) {
             return true;
           }
-          return b == 'e' || b == 'E' ? number(5) : endNumber(b);
+          return exponent ? number(5) : endNumber(b);
         case 5:
           if (b == '+' || b == '-') {
             return number(6);
@@ -384,10 +538,17 @@ public final class JsonConstraint {
     }
 
     private boolean endNumber(int b) {
+      if (b == '.' || b == 'e' || b == 'E') {
+        return false; // an integer's fraction or exponent: not a new value either
+      }
       valueDone(); // numbers only occur inside the object, so depth > 0
       return step(b);
     }
   }
+
+  /** The frame of an array of any values. */
+  private static final JsonSchema.Node ANY_ARRAY =
+      new JsonSchema.Node(JsonSchema.Kind.ARRAY, null, null, null, JsonSchema.Node.of(JsonSchema.Kind.ANY), null);
 
   @Override
   public String toString() {

@@ -336,8 +336,8 @@ public final class BatchScheduler implements AutoCloseable {
       history.addAll(prompt);
       decoder = codec.newTextStream();
       stops = new StopStringFilter(request.stop());
-      if (request.json()) {
-        json = new JsonConstraint(tokenBytes(), stopTokens);
+      if (request.json() != null) {
+        json = new JsonConstraint(tokenBytes(), stopTokens, request.json());
       }
     }
 

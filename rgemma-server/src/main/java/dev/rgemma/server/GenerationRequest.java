@@ -18,12 +18,13 @@ import java.util.Map;
  * @param promptLogprobs whether the prompt's tokens get log-probabilities too (each given the
  *     tokens before it; the first has none), which needs {@code logprobs >= 0}; the prompt is
  *     then fed from the start, not resumed from the state cache
- * @param json whether the answer is constrained to one JSON object ({@link
- *     dev.rgemma.sampling.JsonConstraint}; OpenAI's {@code response_format} {@code json_object})
+ * @param json null, or the schema the answer must be one JSON object of ({@link
+ *     dev.rgemma.sampling.JsonConstraint}; OpenAI's {@code response_format} {@code json_object} or
+ *     {@code json_schema})
  */
 public record GenerationRequest(
     int[] prompt, int maxTokens, SamplerSettings sampling, List<String> stop, Map<Integer, Float> logitBias,
-    int logprobs, boolean promptLogprobs, boolean json) {
+    int logprobs, boolean promptLogprobs, dev.rgemma.sampling.JsonSchema json) {
   /** The most alternatives a token's log-probabilities may list (OpenAI's limit for chat). */
   public static final int MAX_LOGPROBS = 20;
 
@@ -54,7 +55,7 @@ public record GenerationRequest(
   public GenerationRequest(
       int[] prompt, int maxTokens, SamplerSettings sampling, List<String> stop, Map<Integer, Float> logitBias,
       int logprobs) {
-    this(prompt, maxTokens, sampling, stop, logitBias, logprobs, false, false);
+    this(prompt, maxTokens, sampling, stop, logitBias, logprobs, false, null);
   }
 
   /** A request without log-probabilities. */

@@ -29,7 +29,8 @@ final class RequestParser {
    * @param n choices per prompt (sampled independently: the k-th with seed {@code seed + k})
    */
   record Options(int maxTokens, SamplerSettings sampling, List<String> stop, boolean stream,
-      boolean includeUsage, Map<Integer, Float> logitBias, int logprobs, boolean echo, int n, boolean json) {}
+      boolean includeUsage, Map<Integer, Float> logitBias, int logprobs, boolean echo, int n,
+      dev.rgemma.sampling.JsonSchema json) {}
 
   static List<TextCodec.Message> messages(JsonNode body) {
     JsonNode messages = body.get("messages");
@@ -190,21 +191,38 @@ final class RequestParser {
   }
 
   /**
-   * {@code response_format}: {@code {"type": "text"}} (the default) or {@code {"type":
-   * "json_object"}}, which constrains the answer to one JSON object; a JSON schema is refused.
+   * {@code response_format}: {@code {"type": "text"}} (the default: null), {@code {"type":
+   * "json_object"}} (any one JSON object), or {@code {"type": "json_schema", "json_schema": {"name",
+   * "schema", "strict"}}} (one object the schema accepts, in the subset {@link
+   * dev.rgemma.sampling.JsonSchema} can enforce; anything else in the schema is a 400 naming it).
    */
-  private static boolean jsonMode(JsonNode body) {
+  private static dev.rgemma.sampling.JsonSchema jsonMode(JsonNode body) {
     JsonNode format = body.get("response_format");
     if (format == null || format.isNull()) {
-      return false;
+      return null;
     }
     String type = format.isObject() ? format.path("type").asText("") : "";
-    return switch (type) {
-      case "text" -> false;
-      case "json_object" -> true;
-      default -> throw ApiException.invalid("response_format", "'response_format' must be {\"type\": \"text\"} or "
-          + "{\"type\": \"json_object\"} (JSON schemas are not supported), got " + format);
-    };
+    switch (type) {
+      case "text":
+        return null;
+      case "json_object":
+        return dev.rgemma.sampling.JsonSchema.ANY_OBJECT;
+      case "json_schema": {
+        JsonNode schema = format.path("json_schema").get("schema");
+        if (schema == null || !schema.isObject()) {
+          throw ApiException.invalid("response_format",
+              "'response_format.json_schema.schema' must be a JSON Schema object");
+        }
+        try {
+          return dev.rgemma.sampling.JsonSchema.compile(schema);
+        } catch (IllegalArgumentException e) {
+          throw ApiException.invalid("response_format", "'response_format.json_schema.schema': " + e.getMessage());
+        }
+      }
+      default:
+        throw ApiException.invalid("response_format", "'response_format' must be {\"type\": \"text\"}, "
+            + "{\"type\": \"json_object\"} or {\"type\": \"json_schema\", ...}, got " + format);
+    }
   }
 
   /**

@@ -307,7 +307,7 @@ class BatchSchedulerTest {
           scored.addAll(logprobs);
         }
       };
-      scheduler.submit(new GenerationRequest(prompt, 0, SamplerSettings.greedy(), List.of(), java.util.Map.of(), 2, true, false),
+      scheduler.submit(new GenerationRequest(prompt, 0, SamplerSettings.greedy(), List.of(), java.util.Map.of(), 2, true, null),
           collector);
       SequenceResult result = collector.await();
       other.await();

@@ -547,6 +547,35 @@ class OpenAiServerTest {
     assertNotEquals(reply.body.get("choices"), plain.body.get("choices"));
   }
 
+  /**
+   * response_format json_schema: answers that end by themselves are objects the schema accepts
+   * (required properties in order, types, enums), checked with the test's own validator.
+   */
+  @Test
+  void jsonSchemaAnswersFollowTheSchema() throws Exception {
+    String schema = "{\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}, "
+        + "\"n\": {\"type\": \"integer\"}, \"kind\": {\"enum\": [\"a\", \"b\"]}}, \"required\": [\"name\", \"kind\"]}";
+    String body = "{\"messages\": [{\"role\": \"user\", \"content\": \"Give JSON\"}], \"max_tokens\": 60, "
+        + "\"n\": 6, \"temperature\": 1, \"seed\": 9, \"response_format\": {\"type\": \"json_schema\", "
+        + "\"json_schema\": {\"name\": \"thing\", \"strict\": true, \"schema\": " + schema + "}}, "
+        + "\"logit_bias\": {\"" + CharCodec.id('"') + "\": 6, \"" + CharCodec.id('}') + "\": 3}}";
+    Reply reply = postJson("/v1/chat/completions", body);
+    assertEquals(200, reply.status, reply.body.toString());
+    int stopped = 0;
+    for (JsonNode choice : reply.body.get("choices")) {
+      String content = choice.at("/message/content").asText();
+      if (choice.get("finish_reason").asText().equals("stop")) {
+        JsonNode value = JSON.readTree(content);
+        assertTrue(value.has("name") && value.get("name").isTextual(), content);
+        assertTrue(value.get("kind").asText().matches("a|b"), content);
+        assertTrue(!value.has("n") || value.get("n").isIntegralNumber(), content);
+        value.fieldNames().forEachRemaining(name -> assertTrue(name.matches("name|n|kind"), content));
+        stopped++;
+      }
+    }
+    assertTrue(stopped >= 1, "no answer closed its object: " + reply.body);
+  }
+
   /** Fields that would change the answer and are not implemented fail by name; their neutral values pass. */
   @Test
   void unsupportedFeaturesAreRefusedNotIgnored() throws Exception {
@@ -557,6 +586,8 @@ class OpenAiServerTest {
       {chat, "\"top_logprobs\": 3}", "top_logprobs"},
       {chat, "\"logprobs\": true, \"top_logprobs\": 21}", "top_logprobs"},
       {chat, "\"response_format\": {\"type\": \"json_schema\", \"json_schema\": {}}}", "response_format"},
+      {chat, "\"response_format\": {\"type\": \"json_schema\", \"json_schema\": {\"schema\": {\"type\": \"object\", "
+          + "\"properties\": {\"a\": {\"type\": \"string\", \"pattern\": \"x\"}}}}}}", "response_format"},
       {chat, "\"response_format\": \"json\"}", "response_format"},
       {chat, "\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]}", "tools"},
       {chat, "\"functions\": [{\"name\": \"f\"}]}", "functions"},

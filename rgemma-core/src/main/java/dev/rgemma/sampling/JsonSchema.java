@@ -1,0 +1,242 @@
+package dev.rgemma.sampling;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The part of JSON Schema that {@link JsonConstraint} can enforce while generating, compiled from
+ * its JSON form: {@code type} (one of object, array, string, number, integer, boolean, null),
+ * {@code properties} with {@code required} (the properties come in the order the schema lists them;
+ * optional ones may be left out, no others appear: {@code additionalProperties} may only be false),
+ * {@code items}, {@code enum} and {@code const} of strings, booleans or null. Annotations ({@code
+ * title}, {@code description}, {@code $schema}, {@code $id}, {@code examples}, {@code default}) are
+ * ignored. Any other keyword is refused by name, since generating as if it were absent could give
+ * output the schema rejects. An empty schema ({@code {}}) is any JSON value.
+ */
+public final class JsonSchema {
+  /** What a value may be. */
+  enum Kind { ANY, OBJECT, ANY_OBJECT, ARRAY, STRING, NUMBER, INTEGER, BOOLEAN, NULL, ENUM }
+
+  /** A compiled schema node. */
+  static final class Node {
+    final Kind kind;
+    final byte[][] names; // OBJECT: property names, in order
+    final Node[] properties; // OBJECT: their schemas
+    final boolean[] required; // OBJECT
+    final Node items; // ARRAY: the items' schema
+    final byte[][] values; // ENUM: each allowed value as JSON bytes
+
+    Node(Kind kind, byte[][] names, Node[] properties, boolean[] required, Node items, byte[][] values) {
+      this.kind = kind;
+      this.names = names;
+      this.properties = properties;
+      this.required = required;
+      this.items = items;
+      this.values = values;
+    }
+
+    static Node of(Kind kind) {
+      return new Node(kind, null, null, null, null, null);
+    }
+  }
+
+  /** Most properties of one object. */
+  public static final int MAX_PROPERTIES = 63;
+
+  private static final Set<String> ANNOTATIONS =
+      Set.of("title", "description", "$schema", "$id", "examples", "default", "$comment");
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Any JSON value (for a key of a free object). */
+  static final Node ANY = Node.of(Kind.ANY);
+
+  /** Any JSON object (JSON mode without a schema). */
+  public static final JsonSchema ANY_OBJECT = new JsonSchema(Node.of(Kind.ANY_OBJECT));
+
+  final Node root;
+
+  private JsonSchema(Node root) {
+    this.root = root;
+  }
+
+  /**
+   * Compiles a schema; the root must be an object schema.
+   *
+   * @throws IllegalArgumentException naming the keyword and its place (e.g. {@code
+   *     properties.name.pattern}) if the schema uses what this subset cannot enforce
+   */
+  public static JsonSchema compile(JsonNode schema) {
+    Node root = node(schema, "");
+    if (root.kind != Kind.OBJECT && root.kind != Kind.ANY_OBJECT) {
+      throw new IllegalArgumentException("the schema's root must be an object schema ({\"type\": \"object\", ...})");
+    }
+    return new JsonSchema(root);
+  }
+
+  private static Node node(JsonNode schema, String at) {
+    String here = at.isEmpty() ? "the schema" : at;
+    if (schema == null || !schema.isObject()) {
+      throw new IllegalArgumentException(here + " must be a JSON object, got " + schema);
+    }
+    Set<String> used = new HashSet<>();
+    for (Map.Entry<String, JsonNode> field : schema.properties()) {
+      used.add(field.getKey());
+    }
+    used.removeAll(ANNOTATIONS);
+    if (used.contains("enum") || used.contains("const")) {
+      return enumNode(schema, at, used);
+    }
+    JsonNode typeNode = schema.get("type");
+    if (typeNode == null) {
+      used.remove("type");
+      if (!used.isEmpty()) {
+        throw new IllegalArgumentException(path(at, used.iterator().next())
+            + " is not supported without a \"type\" (supported: type, properties, required, "
+            + "additionalProperties: false, items, enum, const)");
+      }
+      return Node.of(Kind.ANY);
+    }
+    if (!typeNode.isTextual()) {
+      throw new IllegalArgumentException(path(at, "type") + " must be one type name (a list of types is not "
+          + "supported), got " + typeNode);
+    }
+    String type = typeNode.asText();
+    used.remove("type");
+    return switch (type) {
+      case "object" -> objectNode(schema, at, used);
+      case "array" -> {
+        used.remove("items");
+        refuse(at, used);
+        JsonNode items = schema.get("items");
+        yield new Node(Kind.ARRAY, null, null, null, items == null ? Node.of(Kind.ANY) : node(items, path(at, "items")),
+            null);
+      }
+      case "string" -> leaf(Kind.STRING, at, used);
+      case "number" -> leaf(Kind.NUMBER, at, used);
+      case "integer" -> leaf(Kind.INTEGER, at, used);
+      case "boolean" -> leaf(Kind.BOOLEAN, at, used);
+      case "null" -> leaf(Kind.NULL, at, used);
+      default -> throw new IllegalArgumentException(path(at, "type") + " \"" + type + "\" is not a JSON Schema type "
+          + "(object, array, string, number, integer, boolean, null)");
+    };
+  }
+
+  private static Node objectNode(JsonNode schema, String at, Set<String> used) {
+    used.remove("properties");
+    used.remove("required");
+    JsonNode additional = schema.get("additionalProperties");
+    JsonNode properties = schema.get("properties");
+    used.remove("additionalProperties");
+    boolean closed = additional != null && additional.isBoolean() && !additional.asBoolean();
+    if (additional != null && !additional.isBoolean()) {
+      throw new IllegalArgumentException(path(at, "additionalProperties")
+          + " may be true (without \"properties\") or false, not a schema");
+    }
+    if (additional != null && !closed && properties != null) {
+      throw new IllegalArgumentException(path(at, "additionalProperties")
+          + " may only be false beside \"properties\": only the listed properties are generated");
+    }
+    refuse(at, used);
+    if (properties == null) {
+      if (schema.has("required") && !schema.get("required").isEmpty()) {
+        throw new IllegalArgumentException(path(at, "required") + " names properties, but there are no \"properties\"");
+      }
+      return closed ? new Node(Kind.OBJECT, new byte[0][], new Node[0], new boolean[0], null, null)
+          : Node.of(Kind.ANY_OBJECT);
+    }
+    if (!properties.isObject()) {
+      throw new IllegalArgumentException(path(at, "properties") + " must be an object, got " + properties);
+    }
+    if (properties.size() > MAX_PROPERTIES) {
+      throw new IllegalArgumentException(path(at, "properties") + " has " + properties.size()
+          + " properties; at most " + MAX_PROPERTIES + " are supported");
+    }
+    List<String> names = new ArrayList<>();
+    List<Node> nodes = new ArrayList<>();
+    for (Map.Entry<String, JsonNode> property : properties.properties()) {
+      String name = property.getKey();
+      for (int i = 0; i < name.length(); i++) {
+        char c = name.charAt(i);
+        if (c < 0x20 || c == '"' || c == '\\') {
+          throw new IllegalArgumentException(path(at, "properties") + ": the property name " + JSON.valueToTree(name)
+              + " would need escaping in JSON, which is not supported");
+        }
+      }
+      names.add(name);
+      nodes.add(node(property.getValue(), path(path(at, "properties"), name)));
+    }
+    boolean[] required = new boolean[names.size()];
+    JsonNode requiredNode = schema.get("required");
+    if (requiredNode != null) {
+      if (!requiredNode.isArray()) {
+        throw new IllegalArgumentException(path(at, "required") + " must be an array of property names");
+      }
+      for (JsonNode name : requiredNode) {
+        int index = names.indexOf(name.asText());
+        if (!name.isTextual() || index < 0) {
+          throw new IllegalArgumentException(path(at, "required") + " names " + name + ", which is not in \"properties\"");
+        }
+        required[index] = true;
+      }
+    }
+    byte[][] nameBytes = new byte[names.size()][];
+    for (int i = 0; i < nameBytes.length; i++) {
+      nameBytes[i] = names.get(i).getBytes(StandardCharsets.UTF_8);
+    }
+    return new Node(Kind.OBJECT, nameBytes, nodes.toArray(new Node[0]), required, null, null);
+  }
+
+  private static Node enumNode(JsonNode schema, String at, Set<String> used) {
+    if (used.contains("enum") && used.contains("const")) {
+      throw new IllegalArgumentException(at.isEmpty() ? "the schema" : at + " has both \"enum\" and \"const\"");
+    }
+    String key = used.contains("enum") ? "enum" : "const";
+    used.remove(key);
+    used.remove("type"); // the values decide; a type beside them must agree, checked below
+    refuse(at, used);
+    JsonNode values = key.equals("enum") ? schema.get("enum") : JSON.createArrayNode().add(schema.get("const"));
+    if (!values.isArray() || values.isEmpty()) {
+      throw new IllegalArgumentException(path(at, key) + " must be a non-empty array");
+    }
+    Set<String> distinct = new LinkedHashSet<>();
+    for (JsonNode value : values) {
+      if (!(value.isTextual() || value.isBoolean() || value.isNull())) {
+        throw new IllegalArgumentException(path(at, key) + " may only hold strings, booleans and null, got " + value);
+      }
+      JsonNode type = schema.get("type");
+      if (type != null && !type.asText().equals(value.isTextual() ? "string" : value.isBoolean() ? "boolean" : "null")) {
+        throw new IllegalArgumentException(path(at, key) + " holds " + value + ", which is not of type " + type);
+      }
+      distinct.add(value.toString());
+    }
+    byte[][] bytes = new byte[distinct.size()][];
+    int i = 0;
+    for (String value : distinct) {
+      bytes[i++] = value.getBytes(StandardCharsets.UTF_8);
+    }
+    return new Node(Kind.ENUM, null, null, null, null, bytes);
+  }
+
+  private static Node leaf(Kind kind, String at, Set<String> used) {
+    refuse(at, used);
+    return Node.of(kind);
+  }
+
+  private static void refuse(String at, Set<String> used) {
+    if (!used.isEmpty()) {
+      throw new IllegalArgumentException(path(at, used.iterator().next()) + " is not supported (supported: type, "
+          + "properties, required, additionalProperties: false, items, enum, const; annotations are ignored)");
+    }
+  }
+
+  private static String path(String at, String key) {
+    return at.isEmpty() ? key : at + "." + key;
+  }
+}

@@ -1,0 +1,233 @@
+package dev.rgemma.sampling;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** JSON Schema constraints: the subset compiles or is refused by name; output follows the schema. */
+class JsonSchemaTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int STOP = 256;
+  private static final String PERSON = """
+      {"type": "object", "title": "person",
+       "properties": {
+         "name": {"type": "string", "description": "full name"},
+         "age": {"type": "integer"},
+         "tags": {"type": "array", "items": {"type": "string"}},
+         "color": {"enum": ["red", "green", null]},
+         "ok": {"type": "boolean"},
+         "score": {"type": "number"},
+         "extra": {}
+       },
+       "required": ["name", "age"], "additionalProperties": false}""";
+
+  private static JsonSchema schema(String json) throws Exception {
+    return JsonSchema.compile(JSON.readTree(json));
+  }
+
+  private static byte[][] singleBytes() {
+    byte[][] tokens = new byte[STOP + 1][];
+    for (int b = 0; b < 256; b++) {
+      tokens[b] = new byte[] {(byte) b};
+    }
+    tokens[STOP] = new byte[0];
+    return tokens;
+  }
+
+  /** The index of the first byte of {@code text} the constraint refuses, or -1. */
+  private static int firstRefused(String text, JsonConstraint json) {
+    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+    for (int i = 0; i < bytes.length; i++) {
+      float[] logits = new float[STOP + 1];
+      json.mask(logits);
+      if (logits[bytes[i] & 0xFF] == Float.NEGATIVE_INFINITY) {
+        return i;
+      }
+      json.accept(bytes[i] & 0xFF);
+    }
+    return -1;
+  }
+
+  @Test
+  void unsupportedKeywordsAreRefusedByName() {
+    Map<String, String> cases = Map.ofEntries(
+        Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"string\", \"pattern\": \"x\"}}}",
+            "properties.a.pattern"),
+        Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {\"anyOf\": []}}}", "properties.a.anyOf"),
+        Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {\"$ref\": \"#/x\"}}}", "properties.a.$ref"),
+        Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": [\"string\", \"null\"]}}}",
+            "properties.a.type"),
+        Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {\"enum\": [1, 2]}}}", "properties.a.enum"),
+        Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {}}, \"required\": [\"b\"]}", "required"),
+        Map.entry("{\"type\": \"object\", \"additionalProperties\": {\"type\": \"string\"}}", "additionalProperties"),
+        Map.entry("{\"type\": \"object\", \"properties\": {\"a\\\"b\": {}}}", "escaping"),
+        Map.entry("{\"type\": \"array\"}", "root"),
+        Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"string\", \"minLength\": 2}}}",
+            "properties.a.minLength"),
+        Map.entry("{\"type\": \"thing\"}", "thing"));
+    for (Map.Entry<String, String> c : cases.entrySet()) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> schema(c.getKey()), c.getKey());
+      assertTrue(e.getMessage().contains(c.getValue()), e.getMessage());
+    }
+  }
+
+  @Test
+  void objectsFollowTheSchemaByteByByte() throws Exception {
+    JsonSchema person = schema(PERSON);
+    for (String valid : List.of(
+        "{\"name\":\"x\",\"age\":3}",
+        "{\"name\": \"Ann \\\"A\\\"\", \"age\": -12, \"tags\": [\"a\", \"b\"], \"color\": \"green\", \"ok\": true}",
+        "{\"name\":\"\",\"age\":0,\"color\":null,\"score\":-1.5e3,\"extra\":{\"any\":[1,{\"x\":null}]}}",
+        "{\n  \"name\": \"x\",\n  \"age\": 7,\n  \"tags\": []\n}")) {
+      JsonConstraint json = new JsonConstraint(singleBytes(), Set.of(STOP), person);
+      assertEquals(-1, firstRefused(valid, json), valid);
+      assertTrue(json.complete(), valid);
+      assertTrue(valid(JSON.readTree(PERSON), JSON.readTree(valid)), "the test's validator agrees: " + valid);
+    }
+    String[][] invalid = {
+      {"{\"age\":3}", "2"}, // name is required and comes first
+      {"{\"name\":\"x\"}", "11"}, // age is required: no closing yet
+      {"{\"name\":1", "8"},
+      {"{\"name\":\"x\",\"age\":3.5}", "19"},
+      {"{\"name\":\"x\",\"age\":3,\"color\":\"blue\"}", "29"},
+      {"{\"name\":\"x\",\"age\":3,\"nope\":1}", "21"},
+      {"{\"name\":\"x\",\"age\":3,\"extra\":1,\"ok\":true}", "29"}, // order: ok comes before extra, the last
+      {"{\"name\":\"x\",\"age\":3,\"tags\":[1]}", "28"},
+      {"{\"name\":\"x\",\"age\":3,\"ok\":nul", "25"},
+    };
+    for (String[] c : invalid) {
+      JsonConstraint json = new JsonConstraint(singleBytes(), Set.of(STOP), person);
+      assertEquals(Integer.parseInt(c[1]), firstRefused(c[0], json), c[0]);
+    }
+    JsonConstraint empty = new JsonConstraint(singleBytes(), Set.of(STOP),
+        schema("{\"type\": \"object\", \"additionalProperties\": false}"));
+    assertEquals(1, firstRefused("{\"a\":1}", empty));
+  }
+
+  /** Seeded random walks over multi-byte pieces: every closed object parses and passes the schema. */
+  @Test
+  void randomWalksEndInValidObjects() throws Exception {
+    JsonSchema person = schema(PERSON);
+    SplittableRandom random = new SplittableRandom(23);
+    String alphabet = "{}[]\":,0123456789-.eEtrufalsn \nabcxyz";
+    List<byte[]> pieces = new ArrayList<>();
+    for (int b = 0; b < 256; b++) {
+      pieces.add(new byte[] {(byte) b});
+    }
+    for (int i = 0; i < 2000; i++) {
+      StringBuilder piece = new StringBuilder();
+      for (int k = 1 + random.nextInt(4); k > 0; k--) {
+        piece.append(alphabet.charAt(random.nextInt(alphabet.length())));
+      }
+      pieces.add(piece.toString().getBytes(StandardCharsets.UTF_8));
+    }
+    for (String word : List.of("\"name\"", "\"age\"", "\"tags\"", "\"color\"", "\"ok\"", "\"score\"", "\"extra\"",
+        "\"red\"", "\"green\"", "true", "false", "null", "\": ", "\", \"", "\",")) {
+      pieces.add(word.getBytes(StandardCharsets.UTF_8));
+    }
+    int stop = pieces.size();
+    pieces.add(new byte[0]);
+    byte[][] vocab = pieces.toArray(new byte[0][]);
+    JsonNode schemaJson = JSON.readTree(PERSON);
+    int ended = 0;
+    String last = "";
+    for (int walk = 0; walk < 300; walk++) {
+      JsonConstraint json = new JsonConstraint(vocab, Set.of(stop), person);
+      ByteArrayOutputStream text = new ByteArrayOutputStream();
+      for (int step = 0; step < 600; step++) {
+        float[] logits = new float[vocab.length];
+        for (int i = 0; i < logits.length; i++) {
+          logits[i] = (float) random.nextDouble();
+        }
+        logits[stop] += 10;
+        logits['}'] += 2 + step / 50f;
+        logits[']'] += 2 + step / 50f;
+        logits['"'] += 5; // leave strings quickly: the brackets' boost would fill them otherwise
+        assertTrue(json.mask(logits) > 0, "no token left after " + text);
+        int best = LogSoftmax.argmax(logits, 0, logits.length);
+        if (best == stop) {
+          JsonNode value = JSON.readTree(text.toByteArray());
+          assertTrue(valid(schemaJson, value), text.toString(StandardCharsets.UTF_8));
+          ended++;
+          break;
+        }
+        json.accept(best);
+        text.writeBytes(vocab[best]);
+      }
+      last = text.toString(StandardCharsets.UTF_8);
+    }
+    assertTrue(ended > 200, "only " + ended + " of 300 walks closed their object; last: " + last);
+  }
+
+  /** A small validator for the subset, written from the schema's JSON (not from the compiled form). */
+  static boolean valid(JsonNode schema, JsonNode value) {
+    if (schema.has("enum")) {
+      for (JsonNode allowed : schema.get("enum")) {
+        if (allowed.equals(value)) {
+          return true;
+        }
+      }
+      return false;
+    }
+    if (!schema.has("type")) {
+      return true;
+    }
+    switch (schema.get("type").asText()) {
+      case "object": {
+        if (!value.isObject()) {
+          return false;
+        }
+        JsonNode properties = schema.get("properties");
+        for (JsonNode required : schema.path("required")) {
+          if (!value.has(required.asText())) {
+            return false;
+          }
+        }
+        for (Map.Entry<String, JsonNode> member : value.properties()) {
+          if (properties == null) {
+            continue;
+          }
+          JsonNode sub = properties.get(member.getKey());
+          if (sub == null || !valid(sub, member.getValue())) {
+            return false;
+          }
+        }
+        return true;
+      }
+      case "array": {
+        if (!value.isArray()) {
+          return false;
+        }
+        for (JsonNode item : value) {
+          if (schema.has("items") && !valid(schema.get("items"), item)) {
+            return false;
+          }
+        }
+        return true;
+      }
+      case "string":
+        return value.isTextual();
+      case "integer":
+        return value.isIntegralNumber();
+      case "number":
+        return value.isNumber();
+      case "boolean":
+        return value.isBoolean();
+      case "null":
+        return value.isNull();
+      default:
+        return false;
+    }
+  }
+}

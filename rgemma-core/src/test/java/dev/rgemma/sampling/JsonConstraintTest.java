@@ -17,9 +17,9 @@ import org.junit.jupiter.api.Test;
 
 class JsonConstraintTest {
   /** Tokens 0-255 are the single bytes, 256 the stop token. */
-  private static final int STOP = 256;
+  static final int STOP = 256;
 
-  private static byte[][] singleBytes() {
+  static byte[][] singleBytes() {
     byte[][] tokens = new byte[STOP + 1][];
     for (int b = 0; b < 256; b++) {
       tokens[b] = new byte[] {(byte) b};
@@ -29,7 +29,7 @@ class JsonConstraintTest {
   }
 
   /** The index of the first byte of {@code text} the constraint refuses, or -1 if it takes them all. */
-  private static int firstRefused(String text, JsonConstraint json) {
+  static int firstRefused(String text, JsonConstraint json) {
     byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
     for (int i = 0; i < bytes.length; i++) {
       float[] logits = new float[STOP + 1];

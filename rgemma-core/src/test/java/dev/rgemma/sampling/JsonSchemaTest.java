@@ -1,5 +1,8 @@
 package dev.rgemma.sampling;
 
+import static dev.rgemma.sampling.JsonConstraintTest.STOP;
+import static dev.rgemma.sampling.JsonConstraintTest.firstRefused;
+import static dev.rgemma.sampling.JsonConstraintTest.singleBytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,7 +21,6 @@ import org.junit.jupiter.api.Test;
 /** JSON Schema constraints: the subset compiles or is refused by name; output follows the schema. */
 class JsonSchemaTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int STOP = 256;
   private static final String PERSON = """
       {"type": "object", "title": "person",
        "properties": {
@@ -34,29 +36,6 @@ class JsonSchemaTest {
 
   private static JsonSchema schema(String json) throws Exception {
     return JsonSchema.compile(JSON.readTree(json));
-  }
-
-  private static byte[][] singleBytes() {
-    byte[][] tokens = new byte[STOP + 1][];
-    for (int b = 0; b < 256; b++) {
-      tokens[b] = new byte[] {(byte) b};
-    }
-    tokens[STOP] = new byte[0];
-    return tokens;
-  }
-
-  /** The index of the first byte of {@code text} the constraint refuses, or -1. */
-  private static int firstRefused(String text, JsonConstraint json) {
-    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-    for (int i = 0; i < bytes.length; i++) {
-      float[] logits = new float[STOP + 1];
-      json.mask(logits);
-      if (logits[bytes[i] & 0xFF] == Float.NEGATIVE_INFINITY) {
-        return i;
-      }
-      json.accept(bytes[i] & 0xFF);
-    }
-    return -1;
   }
 
   @Test

@@ -82,6 +82,12 @@ final class GenerateCommand implements Callable<Integer> {
           + "chosen; it ends when the object closes). Not with --ignore-eos.")
   boolean json;
 
+  @Option(names = "--json-schema", paramLabel = "FILE",
+      description = "JSON mode following the JSON Schema in FILE (type, properties in their order, required, "
+          + "additionalProperties: false, items, enum/const of strings, booleans or null; other keywords are "
+          + "refused).")
+  Path jsonSchema;
+
   @Option(names = "--session", paramLabel = "FILE",
       description = "Continue from this session file if it exists, and save the session to it afterwards.")
   Path sessionFile;
@@ -100,7 +106,8 @@ final class GenerateCommand implements Callable<Integer> {
     if (promptIds != null && Boolean.TRUE.equals(chat)) {
       throw new IllegalArgumentException("--chat needs a text prompt, not --prompt-ids");
     }
-    GenerationOptions options = new GenerationOptions(maxTokens, stop, ignoreEos, json);
+    GenerationOptions options = new GenerationOptions(maxTokens, stop, ignoreEos,
+        jsonSchema != null ? readSchema(jsonSchema) : json ? dev.rgemma.sampling.JsonSchema.ANY_OBJECT : null);
     try (RecurrentGemmaModel model = modelOptions.load()) {
       TextCodec codec = modelOptions.loadTokenizer(model);
       Session session = new Session(model, codec, sampling.settings());
@@ -181,6 +188,24 @@ final class GenerateCommand implements Callable<Integer> {
         out.print(text);
         out.flush();
       }
+    }
+  }
+
+  /** The compiled schema in {@code file}; errors name the file. */
+  static dev.rgemma.sampling.JsonSchema readSchema(Path file) throws java.io.IOException {
+    if (!java.nio.file.Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("--json-schema: " + file + " is not a file");
+    }
+    com.fasterxml.jackson.databind.JsonNode node;
+    try {
+      node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new IllegalArgumentException("--json-schema: " + file + " is not valid JSON: " + e.getOriginalMessage());
+    }
+    try {
+      return dev.rgemma.sampling.JsonSchema.compile(node);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--json-schema: " + file + ": " + e.getMessage(), e);
     }
   }
 }

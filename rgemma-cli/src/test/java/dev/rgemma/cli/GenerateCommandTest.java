@@ -173,6 +173,34 @@ class GenerateCommandTest {
     assertTrue(closed >= 1, "no sample closed its object");
   }
 
+  /** --json-schema FILE: closed answers follow the schema; a schema it cannot enforce names file and keyword. */
+  @Test
+  void jsonSchemaFileConstrainsTheAnswer() throws Exception {
+    Path model = TinyTokenizer.fixtureModelWithTokenizer(temp.resolve("schema-model"));
+    Path schema = temp.resolve("schema.json");
+    java.nio.file.Files.writeString(schema, "{\"type\": \"object\", \"properties\": {\"k\": {\"enum\": [\"x\", \"y\"]}},"
+        + " \"required\": [\"k\"]}");
+    int closed = 0;
+    for (int seed = 1; seed <= 6; seed++) {
+      CliRun run = CliRun.run("", "generate", "--model", model.toString(), "--prompt", "the", "--no-chat",
+          "--max-tokens", "40", "--temperature", "1", "--seed", String.valueOf(seed), "--json-schema", schema.toString());
+      assertEquals(0, run.exitCode(), run.toString());
+      if (!run.stopReasons().equals(List.of("max-tokens"))) {
+        var value = new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.out().stripTrailing());
+        assertTrue(value.size() == 1 && value.get("k").asText().matches("x|y"), run.out());
+        closed++;
+      }
+    }
+    assertTrue(closed >= 1, "no sample closed its object");
+    Path bad = temp.resolve("bad-schema.json");
+    java.nio.file.Files.writeString(bad, "{\"type\": \"object\", \"properties\": {\"k\": {\"type\": \"string\", "
+        + "\"maxLength\": 3}}}");
+    assertError(CliRun.run("", "generate", "--model", model.toString(), "--prompt", "the", "--json-schema",
+        bad.toString()), "properties.k.maxLength");
+    assertError(CliRun.run("", "generate", "--model", model.toString(), "--prompt", "the", "--json-schema",
+        temp.resolve("missing.json").toString()), "missing.json");
+  }
+
   @Test
   void withoutModelTheDemoModelIsUsedOrNamedInTheError() {
     String previous = System.getProperty("rgemma.home");
@@ -202,7 +230,8 @@ class GenerateCommandTest {
     assertEquals(0, help.exitCode());
     for (String flag : List.of("--model", "--prompt", "PROMPT", "--prompt-ids", "--max-tokens", "--temperature",
         "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--frequency-penalty", "--presence-penalty",
-        "--repeat-last-n", "--seed", "--stop", "--[no-]chat", "--print-ids", "--ignore-eos", "--json", "--threads",
+        "--repeat-last-n", "--seed", "--stop", "--[no-]chat", "--print-ids", "--ignore-eos", "--json", "--json-schema",
+        "--threads",
         "--session")) {
       assertTrue(help.out().contains(flag), flag + " missing from\n" + help.out());
     }

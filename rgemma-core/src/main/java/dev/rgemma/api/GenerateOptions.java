@@ -34,6 +34,8 @@ public final class GenerateOptions {
   private final List<String> stopSequences;
   private final boolean ignoreEndOfSequence;
   private final boolean jsonObject;
+  private final String jsonSchemaText; // null: none
+  private final dev.rgemma.sampling.JsonSchema jsonSchema; // compiled; null: none
 
   private GenerateOptions(Builder builder) {
     this.maxTokens = builder.maxTokens;
@@ -44,6 +46,8 @@ public final class GenerateOptions {
     this.stopSequences = List.copyOf(builder.stopSequences);
     this.ignoreEndOfSequence = builder.ignoreEndOfSequence;
     this.jsonObject = builder.jsonObject;
+    this.jsonSchemaText = builder.jsonSchema;
+    this.jsonSchema = jsonSchemaText == null ? null : compile(jsonSchemaText);
     engineOptions(); // validates max tokens, stop sequences and JSON mode against ignoring end of sequence
   }
 
@@ -77,6 +81,7 @@ public final class GenerateOptions {
     b.stopSequences = new ArrayList<>(stopSequences);
     b.ignoreEndOfSequence = ignoreEndOfSequence;
     b.jsonObject = jsonObject;
+    b.jsonSchema = jsonSchemaText;
     return b;
   }
 
@@ -129,9 +134,28 @@ public final class GenerateOptions {
     return ignoreEndOfSequence;
   }
 
-  /** Whether the answer is constrained to one JSON object (JSON mode). */
+  /** Whether the answer is constrained to one JSON object (JSON mode; also true with a schema). */
   public boolean jsonObject() {
-    return jsonObject;
+    return jsonObject || jsonSchema != null;
+  }
+
+  /** The JSON Schema the answer follows, as given, if one was set. */
+  public java.util.Optional<String> jsonSchema() {
+    return java.util.Optional.ofNullable(jsonSchemaText);
+  }
+
+  private static dev.rgemma.sampling.JsonSchema compile(String schema) {
+    com.fasterxml.jackson.databind.JsonNode node;
+    try {
+      node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(schema);
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new IllegalArgumentException("jsonSchema is not valid JSON: " + e.getOriginalMessage());
+    }
+    try {
+      return dev.rgemma.sampling.JsonSchema.compile(node);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("jsonSchema: " + e.getMessage(), e);
+    }
   }
 
   /** The float the sampler uses, as the decimal it was written as (0.95f reads 0.95, not 0.9499...). */
@@ -148,26 +172,28 @@ public final class GenerateOptions {
   }
 
   GenerationOptions engineOptions() {
-    return new GenerationOptions(maxTokens, stopSequences, ignoreEndOfSequence, jsonObject);
+    return new GenerationOptions(maxTokens, stopSequences, ignoreEndOfSequence,
+        jsonSchema != null ? jsonSchema : jsonObject ? dev.rgemma.sampling.JsonSchema.ANY_OBJECT : null);
   }
 
   @Override
   public String toString() {
     return "GenerateOptions[maxTokens=" + maxTokens + ", " + sampling + ", seeded=" + seeded
         + ", stopSequences=" + stopSequences + ", ignoreEndOfSequence=" + ignoreEndOfSequence
-        + ", jsonObject=" + jsonObject + "]";
+        + ", jsonObject=" + jsonObject + (jsonSchemaText == null ? "" : ", jsonSchema=" + jsonSchemaText) + "]";
   }
 
   @Override
   public boolean equals(Object other) {
     return other instanceof GenerateOptions o && maxTokens == o.maxTokens && sampling.equals(o.sampling)
         && seeded == o.seeded && stopSequences.equals(o.stopSequences)
-        && ignoreEndOfSequence == o.ignoreEndOfSequence && jsonObject == o.jsonObject;
+        && ignoreEndOfSequence == o.ignoreEndOfSequence && jsonObject == o.jsonObject
+        && Objects.equals(jsonSchemaText, o.jsonSchemaText);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(maxTokens, sampling, seeded, stopSequences, ignoreEndOfSequence, jsonObject);
+    return Objects.hash(maxTokens, sampling, seeded, stopSequences, ignoreEndOfSequence, jsonObject, jsonSchemaText);
   }
 
   /** Collects options; unset ones keep their defaults. Not thread-safe. */
@@ -185,6 +211,7 @@ public final class GenerateOptions {
     private List<String> stopSequences = new ArrayList<>();
     private boolean ignoreEndOfSequence;
     private boolean jsonObject;
+    private String jsonSchema;
 
     private Builder() {}
 
@@ -282,6 +309,18 @@ public final class GenerateOptions {
      */
     public Builder jsonObject(boolean value) {
       jsonObject = value;
+      return this;
+    }
+
+    /**
+     * Constrain the answer to one JSON object that this JSON Schema accepts (null: none), in the
+     * subset that can be enforced while generating: {@code type}, {@code properties} (generated in
+     * the listed order; optional ones may be left out), {@code required}, {@code
+     * additionalProperties: false}, {@code items}, {@code enum} / {@code const} of strings, booleans
+     * or null; other keywords make {@link #build} throw naming them.
+     */
+    public Builder jsonSchema(String value) {
+      jsonSchema = value;
       return this;
     }
 

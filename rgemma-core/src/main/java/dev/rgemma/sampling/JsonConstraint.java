@@ -401,8 +401,7 @@ public final class JsonConstraint {
     }
 
     private boolean startEnum(int b) {
-      long all = expect.values.length >= 64 ? -1L : (1L << expect.values.length) - 1;
-      candidates = all;
+      candidates = (1L << expect.values.length) - 1; // at most 63 values (JsonSchema.MAX_ENUM_VALUES)
       position = 0;
       mode = ENUM;
       return enumByte(b);

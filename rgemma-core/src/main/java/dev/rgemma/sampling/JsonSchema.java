@@ -49,6 +49,8 @@ public final class JsonSchema {
 
   /** Most properties of one object. */
   public static final int MAX_PROPERTIES = 63;
+  /** Most values of one enum. */
+  public static final int MAX_ENUM_VALUES = 63;
 
   private static final Set<String> ANNOTATIONS =
       Set.of("title", "description", "$schema", "$id", "examples", "default", "$comment");
@@ -215,6 +217,10 @@ public final class JsonSchema {
         throw new IllegalArgumentException(path(at, key) + " holds " + value + ", which is not of type " + type);
       }
       distinct.add(value.toString());
+    }
+    if (distinct.size() > MAX_ENUM_VALUES) {
+      throw new IllegalArgumentException(path(at, key) + " has " + distinct.size() + " values; at most "
+          + MAX_ENUM_VALUES + " are supported");
     }
     byte[][] bytes = new byte[distinct.size()][];
     int i = 0;

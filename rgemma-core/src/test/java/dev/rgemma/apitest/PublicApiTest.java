@@ -430,4 +430,31 @@ class PublicApiTest {
     assertThrows(IllegalArgumentException.class,
         () -> GenerateOptions.builder().jsonObject(true).ignoreEndOfSequence(true).build());
   }
+
+  /** jsonSchema: answers that end by themselves have the required properties with their types. */
+  @Test
+  void jsonSchemaAnswersFollowTheSchema() throws Exception {
+    String schema = "{\"type\": \"object\", \"properties\": {\"w\": {\"type\": \"string\"}, "
+        + "\"ok\": {\"type\": \"boolean\"}}, \"required\": [\"w\", \"ok\"]}";
+    int closed = 0;
+    for (long seed = 1; seed <= 8; seed++) {
+      Completion c = model.newSession().generate("the",
+          GenerateOptions.builder().jsonSchema(schema).maxTokens(60).temperature(1).seed(seed).build());
+      if (c.finishReason() != FinishReason.MAX_TOKENS) {
+        JsonNode value = new com.fasterxml.jackson.databind.ObjectMapper().readTree(c.text());
+        assertTrue(value.get("w").isTextual() && value.get("ok").isBoolean() && value.size() == 2, c.text());
+        closed++;
+      }
+    }
+    assertTrue(closed >= 1, "no sample closed its object");
+    GenerateOptions options = GenerateOptions.builder().jsonSchema(schema).build();
+    assertTrue(options.jsonObject());
+    assertEquals(schema, options.jsonSchema().orElseThrow());
+    assertEquals(options, options.toBuilder().build());
+    IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> GenerateOptions.builder()
+        .jsonSchema("{\"type\": \"object\", \"properties\": {\"w\": {\"format\": \"date\"}}}").build());
+    assertTrue(bad.getMessage().contains("properties.w.format"), bad.getMessage());
+    bad = assertThrows(IllegalArgumentException.class, () -> GenerateOptions.builder().jsonSchema("{").build());
+    assertTrue(bad.getMessage().contains("not valid JSON"), bad.getMessage());
+  }
 }

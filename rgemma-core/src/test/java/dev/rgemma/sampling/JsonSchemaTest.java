@@ -54,7 +54,9 @@ class JsonSchemaTest {
         Map.entry("{\"type\": \"array\"}", "root"),
         Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"string\", \"minLength\": 2}}}",
             "properties.a.minLength"),
-        Map.entry("{\"type\": \"thing\"}", "thing"));
+        Map.entry("{\"type\": \"thing\"}", "thing"),
+        Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {\"enum\": " + java.util.stream.IntStream.range(0, 64)
+            .mapToObj(i -> "\"v" + i + "\"").toList() + "}}}", "at most 63"));
     for (Map.Entry<String, String> c : cases.entrySet()) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> schema(c.getKey()), c.getKey());
       assertTrue(e.getMessage().contains(c.getValue()), e.getMessage());

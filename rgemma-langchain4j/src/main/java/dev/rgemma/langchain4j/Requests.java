@@ -15,9 +15,12 @@ import dev.rgemma.api.Completion;
 import dev.rgemma.api.GenerateOptions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** Translates LangChain4j requests into rgemma's chat messages and options, and results back. */
 final class Requests {
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
   private Requests() {}
 
   /** A chat request in rgemma's terms. */
@@ -30,12 +33,19 @@ final class Requests {
           + parameters.toolSpecifications().size() + ")");
     }
     boolean json = parameters.responseFormat() != null && parameters.responseFormat().type() == ResponseFormatType.JSON;
-    if (json && parameters.responseFormat().jsonSchema() != null) {
-      throw new UnsupportedFeatureException("rgemma constrains answers to JSON objects (ResponseFormat.JSON without a "
-          + "schema) but does not support JSON schemas");
-    }
     GenerateOptions options = options(parameters, defaults);
-    if (json) {
+    if (json && parameters.responseFormat().jsonSchema() != null) {
+      // LangChain4j's own conversion of its schema elements to JSON Schema (as its OpenAI module does).
+      Map<String, Object> schema = dev.langchain4j.internal.JsonSchemaElementJsonUtils.toMap(
+          parameters.responseFormat().jsonSchema().rootElement());
+      try {
+        options = options.toBuilder().jsonSchema(JSON.writeValueAsString(schema)).build();
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw new IllegalStateException("the response format's schema could not be written as JSON", e);
+      } catch (IllegalArgumentException e) {
+        throw new UnsupportedFeatureException("rgemma cannot enforce this JSON schema: " + e.getMessage());
+      }
+    } else if (json) {
       options = options.toBuilder().jsonObject(true).build();
     }
     return new Conversation(messages(request.messages()), options);

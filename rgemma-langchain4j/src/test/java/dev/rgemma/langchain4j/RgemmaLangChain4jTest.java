@@ -170,14 +170,37 @@ class RgemmaLangChain4jTest {
     ChatRequest aiLast = ChatRequest.builder().messages(UserMessage.from("hi"), AiMessage.from("hello")).build();
     assertThrows(IllegalArgumentException.class, () -> chatModel().chat(aiLast));
 
-    ChatRequest withSchema = ChatRequest.builder().messages(CHAT).responseFormat(
-        dev.langchain4j.model.chat.request.ResponseFormat.builder()
-            .type(dev.langchain4j.model.chat.request.ResponseFormatType.JSON)
-            .jsonSchema(dev.langchain4j.model.chat.request.json.JsonSchema.builder().name("answer")
-                .rootElement(dev.langchain4j.model.chat.request.json.JsonObjectSchema.builder().build()).build())
-            .build()).build();
-    e = assertThrows(UnsupportedFeatureException.class, () -> chatModel().chat(withSchema));
-    assertTrue(e.getMessage().contains("schema"), e.getMessage());
+    ChatRequest withAnyOf = ChatRequest.builder().messages(CHAT).responseFormat(schemaFormat(
+        dev.langchain4j.model.chat.request.json.JsonObjectSchema.builder().addProperty("a",
+            dev.langchain4j.model.chat.request.json.JsonAnyOfSchema.builder().anyOf(
+                new dev.langchain4j.model.chat.request.json.JsonStringSchema(),
+                new dev.langchain4j.model.chat.request.json.JsonIntegerSchema()).build()).build())).build();
+    e = assertThrows(UnsupportedFeatureException.class, () -> chatModel().chat(withAnyOf));
+    assertTrue(e.getMessage().contains("anyOf"), e.getMessage());
+  }
+
+  private static dev.langchain4j.model.chat.request.ResponseFormat schemaFormat(
+      dev.langchain4j.model.chat.request.json.JsonObjectSchema root) {
+    return dev.langchain4j.model.chat.request.ResponseFormat.builder()
+        .type(dev.langchain4j.model.chat.request.ResponseFormatType.JSON)
+        .jsonSchema(dev.langchain4j.model.chat.request.json.JsonSchema.builder().name("answer").rootElement(root).build())
+        .build();
+  }
+
+  /** A JSON schema response format: the answer equals the API's with the same schema. */
+  @Test
+  void jsonSchemaResponseFormatFollowsTheSchema() {
+    var root = dev.langchain4j.model.chat.request.json.JsonObjectSchema.builder()
+        .addStringProperty("w").addBooleanProperty("ok").required("w", "ok").build();
+    ChatRequest request = ChatRequest.builder().messages(CHAT).temperature(1.0).maxOutputTokens(40)
+        .responseFormat(schemaFormat(root)).build();
+    ChatResponse response = chatModel().chat(request);
+    String schema = "{\"type\":\"object\",\"properties\":{\"w\":{\"type\":\"string\"},\"ok\":{\"type\":\"boolean\"}},"
+        + "\"required\":[\"w\",\"ok\"]}";
+    Completion direct = model.newSession().chat(SAME_CHAT, GenerateOptions.builder().temperature(1.0).maxTokens(40)
+        .seed(SEED_THAT_ENDS_THE_TURN).jsonSchema(schema).build());
+    assertEquals(direct.text(), response.aiMessage().text());
+    assertTrue(response.aiMessage().text().stripLeading().startsWith("{"), response.aiMessage().text());
   }
 
   /** ResponseFormat.JSON (no schema) is JSON mode: the same answer as the API's jsonObject option. */

@@ -42,6 +42,7 @@ public final class RGemmaOptions implements Serializable {
   private final Boolean chat; // null: on for instruction-tuned models, as in the CLI
   private final boolean ignoreEos;
   private final boolean json;
+  private final String jsonSchema; // null: none
   private final int threadsPerTask;
   private final int batchSize;
   private final int maxPromptTokens;
@@ -66,6 +67,7 @@ public final class RGemmaOptions implements Serializable {
     this.chat = b.chat;
     this.ignoreEos = b.ignoreEos;
     this.json = b.json;
+    this.jsonSchema = b.jsonSchema;
     this.threadsPerTask = b.threadsPerTask;
     this.batchSize = b.batchSize;
     this.maxPromptTokens = b.maxPromptTokens;
@@ -97,7 +99,7 @@ public final class RGemmaOptions implements Serializable {
    * Options from string keys, named like the flags of {@code rgemma generate}: {@code model,
    * max-tokens, temperature, top-k, top-p, min-p, repeat-penalty, frequency-penalty,
    * presence-penalty, repeat-last-n, seed, seed-column, stop} (one stop text; {@code stop.1},
-   * {@code stop.2}, ... for more), {@code chat} (true/false), {@code ignore-eos}, {@code json}, {@code
+   * {@code stop.2}, ... for more), {@code chat} (true/false), {@code ignore-eos}, {@code json}, {@code json-schema} (the schema's JSON text), {@code
    * threads-per-task, batch-size, max-prompt-tokens, on-error} (fail/keep-going), {@code
    * output-prefix, check-model-on-driver}. Unknown keys are refused.
    */
@@ -126,6 +128,7 @@ public final class RGemmaOptions implements Serializable {
     b.chat = chat;
     b.ignoreEos = ignoreEos;
     b.json = json;
+    b.jsonSchema = jsonSchema;
     b.threadsPerTask = threadsPerTask;
     b.batchSize = batchSize;
     b.maxPromptTokens = maxPromptTokens;
@@ -184,7 +187,22 @@ public final class RGemmaOptions implements Serializable {
   }
 
   public GenerationOptions generationOptions() {
-    return new GenerationOptions(maxTokens, stop, ignoreEos, json);
+    return new GenerationOptions(maxTokens, stop, ignoreEos,
+        jsonSchema != null ? compileSchema(jsonSchema) : json ? dev.rgemma.sampling.JsonSchema.ANY_OBJECT : null);
+  }
+
+  private static dev.rgemma.sampling.JsonSchema compileSchema(String schema) {
+    com.fasterxml.jackson.databind.JsonNode node;
+    try {
+      node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(schema);
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new IllegalArgumentException("json-schema is not valid JSON: " + e.getOriginalMessage());
+    }
+    try {
+      return dev.rgemma.sampling.JsonSchema.compile(node);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("json-schema: " + e.getMessage(), e);
+    }
   }
 
   @Override
@@ -192,6 +210,7 @@ public final class RGemmaOptions implements Serializable {
     return "RGemmaOptions[model=" + model + ", max-tokens=" + maxTokens + ", temperature=" + temperature
         + ", top-k=" + topK + ", top-p=" + topP + ", min-p=" + minP + ", seed=" + seed
         + (seedColumn == null ? "" : ", seed-column=" + seedColumn) + ", stop=" + stop + ", chat=" + chat + (json ? ", json=true" : "")
+        + (jsonSchema == null ? "" : ", json-schema=" + jsonSchema)
         + ", batch-size=" + batchSize + ", threads-per-task=" + threadsPerTask + ", on-error=" + onError + "]";
   }
 
@@ -213,6 +232,7 @@ public final class RGemmaOptions implements Serializable {
     private Boolean chat;
     private boolean ignoreEos;
     private boolean json;
+    private String jsonSchema;
     private int threadsPerTask = 1;
     private int batchSize = 8;
     private int maxPromptTokens = 8192;
@@ -306,6 +326,12 @@ public final class RGemmaOptions implements Serializable {
       return this;
     }
 
+    /** JSON mode following this JSON Schema (its text; null: none), as {@code --json-schema}. */
+    public Builder jsonSchema(String value) {
+      jsonSchema = value;
+      return this;
+    }
+
     /**
      * Kernel threads of the executor JVM, set when it loads the model; tasks running at the same
      * time share them (1).
@@ -370,6 +396,7 @@ public final class RGemmaOptions implements Serializable {
             case "chat" -> chat(parseBoolean(key, value));
             case "ignore-eos" -> ignoreEos(parseBoolean(key, value));
             case "json" -> json(parseBoolean(key, value));
+            case "json-schema" -> jsonSchema(value);
             case "threads-per-task" -> threadsPerTask(Integer.parseInt(value.strip()));
             case "batch-size" -> batchSize(Integer.parseInt(value.strip()));
             case "max-prompt-tokens" -> maxPromptTokens(Integer.parseInt(value.strip()));
@@ -382,7 +409,7 @@ public final class RGemmaOptions implements Serializable {
               } else {
                 throw new IllegalArgumentException("unknown option " + e.getKey() + "; expected one of model, "
                     + "max-tokens, temperature, top-k, top-p, min-p, repeat-penalty, frequency-penalty, "
-                    + "presence-penalty, repeat-last-n, seed, seed-column, stop, chat, ignore-eos, json, "
+                    + "presence-penalty, repeat-last-n, seed, seed-column, stop, chat, ignore-eos, json, json-schema, "
                     + "threads-per-task, batch-size, max-prompt-tokens, on-error, output-prefix, "
                     + "check-model-on-driver");
               }

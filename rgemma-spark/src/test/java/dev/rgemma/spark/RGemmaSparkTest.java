@@ -327,6 +327,11 @@ class RGemmaSparkTest {
     bad = assertThrows(IllegalArgumentException.class,
         () -> RGemmaOptions.fromMap(Map.of("model", "m", "json", "true", "ignore-eos", "true")));
     assertTrue(bad.getMessage().contains("JSON mode"), bad.getMessage());
+    assertTrue(RGemmaOptions.fromMap(Map.of("model", "m", "json-schema", "{\"type\": \"object\"}"))
+        .generationOptions().json());
+    bad = assertThrows(IllegalArgumentException.class, () -> RGemmaOptions.fromMap(Map.of("model", "m",
+        "json-schema", "{\"type\": \"object\", \"properties\": {\"a\": {\"oneOf\": []}}}")));
+    assertTrue(bad.getMessage().contains("json-schema: properties.a.oneOf"), bad.getMessage());
   }
 
   @Test

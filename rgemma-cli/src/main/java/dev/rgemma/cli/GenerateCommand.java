@@ -196,14 +196,8 @@ final class GenerateCommand implements Callable<Integer> {
     if (!java.nio.file.Files.isRegularFile(file)) {
       throw new IllegalArgumentException("--json-schema: " + file + " is not a file");
     }
-    com.fasterxml.jackson.databind.JsonNode node;
     try {
-      node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
-    } catch (com.fasterxml.jackson.core.JacksonException e) {
-      throw new IllegalArgumentException("--json-schema: " + file + " is not valid JSON: " + e.getOriginalMessage());
-    }
-    try {
-      return dev.rgemma.sampling.JsonSchema.compile(node);
+      return dev.rgemma.sampling.JsonSchema.parse(java.nio.file.Files.readString(file));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("--json-schema: " + file + ": " + e.getMessage(), e);
     }

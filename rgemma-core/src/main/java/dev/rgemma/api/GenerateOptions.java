@@ -145,14 +145,8 @@ public final class GenerateOptions {
   }
 
   private static dev.rgemma.sampling.JsonSchema compile(String schema) {
-    com.fasterxml.jackson.databind.JsonNode node;
     try {
-      node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(schema);
-    } catch (com.fasterxml.jackson.core.JacksonException e) {
-      throw new IllegalArgumentException("jsonSchema is not valid JSON: " + e.getOriginalMessage());
-    }
-    try {
-      return dev.rgemma.sampling.JsonSchema.compile(node);
+      return dev.rgemma.sampling.JsonSchema.parse(schema);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("jsonSchema: " + e.getMessage(), e);
     }

@@ -69,6 +69,21 @@ public final class JsonSchema {
   }
 
   /**
+   * {@link #compile} of a schema written as JSON text.
+   *
+   * @throws IllegalArgumentException if the text is not JSON, or as {@link #compile}
+   */
+  public static JsonSchema parse(String text) {
+    JsonNode node;
+    try {
+      node = JSON.readTree(text);
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new IllegalArgumentException("not valid JSON: " + e.getOriginalMessage());
+    }
+    return compile(node);
+  }
+
+  /**
    * Compiles a schema; the root must be an object schema.
    *
    * @throws IllegalArgumentException naming the keyword and its place (e.g. {@code

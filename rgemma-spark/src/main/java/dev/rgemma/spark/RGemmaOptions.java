@@ -192,18 +192,13 @@ public final class RGemmaOptions implements Serializable {
   }
 
   private static dev.rgemma.sampling.JsonSchema compileSchema(String schema) {
-    com.fasterxml.jackson.databind.JsonNode node;
     try {
-      node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(schema);
-    } catch (com.fasterxml.jackson.core.JacksonException e) {
-      throw new IllegalArgumentException("json-schema is not valid JSON: " + e.getOriginalMessage());
-    }
-    try {
-      return dev.rgemma.sampling.JsonSchema.compile(node);
+      return dev.rgemma.sampling.JsonSchema.parse(schema);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("json-schema: " + e.getMessage(), e);
     }
   }
+
 
   @Override
   public String toString() {

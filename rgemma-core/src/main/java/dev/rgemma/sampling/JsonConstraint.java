@@ -7,8 +7,8 @@ import java.util.Set;
  * Constrains generation to one JSON object (JSON mode): before each token is chosen, {@link #mask}
  * sets the logits of the tokens that cannot continue the text towards a valid object to negative
  * infinity; {@link #accept} advances over the chosen token. The check runs on each token's bytes
- * (RFC 8259 syntax at the byte level: bytes of 0x80 and above only inside strings), so byte-fallback
- * pieces work. Once the object is closed only the stop tokens remain, so the generation ends; they
+ * (RFC 8259 syntax at the byte level: bytes of 0x80 and above only inside strings, as well-formed
+ * UTF-8), so byte-fallback pieces work and cannot leave a broken character. Once the object is closed only the stop tokens remain, so the generation ends; they
  * are refused before. Whitespace between tokens is one space, or a newline and at most {@link
  * #MAX_INDENT} spaces or tabs (as llama.cpp's JSON grammar has it), and nesting is at most {@link
  * #MAX_DEPTH} levels deep, so a model cannot stall the object in blank lines forever. Not
@@ -23,9 +23,10 @@ public final class JsonConstraint {
   private final byte[][] tokenBytes;
   private final Set<Integer> stopTokens;
   private final int[] stops; // the same, unboxed for the per-token loop
-  private final boolean[] plain; // no quote, backslash or control byte: stays inside a string
+  private final boolean[] plain; // ASCII without quote, backslash or control bytes: stays inside a string
   private final State state;
   private final State trial;
+  private final boolean[] firstByte = new boolean[256];
 
   /**
    * Any one JSON object.
@@ -48,7 +49,7 @@ public final class JsonConstraint {
     for (int id = 0; id < tokenBytes.length; id++) {
       boolean inside = tokenBytes[id].length > 0;
       for (byte b : tokenBytes[id]) {
-        inside &= (b & 0xFF) >= 0x20 && b != '"' && b != '\\';
+        inside &= b >= 0x20 && b != '"' && b != '\\'; // a byte of 0x80 and above is negative here
       }
       plain[id] = inside;
     }
@@ -68,7 +69,12 @@ public final class JsonConstraint {
     boolean done = complete();
     // Inside a string, outside an escape, a token without quotes, backslashes or control bytes
     // stays in the string: most of a vocabulary, decided without stepping through its bytes.
-    boolean inString = state.mode == STRING && state.sub >> 1 == 0;
+    boolean inString = state.mode == STRING && state.sub >> 1 == 0 && state.utf8 == 0;
+    // Which bytes may come first: a token whose first byte may not is out without a trial.
+    for (int b = 0; b < 256; b++) {
+      trial.copyFrom(state);
+      firstByte[b] = trial.step(b);
+    }
     for (int id = 0; id < logits.length; id++) {
       boolean ok;
       if (isStop(id)) {
@@ -76,7 +82,9 @@ public final class JsonConstraint {
       } else if (done || id >= tokenBytes.length || tokenBytes[id].length == 0) {
         ok = false; // special and empty tokens add nothing: they could repeat forever
       } else {
-        ok = inString && plain[id] || fits(tokenBytes[id]);
+        byte[] bytes = tokenBytes[id];
+        ok = inString && plain[id]
+            || firstByte[bytes[0] & 0xFF] && (bytes.length == 1 || fits(bytes));
       }
       if (ok) {
         allowed++;
@@ -150,15 +158,23 @@ public final class JsonConstraint {
     int sub;
     int whitespace; // the whitespace run: 0 none, 1 one space, 2 + k a newline and k spaces or tabs
     int depth;
-    final JsonSchema.Node[] frames = new JsonSchema.Node[MAX_DEPTH];
-    final int[] next = new int[MAX_DEPTH]; // object frames: the first property index that may still come
+    // The frames; a trial state borrows those of the state it copied until it changes one (a trial
+    // runs for each token of the vocabulary, and most never open, close or name a member).
+    JsonSchema.Node[] frames;
+    int[] next; // object frames: the first property index that may still come
+    private final JsonSchema.Node[] ownFrames = new JsonSchema.Node[MAX_DEPTH];
+    private final int[] ownNext = new int[MAX_DEPTH];
+    private boolean borrowed;
     JsonSchema.Node expect; // the node of the value being read or about to start
     long candidates; // KEY / ENUM: which names or values still match
     int position; // KEY / ENUM: bytes matched
     boolean integer; // NUMBER: no fraction or exponent
+    int utf8; // STRING: continuation bytes the current UTF-8 character still needs
 
     State(JsonSchema.Node root) {
       this.root = root;
+      this.frames = ownFrames;
+      this.next = ownNext;
     }
 
     void copyFrom(State other) {
@@ -166,12 +182,14 @@ public final class JsonConstraint {
       sub = other.sub;
       whitespace = other.whitespace;
       depth = other.depth;
-      System.arraycopy(other.frames, 0, frames, 0, depth);
-      System.arraycopy(other.next, 0, next, 0, depth);
+      frames = other.frames;
+      next = other.next;
+      borrowed = true;
       expect = other.expect;
       candidates = other.candidates;
       position = other.position;
       integer = other.integer;
+      utf8 = other.utf8;
     }
 
     boolean step(int b) {
@@ -311,10 +329,22 @@ public final class JsonConstraint {
       }
     }
 
+    /** Before a frame changes: a trial takes its own copy of the frames it borrowed. */
+    private void own() {
+      if (borrowed) {
+        System.arraycopy(frames, 0, ownFrames, 0, depth);
+        System.arraycopy(next, 0, ownNext, 0, depth);
+        frames = ownFrames;
+        next = ownNext;
+        borrowed = false;
+      }
+    }
+
     private boolean open(JsonSchema.Node node) {
       if (depth == MAX_DEPTH) {
         return false;
       }
+      own();
       frames[depth] = node;
       next[depth] = 0;
       depth++;
@@ -386,6 +416,7 @@ public final class JsonConstraint {
         }
       }
       if (complete >= 0) {
+        own();
         next[depth - 1] = complete + 1;
         expect = frame.properties[complete];
         mode = AFTER_KEY;
@@ -453,6 +484,22 @@ public final class JsonConstraint {
     private boolean stringByte(int b) {
       int escape = sub >> 1;
       boolean key = (sub & 1) != 0;
+      if (utf8 > 0) {
+        if (b < 0x80 || b > 0xBF) {
+          return false; // a character's continuation bytes must come, and only they
+        }
+        utf8--;
+        return true;
+      }
+      if (escape == 0 && b >= 0x80) {
+        // Well-formed UTF-8 only: a lead byte says how many continuation bytes follow.
+        utf8 = b >= 0xC2 && b <= 0xDF ? 1 : b >= 0xE0 && b <= 0xEF ? 2 : b >= 0xF0 && b <= 0xF4 ? 3 : -1;
+        if (utf8 < 0) {
+          utf8 = 0;
+          return false;
+        }
+        return true;
+      }
       if (escape == 0) {
         if (b == '"') {
           if (key) {
@@ -468,7 +515,7 @@ public final class JsonConstraint {
           sub = 2 | sub & 1;
           return true;
         }
-        return b >= 0x20; // control characters must be escaped; UTF-8 bytes pass
+        return b >= 0x20; // control characters must be escaped
       }
       if (escape == 1) {
         if (b == 'u') {

@@ -78,10 +78,30 @@ class JsonConstraintTest {
       {"{\"a\":\"\\u12G4\"}", "10"},
       {"{} x", "2"}, // after the object, only the stop token (no trailing whitespace)
       {"{\u00E9}", "1"}, // bytes above 0x7F only inside strings
+      {"{\"a\":\"\u00E9\u00E9\"}", "-1"}, // well-formed UTF-8 inside strings passes
     };
     for (String[] c : cases) {
       JsonConstraint json = new JsonConstraint(singleBytes(), Set.of(STOP));
       assertEquals(Integer.parseInt(c[1]), firstRefused(c[0], json), c[0]);
+    }
+    // Ill-formed UTF-8 inside a string: a lone continuation byte, a lead byte without its
+    // continuation, a byte that never starts a character, a quote before the character ends.
+    int[][] bytes = {{0x80}, {0xC3, 0x41}, {0xFF}, {0xE2, 0x82, '"'}};
+    int[] refusedAt = {5, 6, 5, 7};
+    for (int k = 0; k < bytes.length; k++) {
+      JsonConstraint json = new JsonConstraint(singleBytes(), Set.of(STOP));
+      assertEquals(-1, firstRefused("{\"a\":\"", json));
+      int refused = -1;
+      for (int i = 0; i < bytes[k].length && refused < 0; i++) {
+        float[] logits = new float[STOP + 1];
+        json.mask(logits);
+        if (logits[bytes[k][i]] == Float.NEGATIVE_INFINITY) {
+          refused = 5 + i;
+        } else {
+          json.accept(bytes[k][i]);
+        }
+      }
+      assertEquals(refusedAt[k], refused, java.util.Arrays.toString(bytes[k]));
     }
   }
 

@@ -294,6 +294,13 @@ public final class JsonConstraint {
     /** The first byte of a value of node {@link #expect}. */
     private boolean startValue(int b) {
       whitespace = 0;
+      if (expect.kind == JsonSchema.Kind.UNION) {
+        JsonSchema.Node member = expect.byFirstByte[b];
+        if (member == null) {
+          return false;
+        }
+        expect = member; // the first byte tells which member the value is
+      }
       JsonSchema.Node node = expect;
       JsonSchema.Kind kind = node.kind;
       boolean any = kind == JsonSchema.Kind.ANY;

@@ -15,14 +15,16 @@ import java.util.Set;
  * its JSON form: {@code type} (one of object, array, string, number, integer, boolean, null),
  * {@code properties} with {@code required} (the properties come in the order the schema lists them;
  * optional ones may be left out, no others appear: {@code additionalProperties} may only be false),
- * {@code items}, {@code enum} and {@code const} of strings, booleans or null. Annotations ({@code
+ * {@code items}, {@code enum} and {@code const} of strings, booleans or null, and {@code anyOf} /
+ * {@code oneOf} or a list of types whose members start differently (e.g. a string or null, as
+ * optional fields are often written). Annotations ({@code
  * title}, {@code description}, {@code $schema}, {@code $id}, {@code examples}, {@code default}) are
  * ignored. Any other keyword is refused by name, since generating as if it were absent could give
  * output the schema rejects. An empty schema ({@code {}}) is any JSON value.
  */
 public final class JsonSchema {
   /** What a value may be. */
-  enum Kind { ANY, OBJECT, ANY_OBJECT, ARRAY, STRING, NUMBER, INTEGER, BOOLEAN, NULL, ENUM }
+  enum Kind { ANY, OBJECT, ANY_OBJECT, ARRAY, STRING, NUMBER, INTEGER, BOOLEAN, NULL, ENUM, UNION }
 
   /** A compiled schema node. */
   static final class Node {
@@ -32,8 +34,15 @@ public final class JsonSchema {
     final boolean[] required; // OBJECT
     final Node items; // ARRAY: the items' schema
     final byte[][] values; // ENUM: each allowed value as JSON bytes
+    final Node[] byFirstByte; // UNION: the member a value starting with each byte belongs to (or null)
 
     Node(Kind kind, byte[][] names, Node[] properties, boolean[] required, Node items, byte[][] values) {
+      this(kind, names, properties, required, items, values, null);
+    }
+
+    Node(Kind kind, byte[][] names, Node[] properties, boolean[] required, Node items, byte[][] values,
+        Node[] byFirstByte) {
+      this.byFirstByte = byFirstByte;
       this.kind = kind;
       this.names = names;
       this.properties = properties;
@@ -110,7 +119,40 @@ public final class JsonSchema {
     if (used.contains("enum") || used.contains("const")) {
       return enumNode(schema, at, used);
     }
+    if (used.contains("anyOf") || used.contains("oneOf")) {
+      String key = used.contains("anyOf") ? "anyOf" : "oneOf";
+      used.remove(key);
+      refuse(at, used);
+      JsonNode members = schema.get(key);
+      if (!members.isArray() || members.isEmpty()) {
+        throw new IllegalArgumentException(path(at, key) + " must be a non-empty array of schemas");
+      }
+      List<Node> nodes = new ArrayList<>();
+      for (int i = 0; i < members.size(); i++) {
+        nodes.add(node(members.get(i), path(at, key + "[" + i + "]")));
+      }
+      return union(nodes, path(at, key));
+    }
     JsonNode typeNode = schema.get("type");
+    if (typeNode != null && typeNode.isArray()) {
+      // A list of types: one member per type, each with the keywords that apply to it.
+      List<Node> nodes = new ArrayList<>();
+      for (JsonNode type : typeNode) {
+        com.fasterxml.jackson.databind.node.ObjectNode member = schema.deepCopy();
+        member.set("type", type);
+        if (!type.asText().equals("object")) {
+          member.remove(List.of("properties", "required", "additionalProperties"));
+        }
+        if (!type.asText().equals("array")) {
+          member.remove("items");
+        }
+        nodes.add(node(member, at));
+      }
+      if (nodes.isEmpty()) {
+        throw new IllegalArgumentException(path(at, "type") + " is an empty list");
+      }
+      return union(nodes, path(at, "type"));
+    }
     if (typeNode == null) {
       used.remove("type");
       if (!used.isEmpty()) {
@@ -121,8 +163,7 @@ public final class JsonSchema {
       return Node.of(Kind.ANY);
     }
     if (!typeNode.isTextual()) {
-      throw new IllegalArgumentException(path(at, "type") + " must be one type name (a list of types is not "
-          + "supported), got " + typeNode);
+      throw new IllegalArgumentException(path(at, "type") + " must be a type name or a list of them, got " + typeNode);
     }
     String type = typeNode.asText();
     used.remove("type");
@@ -245,6 +286,67 @@ public final class JsonSchema {
     return new Node(Kind.ENUM, null, null, null, null, bytes);
   }
 
+  /**
+   * A value that may follow any of {@code members}: which one is told by the value's first byte, so
+   * the members must start differently (one object, one array, one string or string enum, ...). A
+   * number and an integer member make a number; a member of any value makes the union any value.
+   */
+  private static Node union(List<Node> members, String at) {
+    Node[] byFirst = new Node[256];
+    for (Node member : members) {
+      if (member.kind == Kind.ANY) {
+        return member;
+      }
+      for (Node part : member.kind == Kind.UNION ? distinct(member.byFirstByte) : List.of(member)) {
+        for (int b : firstBytes(part)) {
+          Node other = byFirst[b];
+          if (other != null && other != part) {
+            boolean numbers = (other.kind == Kind.NUMBER || other.kind == Kind.INTEGER)
+                && (part.kind == Kind.NUMBER || part.kind == Kind.INTEGER);
+            if (!numbers) {
+              throw new IllegalArgumentException(at + ": two members can start with '" + (char) b
+                  + "' (e.g. two object or two string schemas), which is not supported: the first byte must tell them apart");
+            }
+            byFirst[b] = other.kind == Kind.NUMBER ? other : part; // an integer is a number
+            continue;
+          }
+          byFirst[b] = part;
+        }
+      }
+    }
+    return new Node(Kind.UNION, null, null, null, null, null, byFirst);
+  }
+
+  private static List<Node> distinct(Node[] nodes) {
+    List<Node> out = new ArrayList<>();
+    for (Node node : nodes) {
+      if (node != null && !out.contains(node)) {
+        out.add(node);
+      }
+    }
+    return out;
+  }
+
+  /** The bytes a value of {@code node} can start with. */
+  private static int[] firstBytes(Node node) {
+    return switch (node.kind) {
+      case OBJECT, ANY_OBJECT -> new int[] {'{'};
+      case ARRAY -> new int[] {'['};
+      case STRING -> new int[] {'"'};
+      case BOOLEAN -> new int[] {'t', 'f'};
+      case NULL -> new int[] {'n'};
+      case NUMBER, INTEGER -> new int[] {'-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'};
+      case ENUM -> {
+        Set<Integer> bytes = new LinkedHashSet<>();
+        for (byte[] value : node.values) {
+          bytes.add(value[0] & 0xFF);
+        }
+        yield bytes.stream().mapToInt(Integer::intValue).toArray();
+      }
+      default -> throw new IllegalStateException("no first bytes for " + node.kind);
+    };
+  }
+
   private static Node leaf(Kind kind, String at, Set<String> used) {
     refuse(at, used);
     return Node.of(kind);
@@ -253,7 +355,8 @@ public final class JsonSchema {
   private static void refuse(String at, Set<String> used) {
     if (!used.isEmpty()) {
       throw new IllegalArgumentException(path(at, used.iterator().next()) + " is not supported (supported: type, "
-          + "properties, required, additionalProperties: false, items, enum, const; annotations are ignored)");
+          + "properties, required, additionalProperties: false, items, enum, const, anyOf / oneOf of schemas that "
+          + "start differently; annotations are ignored)");
     }
   }
 

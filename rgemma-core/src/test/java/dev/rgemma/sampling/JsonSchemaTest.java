@@ -30,7 +30,10 @@ class JsonSchemaTest {
          "color": {"enum": ["red", "green", null]},
          "ok": {"type": "boolean"},
          "score": {"type": "number"},
-         "extra": {}
+         "extra": {},
+         "nick": {"type": ["string", "null"]},
+         "v": {"anyOf": [{"type": "integer"}, {"type": "object", "properties": {"x": {"type": "boolean"}},
+               "required": ["x"]}, {"type": "null"}]}
        },
        "required": ["name", "age"], "additionalProperties": false}""";
 
@@ -45,7 +48,9 @@ class JsonSchemaTest {
             "properties.a.pattern"),
         Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {\"anyOf\": []}}}", "properties.a.anyOf"),
         Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {\"$ref\": \"#/x\"}}}", "properties.a.$ref"),
-        Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": [\"string\", \"null\"]}}}",
+        Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {\"anyOf\": [{\"type\": \"string\"}, "
+            + "{\"enum\": [\"x\"]}]}}}", "properties.a.anyOf: two members can start with '\"'"),
+        Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {\"type\": [\"object\", \"object\"]}}}",
             "properties.a.type"),
         Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {\"enum\": [1, 2]}}}", "properties.a.enum"),
         Map.entry("{\"type\": \"object\", \"properties\": {\"a\": {}}, \"required\": [\"b\"]}", "required"),
@@ -70,7 +75,10 @@ class JsonSchemaTest {
         "{\"name\":\"x\",\"age\":3}",
         "{\"name\": \"Ann \\\"A\\\"\", \"age\": -12, \"tags\": [\"a\", \"b\"], \"color\": \"green\", \"ok\": true}",
         "{\"name\":\"\",\"age\":0,\"color\":null,\"score\":-1.5e3,\"extra\":{\"any\":[1,{\"x\":null}]}}",
-        "{\n  \"name\": \"x\",\n  \"age\": 7,\n  \"tags\": []\n}")) {
+        "{\n  \"name\": \"x\",\n  \"age\": 7,\n  \"tags\": []\n}",
+        "{\"name\":\"x\",\"age\":1,\"nick\":null,\"v\":5}",
+        "{\"name\":\"x\",\"age\":1,\"nick\":\"n\",\"v\":{\"x\":true}}",
+        "{\"name\":\"x\",\"age\":1,\"v\":null}")) {
       JsonConstraint json = new JsonConstraint(singleBytes(), Set.of(STOP), person);
       assertEquals(-1, firstRefused(valid, json), valid);
       assertTrue(json.complete(), valid);
@@ -82,10 +90,14 @@ class JsonSchemaTest {
       {"{\"name\":1", "8"},
       {"{\"name\":\"x\",\"age\":3.5}", "19"},
       {"{\"name\":\"x\",\"age\":3,\"color\":\"blue\"}", "29"},
-      {"{\"name\":\"x\",\"age\":3,\"nope\":1}", "21"},
-      {"{\"name\":\"x\",\"age\":3,\"extra\":1,\"ok\":true}", "29"}, // order: ok comes before extra, the last
+      {"{\"name\":\"x\",\"age\":3,\"nope\":1}", "22"}, // "n" could still start "nick"
+      {"{\"name\":\"x\",\"age\":3,\"extra\":1,\"ok\":true}", "31"}, // order: ok comes before extra
       {"{\"name\":\"x\",\"age\":3,\"tags\":[1]}", "28"},
       {"{\"name\":\"x\",\"age\":3,\"ok\":nul", "25"},
+      {"{\"name\":\"x\",\"age\":3,\"nick\":5}", "27"},
+      {"{\"name\":\"x\",\"age\":3,\"v\":\"s\"}", "24"},
+      {"{\"name\":\"x\",\"age\":3,\"v\":2.5}", "25"},
+      {"{\"name\":\"x\",\"age\":3,\"v\":{\"y\":1}}", "26"},
     };
     for (String[] c : invalid) {
       JsonConstraint json = new JsonConstraint(singleBytes(), Set.of(STOP), person);
@@ -114,6 +126,7 @@ class JsonSchemaTest {
       pieces.add(piece.toString().getBytes(StandardCharsets.UTF_8));
     }
     for (String word : List.of("\"name\"", "\"age\"", "\"tags\"", "\"color\"", "\"ok\"", "\"score\"", "\"extra\"",
+        "\"nick\"", "\"v\"", "\"x\"",
         "\"red\"", "\"green\"", "true", "false", "null", "\": ", "\", \"", "\",")) {
       pieces.add(word.getBytes(StandardCharsets.UTF_8));
     }
@@ -153,6 +166,24 @@ class JsonSchemaTest {
 
   /** A small validator for the subset, written from the schema's JSON (not from the compiled form). */
   static boolean valid(JsonNode schema, JsonNode value) {
+    for (String key : List.of("anyOf", "oneOf")) {
+      if (schema.has(key)) {
+        for (JsonNode member : schema.get(key)) {
+          if (valid(member, value)) {
+            return true;
+          }
+        }
+        return false;
+      }
+    }
+    if (schema.path("type").isArray()) {
+      for (JsonNode type : schema.get("type")) {
+        if (valid(((com.fasterxml.jackson.databind.node.ObjectNode) schema.deepCopy()).put("type", type.asText()), value)) {
+          return true;
+        }
+      }
+      return false;
+    }
     if (schema.has("enum")) {
       for (JsonNode allowed : schema.get("enum")) {
         if (allowed.equals(value)) {

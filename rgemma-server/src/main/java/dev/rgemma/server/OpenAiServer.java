@@ -158,6 +158,23 @@ public final class OpenAiServer implements AutoCloseable {
           list.putArray("data").add(modelObject());
           sendJson(exchange, call, 200, list);
         }
+        case "/tokenize" -> {
+          JsonNode body = postedBody(exchange, call, path);
+          int[] tokens = codec.encode(RequestParser.textField(body, "prompt", "content"),
+              RequestParser.addSpecialTokens(body));
+          ObjectNode reply = JSON.createObjectNode().put("count", tokens.length);
+          ArrayNode array = reply.putArray("tokens");
+          for (int token : tokens) {
+            array.add(token);
+          }
+          sendJson(exchange, call, 200, reply);
+        }
+        case "/detokenize" -> {
+          JsonNode body = postedBody(exchange, call, path);
+          int[] tokens = RequestParser.tokens(body, scheduler.vocabSize());
+          String text = decode(tokens);
+          sendJson(exchange, call, 200, JSON.createObjectNode().put("prompt", text).put("content", text));
+        }
         case CHAT, COMPLETIONS -> {
           call.endpoint = path;
           requireMethod(exchange, "POST");
@@ -189,6 +206,15 @@ public final class OpenAiServer implements AutoCloseable {
       metrics.request(call.endpoint, call.status);
       log(method, path, call);
     }
+  }
+
+  /** A POST endpoint's JSON body, for the served model (a request naming another is a 404). */
+  private JsonNode postedBody(HttpExchange exchange, Call call, String path) throws IOException {
+    call.endpoint = path;
+    requireMethod(exchange, "POST");
+    JsonNode body = readJson(exchange);
+    requireModel(RequestParser.model(body));
+    return body;
   }
 
   private void log(String method, String path, Call call) {

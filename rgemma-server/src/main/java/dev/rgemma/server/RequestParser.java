@@ -139,6 +139,39 @@ final class RequestParser {
     return text.length() <= 80 ? text : text.substring(0, 77) + "...";
   }
 
+  /** {@code /tokenize}: the text under either name (vLLM's {@code prompt}, llama.cpp's {@code content}). */
+  static String textField(JsonNode body, String name, String alias) {
+    JsonNode text = body.has(name) ? body.get(name) : body.get(alias);
+    if (text == null || !text.isTextual()) {
+      throw ApiException.invalid(name, "'" + name + "' (or '" + alias + "') must be a string, got " + text);
+    }
+    return text.asText();
+  }
+
+  /** {@code /tokenize}: whether BOS is prepended ({@code add_special_tokens}, llama.cpp's {@code add_special}; default true). */
+  static boolean addSpecialTokens(JsonNode body) {
+    return body.has("add_special") && !body.has("add_special_tokens") ? bool(body, "add_special", true)
+        : bool(body, "add_special_tokens", true);
+  }
+
+  /** {@code /detokenize}: the {@code tokens} array, each id below {@code vocabSize}. */
+  static int[] tokens(JsonNode body, int vocabSize) {
+    JsonNode tokens = body.get("tokens");
+    if (tokens == null || !tokens.isArray()) {
+      throw ApiException.invalid("tokens", "'tokens' must be an array of token ids, got " + tokens);
+    }
+    int[] ids = new int[tokens.size()];
+    for (int i = 0; i < ids.length; i++) {
+      JsonNode id = tokens.get(i);
+      if (!id.isIntegralNumber() || !id.canConvertToInt() || id.asInt() < 0 || id.asInt() >= vocabSize) {
+        throw ApiException.invalid("tokens", "'tokens' must hold token ids in [0, " + vocabSize + "); item " + i
+            + " is " + id);
+      }
+      ids[i] = id.asInt();
+    }
+    return ids;
+  }
+
   /** The model a request names; absent means the served model. */
   static String model(JsonNode body) {
     JsonNode model = body.get("model");

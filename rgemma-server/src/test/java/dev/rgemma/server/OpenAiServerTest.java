@@ -576,6 +576,24 @@ class OpenAiServerTest {
     assertTrue(stopped >= 1, "no answer closed its object: " + reply.body);
   }
 
+  /** /tokenize and /detokenize, in vLLM's and llama.cpp's field names. */
+  @Test
+  void tokenizeAndDetokenize() throws Exception {
+    Reply tokens = postJson("/tokenize", "{\"prompt\": \"abc\"}");
+    assertEquals(200, tokens.status, tokens.body.toString());
+    assertEquals(java.util.Arrays.toString(CODEC.encode("abc", true)).replace(" ", ""), tokens.body.get("tokens").toString());
+    assertEquals(4, tokens.body.get("count").asInt());
+    Reply plain = postJson("/tokenize", "{\"content\": \"abc\", \"add_special\": false}");
+    assertEquals(java.util.Arrays.toString(CODEC.encode("abc", false)).replace(" ", ""), plain.body.get("tokens").toString());
+    Reply text = postJson("/detokenize", "{\"tokens\": " + plain.body.get("tokens") + "}");
+    assertEquals("abc", text.body.get("prompt").asText());
+    assertEquals("abc", text.body.get("content").asText());
+    assertError(postJson("/tokenize", "{\"prompt\": 5}"), 400, "invalid_value", "prompt");
+    assertError(postJson("/detokenize", "{\"tokens\": [1, 320]}"), 400, "invalid_value", "tokens");
+    assertError(postJson("/detokenize", "{\"tokens\": \"x\"}"), 400, "invalid_value", "tokens");
+    assertError(get("/tokenize"), 405, "method_not_allowed", null);
+  }
+
   /** Fields that would change the answer and are not implemented fail by name; their neutral values pass. */
   @Test
   void unsupportedFeaturesAreRefusedNotIgnored() throws Exception {

@@ -179,16 +179,14 @@ public final class RgemmaModel implements AutoCloseable {
   /** The text of token ids; special tokens such as {@code <bos>} decode to nothing. */
   public String decode(int[] tokenIds) {
     Objects.requireNonNull(tokenIds, "tokenIds");
-    TextCodec.TextStream stream = codec().newTextStream();
-    StringBuilder text = new StringBuilder();
+    TextCodec c = codec();
     for (int id : tokenIds) {
       if (id < 0 || id >= vocabularySize()) {
         throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, "
             + vocabularySize() + ")");
       }
-      text.append(stream.accept(id));
     }
-    return text.append(stream.flush()).toString();
+    return c.decode(tokenIds);
   }
 
   /** How many tokens {@code text} takes (without the beginning-of-sequence token). */

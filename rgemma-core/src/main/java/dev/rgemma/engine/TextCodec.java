@@ -30,6 +30,16 @@ public interface TextCodec {
   /** A decoder for one stream of generated ids; special tokens decode to nothing. */
   TextStream newTextStream();
 
+  /** The text of token ids, decoded as one stream (special tokens decode to nothing). */
+  default String decode(int[] ids) {
+    TextStream stream = newTextStream();
+    StringBuilder text = new StringBuilder();
+    for (int id : ids) {
+      text.append(stream.accept(id));
+    }
+    return text.append(stream.flush()).toString();
+  }
+
   /**
    * The bytes a token adds to the text in the middle of a sequence (one byte of a byte-fallback
    * piece, nothing for a special token): {@link dev.rgemma.tokenizer.Tokenizer#tokenBytes}. This

@@ -172,7 +172,7 @@ public final class OpenAiServer implements AutoCloseable {
         case "/detokenize" -> {
           JsonNode body = postedBody(exchange, call, path);
           int[] tokens = RequestParser.tokens(body, scheduler.vocabSize());
-          String text = decode(tokens);
+          String text = codec.decode(tokens);
           sendJson(exchange, call, 200, JSON.createObjectNode().put("prompt", text).put("content", text));
         }
         case CHAT, COMPLETIONS -> {
@@ -263,7 +263,7 @@ public final class OpenAiServer implements AutoCloseable {
     requireModel(RequestParser.model(body));
     RequestParser.Options opts = RequestParser.options(body, options.defaultMaxTokens(), chat);
     List<int[]> prompts = new ArrayList<>();
-    List<String> echoes = new ArrayList<>(); // the text each choice starts with: its prompt when echoed
+    List<String> texts = new ArrayList<>(); // each prompt's text; null for token ids (decoded once accepted)
     if (chat) {
       List<TextCodec.Message> messages = RequestParser.messages(body);
       String rendered;
@@ -273,12 +273,12 @@ public final class OpenAiServer implements AutoCloseable {
         throw ApiException.invalid("messages", e.getMessage());
       }
       prompts.add(codec.encode(rendered, true));
-      echoes.add("");
+      texts.add("");
     } else {
       for (RequestParser.Prompt prompt : RequestParser.prompts(body)) {
         int[] tokens = prompt.tokens() != null ? prompt.tokens() : codec.encode(prompt.text(), true);
         prompts.add(tokens);
-        echoes.add(!opts.echo() ? "" : prompt.text() != null ? prompt.text() : decode(tokens));
+        texts.add(prompt.text());
       }
     }
     if (prompts.size() * opts.n() > RequestParser.MAX_CHOICES) {
@@ -307,6 +307,11 @@ public final class OpenAiServer implements AutoCloseable {
       }
       String id = (chat ? "chatcmpl-" : "cmpl-") + call.id.substring("req-".length());
       long created = System.currentTimeMillis() / 1000;
+      // The echoed prompts: token ids are decoded here, once the scheduler has accepted them.
+      List<String> echoes = new ArrayList<>();
+      for (int p = 0; p < prompts.size(); p++) {
+        echoes.add(!opts.echo() ? "" : texts.get(p) != null ? texts.get(p) : codec.decode(prompts.get(p)));
+      }
       List<Choice> choices = new ArrayList<>();
       for (int i = 0; i < prompts.size() * opts.n(); i++) {
         choices.add(new Choice(echoes.get(i / opts.n())));
@@ -321,18 +326,6 @@ public final class OpenAiServer implements AutoCloseable {
         generation.cancel(); // no-op when finished; frees the slot when the client went away
       }
     }
-  }
-
-  /** The text of token ids (special tokens decode to nothing). */
-  private String decode(int[] tokens) {
-    TextCodec.TextStream stream = codec.newTextStream();
-    StringBuilder text = new StringBuilder();
-    for (int token : tokens) {
-      if (token < scheduler.vocabSize()) {
-        text.append(stream.accept(token));
-      }
-    }
-    return text.append(stream.flush()).toString();
   }
 
   /** One choice of an answer as it is being put together. */

@@ -58,7 +58,6 @@ public final class BatchGenerator {
   private final int batchSize;
   private final int maxPromptTokens;
   private final Map<Integer, StopReason> stopTokens;
-  private byte[][] tokenBytes; // for JSON mode, made on first use
 
   /**
    * @param codec the tokenizer, or null for a model run on ids only (no text, no stop strings)
@@ -155,14 +154,6 @@ public final class BatchGenerator {
     }
   }
 
-  /** Each token id's bytes mid-text, for JSON mode; computed once. */
-  private byte[][] tokenBytes() {
-    if (tokenBytes == null) {
-      tokenBytes = codec.tokenBytesTable(model.config().vocabSize());
-    }
-    return tokenBytes;
-  }
-
   /** One request on its way: the same steps as {@link Session#generate}, one token at a time. */
   private final class Sequence {
     private final int[] prompt;
@@ -217,7 +208,7 @@ public final class BatchGenerator {
           if (codec == null) {
             throw new IllegalArgumentException("JSON mode needs a tokenizer; this model has none");
           }
-          json = new JsonConstraint(tokenBytes(), stopTokens.keySet(), options.jsonSchema());
+          json = new JsonConstraint(codec.tokenBytesTable(model.config().vocabSize()), stopTokens.keySet(), options.jsonSchema());
         }
         long start = System.nanoTime();
         state = model.newState();

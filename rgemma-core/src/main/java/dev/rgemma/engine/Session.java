@@ -38,7 +38,6 @@ public final class Session {
   private Sampler sampler;
   private TokenHistory history;
   private final Map<Integer, StopReason> stopTokens;
-  private byte[][] tokenBytes; // for JSON mode, made on first use
   private ModelState state;
   private int pendingToken = NO_TOKEN;
   private ModelFingerprint fingerprint; // computed on first save or load
@@ -172,7 +171,7 @@ public final class Session {
     TextCodec.TextStream decoder = codec == null ? null : codec.newTextStream();
     StopStringFilter stops = new StopStringFilter(options.stopStrings());
     StopReason reason = StopReason.MAX_TOKENS;
-    JsonConstraint json = options.json() ? new JsonConstraint(tokenBytes(), stopTokens.keySet(), options.jsonSchema()) : null;
+    JsonConstraint json = options.json() ? new JsonConstraint(codec.tokenBytesTable(model.config().vocabSize()), stopTokens.keySet(), options.jsonSchema()) : null;
     int decodeSteps = 0;
     long decodeStart = System.nanoTime();
     while (count < options.maxTokens()) {
@@ -257,14 +256,6 @@ public final class Session {
     out[0] = first;
     System.arraycopy(rest, 0, out, 1, rest.length);
     return out;
-  }
-
-  /** Each token id's bytes mid-text, for JSON mode; computed once per session. */
-  private byte[][] tokenBytes() {
-    if (tokenBytes == null) {
-      tokenBytes = codec.tokenBytesTable(model.config().vocabSize());
-    }
-    return tokenBytes;
   }
 
   /** Writes the whole session to {@code file} (see {@link SessionFile}). */

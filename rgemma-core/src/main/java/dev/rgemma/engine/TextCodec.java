@@ -50,7 +50,10 @@ public interface TextCodec {
     return (stream.accept(tokenId) + stream.flush()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 
-  /** {@link #tokenBytes} of every id below {@code vocabSize} (a model's vocabulary), by id. */
+  /**
+   * {@link #tokenBytes} of every id below {@code vocabSize} (a model's vocabulary), by id. A codec
+   * may keep and return the same table to every caller: it must not be modified.
+   */
   default byte[][] tokenBytesTable(int vocabSize) {
     byte[][] table = new byte[vocabSize][];
     for (int id = 0; id < vocabSize; id++) {

@@ -19,6 +19,7 @@ public final class TokenizerCodec implements TextCodec {
   private final Tokenizer tokenizer;
   private final String bosPiece; // null if the vocabulary has no BOS
   private final Boolean declaresChatTemplate; // from tokenizer_config.json; null if there is none
+  private volatile byte[][] tokenBytesTable; // made on first use
 
   public TokenizerCodec(Tokenizer tokenizer) {
     this(tokenizer, null);
@@ -176,6 +177,20 @@ public final class TokenizerCodec implements TextCodec {
         return decoder.flush();
       }
     };
+  }
+
+  /**
+   * Made once (a quarter of a million pieces) and shared by every JSON-mode generation of every
+   * session over this codec.
+   */
+  @Override
+  public byte[][] tokenBytesTable(int vocabSize) {
+    byte[][] table = tokenBytesTable;
+    if (table == null || table.length != vocabSize) {
+      table = TextCodec.super.tokenBytesTable(vocabSize);
+      tokenBytesTable = table;
+    }
+    return table;
   }
 
   @Override

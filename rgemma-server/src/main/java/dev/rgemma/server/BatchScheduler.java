@@ -46,7 +46,6 @@ public final class BatchScheduler implements AutoCloseable {
   private final AtomicLong ids = new AtomicLong();
   private final Thread thread;
   private volatile int activeCount;
-  private byte[][] tokenBytes; // each id's bytes, made for the first JSON-mode request (scheduler thread)
   private volatile boolean closed;
 
   /**
@@ -128,14 +127,6 @@ public final class BatchScheduler implements AutoCloseable {
   /** Sequences holding a slot. */
   public int active() {
     return activeCount;
-  }
-
-  /** Each token id's bytes mid-text ({@link TextCodec#tokenBytes}), computed once. */
-  private byte[][] tokenBytes() {
-    if (tokenBytes == null) {
-      tokenBytes = codec.tokenBytesTable(model.config().vocabSize());
-    }
-    return tokenBytes;
   }
 
   /** The model's vocabulary size: token ids are below it. */
@@ -337,7 +328,7 @@ public final class BatchScheduler implements AutoCloseable {
       decoder = codec.newTextStream();
       stops = new StopStringFilter(request.stop());
       if (request.json() != null) {
-        json = new JsonConstraint(tokenBytes(), stopTokens, request.json());
+        json = new JsonConstraint(codec.tokenBytesTable(model.config().vocabSize()), stopTokens, request.json());
       }
     }
 

@@ -235,17 +235,10 @@ public final class BatchGenerator {
     /** Samples from the current logits; either finishes or leaves a pending token to feed. */
     void sampleNext() {
       try {
-        float[] choices = logits;
-        if (json != null) {
-          choices = logits.clone();
-          if (json.mask(choices) == 0) {
-            finish(StopReason.MAX_TOKENS); // nothing continues the object, as in Session
-            return;
-          }
-        }
-        int token = sampler.sample(choices, history);
-        if (json != null) {
-          json.accept(token);
+        int token = json == null ? sampler.sample(logits, history) : json.sample(sampler, logits, history);
+        if (token < 0) {
+          finish(StopReason.MAX_TOKENS); // JSON mode: nothing continues the object, as in Session
+          return;
         }
         StopReason stop = options.ignoreStopTokens() ? null : stopTokens.get(token);
         if (stop != null) {

@@ -185,16 +185,9 @@ public final class Session {
         decodeSteps++;
       }
       listener.onLogits(logits);
-      float[] choices = logits;
-      if (json != null) {
-        choices = logits.clone();
-        if (json.mask(choices) == 0) {
-          break; // nothing continues the object: the vocabulary lacks JSON's pieces
-        }
-      }
-      int token = sampler.sample(choices, history);
-      if (json != null) {
-        json.accept(token);
+      int token = json == null ? sampler.sample(logits, history) : json.sample(sampler, logits, history);
+      if (token < 0) {
+        break; // JSON mode: nothing continues the object (the vocabulary lacks JSON's pieces)
       }
       StopReason stop = options.ignoreStopTokens() ? null : stopTokens.get(token);
       if (stop != null) {

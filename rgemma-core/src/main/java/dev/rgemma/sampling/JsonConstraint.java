@@ -95,6 +95,21 @@ public final class JsonConstraint {
     return allowed;
   }
 
+  /**
+   * Chooses the next token under the constraint: {@code sampler} draws from a masked copy of
+   * {@code logits}, and the constraint advances over the token. Returns -1 when no token can
+   * continue (a vocabulary without the pieces JSON needs).
+   */
+  public int sample(Sampler sampler, float[] logits, TokenHistory history) {
+    float[] choices = logits.clone();
+    if (mask(choices) == 0) {
+      return -1;
+    }
+    int token = sampler.sample(choices, history);
+    accept(token);
+    return token;
+  }
+
   private boolean isStop(int id) {
     for (int stop : stops) {
       if (stop == id) {

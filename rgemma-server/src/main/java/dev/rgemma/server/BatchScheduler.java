@@ -386,19 +386,12 @@ public final class BatchScheduler implements AutoCloseable {
       } else {
         generatedFed++;
       }
-      float[] scores = biased(logits);
-      float[] choices = scores;
-      if (json != null) {
-        choices = scores == logits ? scores.clone() : scores; // the log-probabilities use the unmasked scores
-        if (json.mask(choices) == 0) {
-          firstTokenAt = firstTokenAt == 0 ? now : firstTokenAt;
-          finish("length", now); // nothing continues the object (a vocabulary without JSON's pieces)
-          return;
-        }
-      }
-      int token = sampler.sample(choices, history);
-      if (json != null) {
-        json.accept(token);
+      float[] scores = biased(logits); // the log-probabilities use these, unmasked
+      int token = json == null ? sampler.sample(scores, history) : json.sample(sampler, scores, history);
+      if (token < 0) {
+        firstTokenAt = firstTokenAt == 0 ? now : firstTokenAt;
+        finish("length", now); // JSON mode: nothing continues the object (a vocabulary without JSON's pieces)
+        return;
       }
       if (firstTokenAt == 0) {
         firstTokenAt = now;

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -146,41 +145,69 @@ class JsonConstraintTest {
   @Test
   void randomWalksEndInObjectsThatParse() throws Exception {
     SplittableRandom random = new SplittableRandom(17);
-    String alphabet = "{}[]\":,0123456789-+.eEtrufalsn \n\\\u00E9ab";
+    byte[][] vocab = walkVocabulary(random, "{}[]\":,0123456789-+.eEtrufalsn \n\\\u00E9ab", 5,
+        List.of("true", "false", "null", "\": ", "\", \"", "}, {", "[]", "{}"));
+    int stop = vocab.length - 1;
+    ObjectMapper mapper = new ObjectMapper();
+    int ended = walks(vocab, () -> new JsonConstraint(vocab, Set.of(stop)), random, 0,
+        text -> assertTrue(mapper.readTree(text).isObject(), new String(text, StandardCharsets.UTF_8)));
+    assertTrue(ended > 200, "only " + ended + " of 300 walks closed their object");
+    assertFalse(new JsonConstraint(vocab, Set.of(stop)).complete());
+  }
+
+  /**
+   * A vocabulary for random walks: the 256 single bytes, 2000 seeded pieces of 1 to {@code
+   * longest} characters of {@code alphabet}, {@code words}, and last an empty stop token.
+   */
+  static byte[][] walkVocabulary(SplittableRandom random, String alphabet, int longest, List<String> words) {
     List<byte[]> pieces = new ArrayList<>(Arrays.asList(singleBytes()).subList(0, 256));
     for (int i = 0; i < 2000; i++) {
       StringBuilder piece = new StringBuilder();
-      for (int k = 1 + random.nextInt(5); k > 0; k--) {
+      for (int k = 1 + random.nextInt(longest); k > 0; k--) {
         piece.append(alphabet.charAt(random.nextInt(alphabet.length())));
       }
       pieces.add(piece.toString().getBytes(StandardCharsets.UTF_8));
     }
-    for (String word : List.of("true", "false", "null", "\": ", "\", \"", "}, {", "[]", "{}")) {
+    for (String word : words) {
       pieces.add(word.getBytes(StandardCharsets.UTF_8));
     }
-    int stop = pieces.size();
     pieces.add(new byte[0]);
-    byte[][] vocab = pieces.toArray(new byte[0][]);
-    ObjectMapper mapper = new ObjectMapper();
+    return pieces.toArray(new byte[0][]);
+  }
+
+  /** What a finished walk's text must satisfy. */
+  @FunctionalInterface
+  interface WalkCheck {
+    void check(byte[] text) throws Exception;
+  }
+
+  /**
+   * 300 seeded walks of up to 600 tokens over {@code vocab} (its last token the stop token), each
+   * with a fresh constraint: random logits that lean towards the stop token and the closing brackets
+   * (more so the longer a walk runs), and {@code quoteBoost} towards the quote, masked, the best one
+   * taken. Each step must leave a token; the text of each walk that takes the stop token is {@code
+   * check}ed. Returns how many walks ended.
+   */
+  static int walks(byte[][] vocab, java.util.function.Supplier<JsonConstraint> constraint, SplittableRandom random,
+      float quoteBoost, WalkCheck check) throws Exception {
+    int stop = vocab.length - 1;
     int ended = 0;
     for (int walk = 0; walk < 300; walk++) {
-      JsonConstraint json = new JsonConstraint(vocab, Set.of(stop));
+      JsonConstraint json = constraint.get();
       ByteArrayOutputStream text = new ByteArrayOutputStream();
       for (int step = 0; step < 600; step++) {
         float[] logits = new float[vocab.length];
         for (int i = 0; i < logits.length; i++) {
           logits[i] = (float) random.nextDouble();
         }
-        // Lean towards closing so that walks end: favour closing brackets and the stop token.
         logits[stop] += 10;
         logits['}'] += 2 + step / 50f;
         logits[']'] += 2 + step / 50f;
-        int allowed = json.mask(logits);
-        assertTrue(allowed > 0, "no token left after " + text);
+        logits['"'] += quoteBoost;
+        assertTrue(json.mask(logits) > 0, "no token left after " + text);
         int best = LogSoftmax.argmax(logits, 0, logits.length);
         if (best == stop) {
-          JsonNode node = mapper.readTree(text.toByteArray());
-          assertTrue(node.isObject(), text.toString(StandardCharsets.UTF_8));
+          check.check(text.toByteArray());
           ended++;
           break;
         }
@@ -188,7 +215,6 @@ class JsonConstraintTest {
         text.writeBytes(vocab[best]);
       }
     }
-    assertTrue(ended > 200, "only " + ended + " of 300 walks closed their object");
-    assertFalse(new JsonConstraint(vocab, Set.of(stop)).complete());
+    return ended;
   }
 }

@@ -9,9 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -113,55 +111,14 @@ class JsonSchemaTest {
   void randomWalksEndInValidObjects() throws Exception {
     JsonSchema person = schema(PERSON);
     SplittableRandom random = new SplittableRandom(23);
-    String alphabet = "{}[]\":,0123456789-.eEtrufalsn \nabcxyz";
-    List<byte[]> pieces = new ArrayList<>();
-    for (int b = 0; b < 256; b++) {
-      pieces.add(new byte[] {(byte) b});
-    }
-    for (int i = 0; i < 2000; i++) {
-      StringBuilder piece = new StringBuilder();
-      for (int k = 1 + random.nextInt(4); k > 0; k--) {
-        piece.append(alphabet.charAt(random.nextInt(alphabet.length())));
-      }
-      pieces.add(piece.toString().getBytes(StandardCharsets.UTF_8));
-    }
-    for (String word : List.of("\"name\"", "\"age\"", "\"tags\"", "\"color\"", "\"ok\"", "\"score\"", "\"extra\"",
-        "\"nick\"", "\"v\"", "\"x\"",
-        "\"red\"", "\"green\"", "true", "false", "null", "\": ", "\", \"", "\",")) {
-      pieces.add(word.getBytes(StandardCharsets.UTF_8));
-    }
-    int stop = pieces.size();
-    pieces.add(new byte[0]);
-    byte[][] vocab = pieces.toArray(new byte[0][]);
+    byte[][] vocab = JsonConstraintTest.walkVocabulary(random, "{}[]\":,0123456789-.eEtrufalsn \nabcxyz", 4,
+        List.of("\"name\"", "\"age\"", "\"tags\"", "\"color\"", "\"ok\"", "\"score\"", "\"extra\"", "\"nick\"",
+            "\"v\"", "\"x\"", "\"red\"", "\"green\"", "true", "false", "null", "\": ", "\", \"", "\","));
     JsonNode schemaJson = JSON.readTree(PERSON);
-    int ended = 0;
-    String last = "";
-    for (int walk = 0; walk < 300; walk++) {
-      JsonConstraint json = new JsonConstraint(vocab, Set.of(stop), person);
-      ByteArrayOutputStream text = new ByteArrayOutputStream();
-      for (int step = 0; step < 600; step++) {
-        float[] logits = new float[vocab.length];
-        for (int i = 0; i < logits.length; i++) {
-          logits[i] = (float) random.nextDouble();
-        }
-        logits[stop] += 10;
-        logits['}'] += 2 + step / 50f;
-        logits[']'] += 2 + step / 50f;
-        logits['"'] += 5; // leave strings quickly: the brackets' boost would fill them otherwise
-        assertTrue(json.mask(logits) > 0, "no token left after " + text);
-        int best = LogSoftmax.argmax(logits, 0, logits.length);
-        if (best == stop) {
-          JsonNode value = JSON.readTree(text.toByteArray());
-          assertTrue(valid(schemaJson, value), text.toString(StandardCharsets.UTF_8));
-          ended++;
-          break;
-        }
-        json.accept(best);
-        text.writeBytes(vocab[best]);
-      }
-      last = text.toString(StandardCharsets.UTF_8);
-    }
-    assertTrue(ended > 200, "only " + ended + " of 300 walks closed their object; last: " + last);
+    // The quote is favoured too: the brackets' boost would fill the strings otherwise.
+    int ended = JsonConstraintTest.walks(vocab, () -> new JsonConstraint(vocab, Set.of(vocab.length - 1), person),
+        random, 5, text -> assertTrue(valid(schemaJson, JSON.readTree(text)), new String(text, StandardCharsets.UTF_8)));
+    assertTrue(ended > 200, "only " + ended + " of 300 walks closed their object");
   }
 
   /** A small validator for the subset, written from the schema's JSON (not from the compiled form). */

@@ -221,7 +221,7 @@ class BatchSchedulerTest {
 
   /**
    * Each greedy token comes with its log-probability under the model's distribution (checked
-   * against a log-softmax of the logits of a separate forward pass, in float), the most likely
+   * against a log-softmax of the logits of a separate forward pass), the most likely
    * alternatives in order, and its place in the text.
    */
   @Test
@@ -241,16 +241,8 @@ class BatchSchedulerTest {
         TokenLogprob got = collector.logprobs.get(i);
         assertEquals(generated[i], got.token());
         assertEquals(i, got.textOffset()); // one character per token
-        float max = Float.NEGATIVE_INFINITY;
-        for (float l : logits) {
-          max = Math.max(max, l);
-        }
-        float sum = 0;
-        for (float l : logits) {
-          sum += (float) Math.exp(l - max);
-        }
-        float expected = logits[generated[i]] - max - (float) Math.log(sum);
-        assertEquals(expected, got.logprob(), 1e-4, "token " + i);
+        int vocab = logits.length;
+        assertEquals(Reference.logprob(logits, 0, vocab, generated[i]), got.logprob(), 1e-4, "token " + i);
         assertEquals(3, got.top().size());
         assertEquals(generated[i], got.top().get(0).token(), "greedy picks the most likely token");
         assertEquals(got.logprob(), got.top().get(0).logprob());
@@ -258,7 +250,7 @@ class BatchSchedulerTest {
         assertTrue(got.top().get(1).logprob() >= got.top().get(2).logprob());
         double mass = 0;
         for (TokenLogprob.Alternative a : got.top()) {
-          assertEquals(logits[a.token()] - max - (float) Math.log(sum), a.logprob(), 1e-4);
+          assertEquals(Reference.logprob(logits, 0, vocab, a.token()), a.logprob(), 1e-4);
           mass += Math.exp(a.logprob());
         }
         assertTrue(mass <= 1 + 1e-5, "probabilities above 1: " + mass);
@@ -319,16 +311,9 @@ class BatchSchedulerTest {
       float[] all = model.forwardAll(model.newState(), prompt);
       int vocab = model.config().vocabSize();
       for (int i = 1; i < prompt.length; i++) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int v = 0; v < vocab; v++) {
-          max = Math.max(max, all[(i - 1) * vocab + v]);
-        }
-        double sum = 0;
-        for (int v = 0; v < vocab; v++) {
-          sum += Math.exp(all[(i - 1) * vocab + v] - max);
-        }
         assertEquals(prompt[i], scored.get(i).token());
-        assertEquals(all[(i - 1) * vocab + prompt[i]] - max - Math.log(sum), scored.get(i).logprob(), 1e-4, "token " + i);
+        assertEquals(Reference.logprob(all, (i - 1) * vocab, vocab, prompt[i]), scored.get(i).logprob(), 1e-4,
+            "token " + i);
         assertEquals(2, scored.get(i).top().size());
         assertEquals(scored.get(1).textOffset() + i - 1, scored.get(i).textOffset(), "one character per token");
       }

@@ -395,16 +395,7 @@ class OpenAiServerTest {
     float[] all = model.forwardAll(model.newState(), prompt);
     int vocab = model.config().vocabSize();
     for (int i = 1; i < prompt.length; i++) {
-      float[] row = java.util.Arrays.copyOfRange(all, (i - 1) * vocab, i * vocab);
-      float max = Float.NEGATIVE_INFINITY;
-      for (float l : row) {
-        max = Math.max(max, l);
-      }
-      double sum = 0;
-      for (float l : row) {
-        sum += Math.exp(l - max);
-      }
-      double expected = row[prompt[i]] - max - Math.log(sum);
+      double expected = Reference.logprob(all, (i - 1) * vocab, vocab, prompt[i]);
       assertEquals(expected, logprobs.get("token_logprobs").get(i).asDouble(), 1e-4, "prompt token " + i);
       JsonNode top = logprobs.get("top_logprobs").get(i);
       assertEquals(expected, top.get(logprobs.get("tokens").get(i).asText()).asDouble(), 1e-4);

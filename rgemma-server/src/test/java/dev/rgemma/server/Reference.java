@@ -31,6 +31,22 @@ final class Reference {
     return session.generate(prompt, new GenerationOptions(maxTokens, stop, false), GenerationListener.NONE);
   }
 
+  /**
+   * The log-probability of {@code token} under the row of logits at {@code offset}: a plain
+   * log-softmax in double, written apart from the engine's own.
+   */
+  static double logprob(float[] logits, int offset, int vocab, int token) {
+    float max = Float.NEGATIVE_INFINITY;
+    for (int v = 0; v < vocab; v++) {
+      max = Math.max(max, logits[offset + v]);
+    }
+    double sum = 0;
+    for (int v = 0; v < vocab; v++) {
+      sum += Math.exp(logits[offset + v] - max);
+    }
+    return logits[offset + token] - max - Math.log(sum);
+  }
+
   static int[] chatPrompt(TextCodec codec, List<TextCodec.Message> messages) {
     return codec.encode(codec.renderChat(messages, true), true);
   }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.RgemmaException;
 import dev.rgemma.engine.TokenizerCodec;
 import dev.rgemma.model.RecurrentGemmaModel;
+import dev.rgemma.sampling.LogSoftmax;
 import dev.rgemma.tokenizer.Tokenizer;
 import java.nio.charset.MalformedInputException;
 import java.nio.charset.StandardCharsets;
@@ -94,16 +95,8 @@ final class PerplexityCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** {@code -log softmax(logits[off .. off + vocab))[target]}, in double. */
+  /** {@code -log softmax(logits[off .. off + vocab))[target]}, by {@link LogSoftmax#logSumExp} (summed in double). */
   static double negativeLogLikelihood(float[] logits, int off, int vocab, int target) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (int v = 0; v < vocab; v++) {
-      max = Math.max(max, logits[off + v]);
-    }
-    double sum = 0;
-    for (int v = 0; v < vocab; v++) {
-      sum += Math.exp(logits[off + v] - max);
-    }
-    return max + Math.log(sum) - logits[off + target];
+    return LogSoftmax.logSumExp(logits, off, off + vocab) - logits[off + target];
   }
 }

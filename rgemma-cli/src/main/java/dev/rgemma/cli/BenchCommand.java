@@ -12,6 +12,7 @@ import dev.rgemma.model.ModelQuantizer;
 import dev.rgemma.model.ModelState;
 import dev.rgemma.model.ModelTensors;
 import dev.rgemma.model.RecurrentGemmaModel;
+import dev.rgemma.sampling.Sampler;
 import dev.rgemma.tensor.DType;
 import java.io.IOException;
 import java.io.InputStream;
@@ -209,7 +210,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         t0 = System.nanoTime();
         for (int i = genTokens * block / blocks; i < genTokens * (block + 1) / blocks; i++) {
-          logits = model.forwardLast(state, new int[] {argmax(logits)});
+          logits = model.forwardLast(state, new int[] {Sampler.argmax(logits)});
         }
         decodeNanos += System.nanoTime() - t0;
         Profile.stop();
@@ -218,7 +219,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         t0 = System.nanoTime();
         for (int i = lateTokens * block / blocks; i < lateTokens * (block + 1) / blocks; i++) {
-          lateLogits = model.forwardLast(late, new int[] {argmax(lateLogits)});
+          lateLogits = model.forwardLast(late, new int[] {Sampler.argmax(lateLogits)});
         }
         lateNanos += System.nanoTime() - t0;
         if (pass != null) {
@@ -376,16 +377,6 @@ final class BenchCommand implements Callable<Integer> {
     for (int i = 0; i < values.length; i++) {
       values[i] = (float) (random.nextDouble() - 0.5) * 0.1f;
     }
-  }
-
-  private static int argmax(float[] logits) {
-    int best = 0;
-    for (int i = 1; i < logits.length; i++) {
-      if (logits[i] > logits[best]) {
-        best = i;
-      }
-    }
-    return best;
   }
 
   static ModelConfig loadConfig(String config) throws IOException {

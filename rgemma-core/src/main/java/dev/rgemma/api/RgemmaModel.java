@@ -264,7 +264,7 @@ public final class RgemmaModel implements AutoCloseable {
         int from = j * vocab;
         double logSum = dev.rgemma.sampling.LogSoftmax.logSumExp(logits, from, from + vocab);
         logprobs[done + j] = (float) (logits[from + target] - logSum);
-        greedy &= logits[from + dev.rgemma.sampling.LogSoftmax.argmax(logits, from, from + vocab)] == logits[from + target];
+        greedy &= logits[from + dev.rgemma.sampling.Sampler.argmax(logits, from, from + vocab)] == logits[from + target];
       }
     }
     return new Score(continuation, logprobs, greedy);

@@ -49,15 +49,4 @@ public final class LogSoftmax {
     }
     return max + Math.log((s0 + s1) + (s2 + s3));
   }
-
-  /** The index of the largest logit in {@code [from, to)} relative to {@code from}; the first of equals. */
-  public static int argmax(float[] logits, int from, int to) {
-    int best = from;
-    for (int i = from + 1; i < to; i++) {
-      if (logits[i] > logits[best]) {
-        best = i;
-      }
-    }
-    return best - from;
-  }
 }

@@ -68,12 +68,17 @@ public final class Sampler {
 
   /** Index of the largest logit; the lowest index wins a tie. */
   public static int argmax(float[] logits) {
-    int best = 0;
-    for (int i = 1; i < logits.length; i++) {
+    return argmax(logits, 0, logits.length);
+  }
+
+  /** {@link #argmax(float[])} of {@code logits[from, to)}, as an index relative to {@code from}. */
+  public static int argmax(float[] logits, int from, int to) {
+    int best = from;
+    for (int i = from + 1; i < to; i++) {
       if (logits[i] > logits[best]) {
         best = i;
       }
     }
-    return best;
+    return best - from;
   }
 }

@@ -205,7 +205,7 @@ class JsonConstraintTest {
         logits[']'] += 2 + step / 50f;
         logits['"'] += quoteBoost;
         assertTrue(json.mask(logits) > 0, "no token left after " + text);
-        int best = LogSoftmax.argmax(logits, 0, logits.length);
+        int best = Sampler.argmax(logits);
         if (best == stop) {
           check.check(text.toByteArray());
           ended++;

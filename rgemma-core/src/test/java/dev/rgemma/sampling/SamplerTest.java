@@ -163,4 +163,11 @@ class SamplerTest {
         () -> new SamplerSettings(1f, 0, 1f, 0f, 0f, 0f, 0f, 64, 0));
     assertTrue(e.getMessage().contains("repeat-penalty"), e.getMessage());
   }
+
+  @Test
+  void argmaxOfARangeIsRelativeToItsStartAndTakesTheFirstOfEquals() {
+    assertEquals(1, Sampler.argmax(new float[] {9, 1, 3, 3, 2}, 1, 5));
+    assertEquals(0, Sampler.argmax(new float[] {4, 4}, 0, 2));
+    assertEquals(2, Sampler.argmax(new float[] {1, 2, 5, 5}));
+  }
 }

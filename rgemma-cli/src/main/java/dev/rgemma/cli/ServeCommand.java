@@ -54,6 +54,12 @@ final class ServeCommand implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   int maxTokens;
 
+  @Option(names = "--max-tokens-limit", paramLabel = "N", defaultValue = "" + ServerOptions.DEFAULT_MAX_TOKENS_LIMIT,
+      description = "Largest max_tokens or max_completion_tokens a request may ask for; larger ones get 400. "
+          + "It bounds a non-streaming request whose client left, which runs to its end (a stream "
+          + "is cancelled when its client leaves) (default: ${DEFAULT-VALUE}).")
+  int maxTokensLimit;
+
   @Option(names = "--max-body-bytes", paramLabel = "N", defaultValue = "" + ServerOptions.DEFAULT_MAX_BODY_BYTES,
       description = "Largest request body; larger ones get 413 (default: ${DEFAULT-VALUE}).")
   long maxBodyBytes;
@@ -69,14 +75,14 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (cacheMib < 0) {
-      throw new IllegalArgumentException("--cache-mib must be >= 0, got " + cacheMib);
+    if (cacheMib < 0 || cacheMib > Long.MAX_VALUE >> 20) {
+      throw new IllegalArgumentException("--cache-mib must be in [0, " + (Long.MAX_VALUE >> 20) + "], got " + cacheMib);
     }
     Path path = modelOptions.modelDirectory();
     String name = modelName != null ? modelName
         : path.toAbsolutePath().normalize().getFileName().toString().replaceFirst("\\.gguf$", "");
     ServerOptions options = new ServerOptions(host, port, name, parallel, queue, prefillChunk, maxBodyBytes,
-        cacheMib << 20, maxTokens, System.err::println);
+        cacheMib << 20, maxTokens, maxTokensLimit, System.err::println);
     try (RecurrentGemmaModel loaded = modelOptions.load()) {
       TextCodec codec = modelOptions.loadTokenizer(loaded);
       if (codec == null) {

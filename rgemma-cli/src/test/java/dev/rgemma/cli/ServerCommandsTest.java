@@ -47,6 +47,28 @@ class ServerCommandsTest {
     StringWriter err2 = new StringWriter();
     assertEquals(1, run(new StringWriter(), err2, "serve", "--model", temp.toString(), "--cache-mib", "-1"));
     assertTrue(err2.toString().startsWith("rgemma: --cache-mib"), err2.toString());
+    // Each refused option is named as it is spelled on the command line (checked before the model loads).
+    String[][] refused = {
+      {"--max-body-bytes", "0"},
+      {"--model-name", ""},
+      {"--model-name", "  "},
+      {"--max-tokens-limit", "0"},
+      {"--max-tokens", "0"},
+      {"--prefill-chunk", "0"},
+      {"--cache-mib", "9223372036854775807"},
+    };
+    for (String[] option : refused) {
+      StringWriter err4 = new StringWriter();
+      assertEquals(1, run(new StringWriter(), err4, "serve", "--model", temp.toString(), option[0], option[1]),
+          String.join(" ", option));
+      assertTrue(err4.toString().startsWith("rgemma: " + option[0] + " "), err4.toString());
+      assertEquals(1, err4.toString().strip().lines().count(), err4.toString());
+    }
+    StringWriter err5 = new StringWriter();
+    assertEquals(1, run(new StringWriter(), err5, "serve", "--model", temp.toString(), "--max-tokens", "100",
+        "--max-tokens-limit", "50"));
+    assertTrue(err5.toString().startsWith("rgemma: --max-tokens (100) must not exceed --max-tokens-limit (50)"),
+        err5.toString());
     StringWriter err3 = new StringWriter();
     assertEquals(1, run(new StringWriter(), err3, "bench-batch", "--model", temp.toString(), "--parallel", "0"));
     assertTrue(err3.toString().startsWith("rgemma: --parallel"), err3.toString());

@@ -62,7 +62,7 @@ public final class BatchScheduler implements AutoCloseable {
       throw new IllegalArgumentException("--queue must be >= 0, got " + queueCapacity);
     }
     if (prefillChunk < 1) {
-      throw new IllegalArgumentException("prefill chunk must be >= 1, got " + prefillChunk);
+      throw new IllegalArgumentException("--prefill-chunk must be >= 1, got " + prefillChunk);
     }
     this.model = model;
     this.codec = codec;

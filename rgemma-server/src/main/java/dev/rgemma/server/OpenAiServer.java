@@ -261,7 +261,7 @@ public final class OpenAiServer implements AutoCloseable {
   private void generate(HttpExchange exchange, Call call, boolean chat) throws IOException {
     JsonNode body = readJson(exchange);
     requireModel(RequestParser.model(body));
-    RequestParser.Options opts = RequestParser.options(body, options.defaultMaxTokens(), chat);
+    RequestParser.Options opts = RequestParser.options(body, options.defaultMaxTokens(), options.maxTokensLimit(), chat);
     List<int[]> prompts = new ArrayList<>();
     List<String> texts = new ArrayList<>(); // each prompt's text; null for token ids (decoded once accepted)
     if (chat) {

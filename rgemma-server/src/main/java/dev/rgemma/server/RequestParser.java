@@ -184,15 +184,20 @@ final class RequestParser {
     return model.asText();
   }
 
-  static Options options(JsonNode body, int defaultMaxTokens, boolean chat) {
+  /**
+   * @param defaultMaxTokens the generation limit of a request that sets none
+   * @param maxTokensLimit the largest {@code max_tokens} / {@code max_completion_tokens} accepted
+   */
+  static Options options(JsonNode body, int defaultMaxTokens, int maxTokensLimit, boolean chat) {
     boolean echo = bool(body, "echo", false);
     if (echo && chat) {
       throw ApiException.invalid("echo", "'echo' belongs to /v1/completions; chat answers do not repeat the messages");
     }
     // max_tokens 0 scores an echoed prompt without generating (as evaluation harnesses ask).
-    Integer maxTokens = integer(body, "max_tokens", echo ? 0 : 1, Integer.MAX_VALUE);
+    Integer maxTokens = maxTokens(body, "max_tokens", echo ? 0 : 1, maxTokensLimit);
     if (chat) {
-      Integer maxCompletionTokens = integer(body, "max_completion_tokens", 1, Integer.MAX_VALUE);
+      // OpenAI's newer name wins over the deprecated one when a client sends both (each is checked).
+      Integer maxCompletionTokens = maxTokens(body, "max_completion_tokens", 1, maxTokensLimit);
       if (maxCompletionTokens != null) {
         maxTokens = maxCompletionTokens;
       }
@@ -385,6 +390,24 @@ final class RequestParser {
       throw ApiException.invalid("stop", "stop strings must not be empty");
     }
     return out;
+  }
+
+  /**
+   * A generation limit, at most the server's {@code --max-tokens-limit}: a larger one is refused
+   * rather than lowered, so that the client learns its answer could not be that long. The limit is
+   * what bounds an abandoned non-streaming request (its disconnection goes unnoticed until the
+   * answer is written).
+   */
+  private static Integer maxTokens(JsonNode body, String name, int min, int limit) {
+    Long value = longValue(body, name);
+    if (value == null) {
+      return null;
+    }
+    if (value > limit) {
+      throw ApiException.invalid(name, "'" + name + "' is " + value + ", above this server's limit of " + limit
+          + " tokens (rgemma serve --max-tokens-limit)");
+    }
+    return integer(body, name, min, limit);
   }
 
   private static Integer integer(JsonNode body, String name, int min, int max) {

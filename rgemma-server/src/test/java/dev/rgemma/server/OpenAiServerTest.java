@@ -54,6 +54,7 @@ class OpenAiServerTest {
   static final CharCodec CODEC = new CharCodec();
   static final String MODEL = "tiny-a";
   static final int DEFAULT_MAX_TOKENS = 10;
+  static final int MAX_TOKENS_LIMIT = 1000;
   static RecurrentGemmaModel model;
   static OpenAiServer server;
   static String base;
@@ -64,7 +65,7 @@ class OpenAiServerTest {
   static void start() throws Exception {
     model = Reference.tinyModel();
     ServerOptions options = new ServerOptions("127.0.0.1", 0, MODEL, 4, 16, 8, 4096, 1 << 24,
-        DEFAULT_MAX_TOKENS, log::add);
+        DEFAULT_MAX_TOKENS, MAX_TOKENS_LIMIT, log::add);
     server = OpenAiServer.start(options, model, CODEC);
     base = server.baseUri().toString();
   }
@@ -108,6 +109,32 @@ class OpenAiServerTest {
         "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"temperature\": 0}").body;
     assertEquals(DEFAULT_MAX_TOKENS, unlimited.at("/usage/completion_tokens").asInt());
     assertEquals("length", unlimited.at("/choices/0/finish_reason").asText());
+  }
+
+  /**
+   * A max_tokens or max_completion_tokens above --max-tokens-limit is a 400 naming the field, the
+   * value and the limit (an abandoned non-streaming request would otherwise hold its slot that long);
+   * streamed requests are refused alike. Given both, max_completion_tokens is the one that counts.
+   */
+  @Test
+  void maxTokensAboveTheServerLimitAreRefused() throws Exception {
+    String chat = "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], ";
+    Reply tooMany = postJson("/v1/completions", "{\"prompt\": \"x\", \"max_tokens\": 2147483647}");
+    assertError(tooMany, 400, "invalid_value", "max_tokens");
+    String message = tooMany.body.at("/error/message").asText();
+    assertTrue(message.contains("2147483647") && message.contains("" + MAX_TOKENS_LIMIT)
+        && message.contains("--max-tokens-limit"), message);
+    assertError(postJson("/v1/completions", "{\"prompt\": \"x\", \"max_tokens\": 1000000000000}"), 400, "invalid_value",
+        "max_tokens");
+    assertError(postJson("/v1/completions", "{\"prompt\": \"x\", \"stream\": true, \"max_tokens\": "
+        + (MAX_TOKENS_LIMIT + 1) + "}"), 400, "invalid_value", "max_tokens");
+    assertError(postJson("/v1/chat/completions", chat + "\"max_completion_tokens\": 5000000000}"), 400,
+        "invalid_value", "max_completion_tokens");
+    assertError(postJson("/v1/chat/completions", chat + "\"max_completion_tokens\": " + (MAX_TOKENS_LIMIT + 1) + "}"),
+        400, "invalid_value", "max_completion_tokens");
+    Reply both = postJson("/v1/chat/completions", chat + "\"temperature\": 0, \"max_tokens\": 5, \"max_completion_tokens\": 2}");
+    assertEquals(200, both.status, both.body.toString());
+    assertEquals(2, both.body.at("/usage/completion_tokens").asInt());
   }
 
   @Test
@@ -632,7 +659,7 @@ class OpenAiServerTest {
 
   @Test
   void aFullQueueAnswers503AndADisconnectedStreamFreesItsSlot() throws Exception {
-    ServerOptions options = new ServerOptions("127.0.0.1", 0, MODEL, 1, 0, 8, 1 << 20, 0, 10, line -> {});
+    ServerOptions options = new ServerOptions("127.0.0.1", 0, MODEL, 1, 0, 8, 1 << 20, 0, 10, 100000000, line -> {});
     try (OpenAiServer small = OpenAiServer.start(options, model, CODEC)) {
       String url = small.baseUri() + "/v1/chat/completions";
       HttpRequest endless = HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(

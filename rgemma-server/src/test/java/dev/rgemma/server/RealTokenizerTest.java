@@ -116,7 +116,7 @@ class RealTokenizerTest {
     TokenizerCodec codec = new TokenizerCodec(Tokenizer.load(writeTokenizer(dir)));
     try (RecurrentGemmaModel model = Reference.tinyModel();
         OpenAiServer server = OpenAiServer.start(new ServerOptions("127.0.0.1", 0, "tiny-a", 2, 2, 16, 1 << 16,
-            1 << 20, 8, line -> {}), model, codec)) {
+            1 << 20, 8, ServerOptions.DEFAULT_MAX_TOKENS_LIMIT, line -> {}), model, codec)) {
       HttpResponse<String> response = HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(URI.create(server.baseUri() + "/v1/chat/completions")).POST(
               HttpRequest.BodyPublishers.ofString("{\"messages\": [{\"role\": \"user\", \"content\": \"the\"}], "

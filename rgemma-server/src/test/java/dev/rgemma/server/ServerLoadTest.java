@@ -44,7 +44,7 @@ class ServerLoadTest {
     List<String> log = new java.util.concurrent.CopyOnWriteArrayList<>();
     try (RecurrentGemmaModel model = Reference.tinyModel();
         OpenAiServer server = OpenAiServer.start(new ServerOptions("127.0.0.1", 0, MODEL, 8, 64, 16, 1 << 16,
-            1 << 24, 16, log::add), model, codec);
+            1 << 24, 16, 1_000_000, log::add), model, codec); // the leaving clients ask for 1 000 000
         ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(10)).build();

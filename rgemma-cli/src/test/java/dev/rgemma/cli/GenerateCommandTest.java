@@ -199,6 +199,11 @@ class GenerateCommandTest {
         bad.toString()), "properties.k.maxLength");
     assertError(CliRun.run("", "generate", "--model", model.toString(), "--prompt", "the", "--json-schema",
         temp.resolve("missing.json").toString()), "missing.json");
+    Path deep = temp.resolve("deep-schema.json");
+    java.nio.file.Files.writeString(deep, "{\"type\": \"object\", \"properties\": {\"k\": ".repeat(49)
+        + "{\"type\": \"string\"}" + "}}".repeat(49));
+    assertError(CliRun.run("", "generate", "--model", model.toString(), "--prompt", "the", "--json-schema",
+        deep.toString()), "at most 48 levels");
   }
 
   @Test

@@ -10,12 +10,15 @@ import java.util.Set;
  * (RFC 8259 syntax at the byte level: bytes of 0x80 and above only inside strings, as well-formed
  * UTF-8), so byte-fallback pieces work and cannot leave a broken character. Once the object is closed only the stop tokens remain, so the generation ends; they
  * are refused before. Whitespace between tokens is one space, or a newline and at most {@link
- * #MAX_INDENT} spaces or tabs (as llama.cpp's JSON grammar has it), and nesting is at most {@link
- * #MAX_DEPTH} levels deep, so a model cannot stall the object in blank lines forever. Not
- * thread-safe: one per generation.
+ * #MAX_INDENT} spaces or tabs (as llama.cpp's JSON grammar has it), so a model cannot stall the
+ * object in blank lines forever. Nesting is at most {@link #MAX_DEPTH} levels deep: at that depth
+ * a free value (JSON mode without a schema, or a schema's {@code {}}) cannot open an object or an
+ * array, while any other value and the closing bracket remain, so the text stays on its way to a
+ * valid object; {@link JsonSchema} refuses schemas that would need deeper nesting. Not thread-safe:
+ * one per generation.
  */
 public final class JsonConstraint {
-  /** Most containers open at once. */
+  /** Most containers open at once (the root object counts). */
   public static final int MAX_DEPTH = 48;
   /** Most spaces or tabs after a newline between tokens. */
   public static final int MAX_INDENT = 20;

@@ -20,7 +20,9 @@ import java.util.Set;
  * optional fields are often written). Annotations ({@code
  * title}, {@code description}, {@code $schema}, {@code $id}, {@code examples}, {@code default}) are
  * ignored. Any other keyword is refused by name, since generating as if it were absent could give
- * output the schema rejects. An empty schema ({@code {}}) is any JSON value.
+ * output the schema rejects. An empty schema ({@code {}}) is any JSON value. Objects and arrays
+ * may nest at most {@link JsonConstraint#MAX_DEPTH} levels (the root object is the first); a deeper
+ * schema is refused, even where its deep part is optional, since the constraint could not follow it.
  */
 public final class JsonSchema {
   /** What a value may be. */
@@ -96,17 +98,19 @@ public final class JsonSchema {
    * Compiles a schema; the root must be an object schema.
    *
    * @throws IllegalArgumentException naming the keyword and its place (e.g. {@code
-   *     properties.name.pattern}) if the schema uses what this subset cannot enforce
+   *     properties.name.pattern}) if the schema uses what this subset cannot enforce, or nests
+   *     objects and arrays more than {@link JsonConstraint#MAX_DEPTH} levels deep
    */
   public static JsonSchema compile(JsonNode schema) {
-    Node root = node(schema, "");
+    Node root = node(schema, "", 0);
     if (root.kind != Kind.OBJECT && root.kind != Kind.ANY_OBJECT) {
       throw new IllegalArgumentException("the schema's root must be an object schema ({\"type\": \"object\", ...})");
     }
     return new JsonSchema(root);
   }
 
-  private static Node node(JsonNode schema, String at) {
+  /** @param depth how many objects and arrays enclose the value (the root: 0) */
+  private static Node node(JsonNode schema, String at, int depth) {
     String here = at.isEmpty() ? "the schema" : at;
     if (schema == null || !schema.isObject()) {
       throw new IllegalArgumentException(here + " must be a JSON object, got " + schema);
@@ -129,7 +133,7 @@ public final class JsonSchema {
       }
       List<Node> nodes = new ArrayList<>();
       for (int i = 0; i < members.size(); i++) {
-        nodes.add(node(members.get(i), path(at, key + "[" + i + "]")));
+        nodes.add(node(members.get(i), path(at, key + "[" + i + "]"), depth));
       }
       return union(nodes, path(at, key));
     }
@@ -146,7 +150,7 @@ public final class JsonSchema {
         if (!type.asText().equals("array")) {
           member.remove("items");
         }
-        nodes.add(node(member, at));
+        nodes.add(node(member, at, depth));
       }
       if (nodes.isEmpty()) {
         throw new IllegalArgumentException(path(at, "type") + " is an empty list");
@@ -168,13 +172,14 @@ public final class JsonSchema {
     String type = typeNode.asText();
     used.remove("type");
     return switch (type) {
-      case "object" -> objectNode(schema, at, used);
+      case "object" -> objectNode(schema, at, used, depth);
       case "array" -> {
         used.remove("items");
         refuse(at, used);
+        checkDepth(at, depth);
         JsonNode items = schema.get("items");
-        yield new Node(Kind.ARRAY, null, null, null, items == null ? Node.of(Kind.ANY) : node(items, path(at, "items")),
-            null);
+        yield new Node(Kind.ARRAY, null, null, null,
+            items == null ? Node.of(Kind.ANY) : node(items, path(at, "items"), depth + 1), null);
       }
       case "string" -> leaf(Kind.STRING, at, used);
       case "number" -> leaf(Kind.NUMBER, at, used);
@@ -186,7 +191,7 @@ public final class JsonSchema {
     };
   }
 
-  private static Node objectNode(JsonNode schema, String at, Set<String> used) {
+  private static Node objectNode(JsonNode schema, String at, Set<String> used, int depth) {
     used.remove("properties");
     used.remove("required");
     JsonNode additional = schema.get("additionalProperties");
@@ -202,6 +207,7 @@ public final class JsonSchema {
           + " may only be false beside \"properties\": only the listed properties are generated");
     }
     refuse(at, used);
+    checkDepth(at, depth);
     if (properties == null) {
       if (schema.has("required") && !schema.get("required").isEmpty()) {
         throw new IllegalArgumentException(path(at, "required") + " names properties, but there are no \"properties\"");
@@ -228,7 +234,7 @@ public final class JsonSchema {
         }
       }
       names.add(name);
-      nodes.add(node(property.getValue(), path(path(at, "properties"), name)));
+      nodes.add(node(property.getValue(), path(path(at, "properties"), name), depth + 1));
     }
     boolean[] required = new boolean[names.size()];
     JsonNode requiredNode = schema.get("required");
@@ -345,6 +351,19 @@ public final class JsonSchema {
       }
       default -> throw new IllegalStateException("no first bytes for " + node.kind);
     };
+  }
+
+  /**
+   * An object or array inside {@code depth} others: refused beyond {@link JsonConstraint#MAX_DEPTH}
+   * levels, which the constraint cannot open. Accepting it would end its answers at that depth
+   * with nothing left to generate (or leave its optional parts out unasked), so the schema fails
+   * up front instead, wherever its deep part is optional or not.
+   */
+  private static void checkDepth(String at, int depth) {
+    if (depth + 1 > JsonConstraint.MAX_DEPTH) {
+      throw new IllegalArgumentException((at.isEmpty() ? "the schema" : at) + ": objects and arrays are nested "
+          + (depth + 1) + " deep here; at most " + JsonConstraint.MAX_DEPTH + " levels are supported");
+    }
   }
 
   private static Node leaf(Kind kind, String at, Set<String> used) {

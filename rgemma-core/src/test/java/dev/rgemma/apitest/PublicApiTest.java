@@ -456,5 +456,11 @@ class PublicApiTest {
     assertTrue(bad.getMessage().contains("properties.w.format"), bad.getMessage());
     bad = assertThrows(IllegalArgumentException.class, () -> GenerateOptions.builder().jsonSchema("{").build());
     assertTrue(bad.getMessage().contains("not valid JSON"), bad.getMessage());
+    // Nested deeper than JSON mode can open: refused when built, not cut short while generating.
+    String deep = "{\"type\": \"object\", \"properties\": {\"a\": ".repeat(49) + "{\"type\": \"string\"}"
+        + "}}".repeat(49);
+    bad = assertThrows(IllegalArgumentException.class, () -> GenerateOptions.builder().jsonSchema(deep).build());
+    assertTrue(bad.getMessage().startsWith("jsonSchema: ") && bad.getMessage().contains("at most 48 levels"),
+        bad.getMessage());
   }
 }

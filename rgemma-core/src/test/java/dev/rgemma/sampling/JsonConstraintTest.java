@@ -139,6 +139,32 @@ class JsonConstraintTest {
   }
 
   /**
+   * JSON mode without a schema, at the depth limit: no container opens, but any other value and
+   * the closing bracket still may, so the answer goes on as valid JSON (and can end with "stop")
+   * instead of running out of tokens there.
+   */
+  @Test
+  void atTheDepthLimitOnlyContainersAreRefused() {
+    int max = JsonConstraint.MAX_DEPTH;
+    String arrays = "{\"a\":" + "[".repeat(max - 1);
+    String objects = "{\"a\":".repeat(max);
+    for (String value : List.of("1", "\"s\"", "true", "null", "-2.5")) {
+      for (String open : List.of(arrays, objects)) {
+        JsonConstraint json = new JsonConstraint(singleBytes(), Set.of(STOP));
+        assertEquals(-1, firstRefused(open, json));
+        float[] logits = new float[STOP + 1];
+        json.mask(logits);
+        assertEquals(Float.NEGATIVE_INFINITY, logits['['], "an array beyond the limit");
+        assertEquals(Float.NEGATIVE_INFINITY, logits['{'], "an object beyond the limit");
+        assertTrue(Float.isFinite(logits[value.charAt(0)]), value);
+        String rest = open == arrays ? value + ",0" + "]".repeat(max - 1) + "}" : value + "}".repeat(max);
+        assertEquals(-1, firstRefused(rest, json), open + rest);
+        assertTrue(json.complete(), open + rest);
+      }
+    }
+  }
+
+  /**
    * Seeded random walks over a vocabulary of multi-byte JSON-ish pieces: every step leaves some
    * token, and every walk that ends (the stop token chosen) is one object Jackson parses.
    */

@@ -66,6 +66,39 @@ class JsonSchemaTest {
     }
   }
 
+  /** {"type": "object", "properties": {"a": ...}} around {@code inner}, {@code levels} times. */
+  static String nested(int levels, String inner) {
+    return "{\"type\": \"object\", \"properties\": {\"a\": ".repeat(levels) + inner + "}}".repeat(levels);
+  }
+
+  /**
+   * Objects and arrays nested more than {@link JsonConstraint#MAX_DEPTH} deep are refused when the
+   * schema compiles (even where the deep part is optional), rather than leaving answers that stop
+   * at the depth limit; up to the limit, an answer at full depth passes.
+   */
+  @Test
+  void schemasNestedBeyondTheDepthLimitAreRefused() throws Exception {
+    int max = JsonConstraint.MAX_DEPTH;
+    JsonSchema deepest = schema(nested(max, "{\"type\": \"string\"}"));
+    JsonConstraint json = new JsonConstraint(singleBytes(), Set.of(STOP), deepest);
+    String answer = "{\"a\":".repeat(max) + "\"x\"" + "}".repeat(max);
+    assertEquals(-1, firstRefused(answer, json));
+    assertTrue(json.complete());
+    schema(nested(max - 1, "{\"type\": \"array\", \"items\": {\"type\": \"integer\"}}"));
+    for (String tooDeep : List.of(
+        nested(max + 1, "{\"type\": \"string\"}"),
+        nested(max, "{\"type\": \"object\"}"),
+        nested(max, "{\"type\": \"array\"}"),
+        nested(max - 1, "{\"type\": \"array\", \"items\": {\"type\": \"array\"}}"),
+        nested(max, "{\"anyOf\": [{\"type\": \"null\"}, {\"type\": \"object\"}]}"),
+        nested(max, "{\"type\": [\"null\", \"array\"]}"))) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> schema(tooDeep), tooDeep);
+      assertTrue(e.getMessage().contains("nested " + (max + 1) + " deep")
+          && e.getMessage().contains("at most " + max + " levels"), e.getMessage());
+      assertTrue(e.getMessage().startsWith("properties.a.properties.a."), e.getMessage());
+    }
+  }
+
   @Test
   void objectsFollowTheSchemaByteByByte() throws Exception {
     JsonSchema person = schema(PERSON);

@@ -594,6 +594,23 @@ class OpenAiServerTest {
     assertTrue(stopped >= 1, "no answer closed its object: " + reply.body);
   }
 
+  /**
+   * A schema nested deeper than JSON mode can open (JsonConstraint.MAX_DEPTH) is a 400 naming the
+   * limit, up front, rather than answers cut at that depth with finish_reason "length".
+   */
+  @Test
+  void jsonSchemaNestedBeyondTheDepthLimitIsRefused() throws Exception {
+    int levels = dev.rgemma.sampling.JsonConstraint.MAX_DEPTH + 1;
+    String schema = "{\"type\": \"object\", \"properties\": {\"a\": ".repeat(levels) + "{\"type\": \"string\"}"
+        + "}}".repeat(levels);
+    Reply reply = postJson("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], "
+        + "\"response_format\": {\"type\": \"json_schema\", \"json_schema\": {\"name\": \"deep\", \"schema\": "
+        + schema + "}}}");
+    assertError(reply, 400, "invalid_value", "response_format");
+    String message = reply.body.at("/error/message").asText();
+    assertTrue(message.contains("at most " + dev.rgemma.sampling.JsonConstraint.MAX_DEPTH + " levels"), message);
+  }
+
   /** /tokenize and /detokenize, in vLLM's and llama.cpp's field names. */
   @Test
   void tokenizeAndDetokenize() throws Exception {

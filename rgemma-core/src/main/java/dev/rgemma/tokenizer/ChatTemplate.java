@@ -25,7 +25,9 @@ public final class ChatTemplate {
    * turns into the BOS id, so encode it with {@code addSpecialTokens = false}.
    *
    * @throws IllegalArgumentException if the roles do not alternate user, model, user, ... (after an
-   *     optional first system message) or a role is unknown
+   *     optional first system message) or a role is unknown; the message starts with the offending
+   *     message's place in the list, 0-based, as {@code messages[i]} (the name clients of an
+   *     OpenAI-style API give the same message)
    */
   public static String render(List<Message> messages, boolean addGenerationPrompt) {
     StringBuilder out = new StringBuilder("<bos>");
@@ -37,21 +39,21 @@ public final class ChatTemplate {
     }
     for (int i = 0; i < turns.size(); i++) {
       Message message = turns.get(i);
+      String at = "messages[" + (i + messages.size() - turns.size()) + "]";
       String role =
           switch (message.role()) {
             case "user" -> "user";
             case "assistant", "model" -> "model";
             case "system" ->
-                throw new IllegalArgumentException(
-                    "chat message " + (messages.indexOf(message) + 1) + ": a system message is only allowed first");
+                throw new IllegalArgumentException(at + ": a system message is only allowed first");
             default ->
                 throw new IllegalArgumentException(
-                    "chat message role \"" + message.role() + "\" is unknown; expected system, user, assistant or model");
+                    at + ".role \"" + message.role() + "\" is unknown; expected system, user, assistant or model");
           };
       if (role.equals("user") != (i % 2 == 0)) {
         throw new IllegalArgumentException(
-            "Conversation roles must alternate user/assistant/user/assistant/... (message "
-                + (i + 1 + messages.size() - turns.size()) + " has role \"" + message.role() + "\")");
+            at + " has role \"" + message.role() + "\", but conversation roles must alternate "
+                + "user/assistant/user/assistant/... after an optional first system message");
       }
       out.append("<start_of_turn>").append(role).append('\n');
       if (i == 0) out.append(firstUserPrefix);

@@ -58,12 +58,32 @@ class ChatTemplateTest {
     }
   }
 
+  /** Errors name the message as messages[i], 0-based, as the server's other message errors do. */
   @Test
   void rejectsUnknownRolesAndMisplacedSystemMessages() {
-    assertThrows(IllegalArgumentException.class,
-        () -> ChatTemplate.render(List.of(new ChatTemplate.Message("tool", "x")), false));
-    assertThrows(IllegalArgumentException.class,
-        () -> ChatTemplate.render(
-            List.of(new ChatTemplate.Message("user", "x"), new ChatTemplate.Message("system", "y")), false));
+    var system = new ChatTemplate.Message("system", "s");
+    var user = new ChatTemplate.Message("user", "x");
+    var assistant = new ChatTemplate.Message("assistant", "a");
+    String[][] cases = {
+      {"tool", "messages[0].role \"tool\" is unknown"},
+      {"user system", "messages[1]: a system message is only allowed first"},
+      // The same system message twice: the second one is named, not the first.
+      {"system user assistant system", "messages[3]: a system message is only allowed first"},
+      {"assistant", "messages[0] has role \"assistant\""},
+      {"system assistant", "messages[1] has role \"assistant\""},
+      {"user assistant assistant", "messages[2] has role \"assistant\""},
+      {"system user user", "messages[2] has role \"user\""},
+    };
+    for (String[] c : cases) {
+      List<ChatTemplate.Message> messages = java.util.Arrays.stream(c[0].split(" ")).map(role -> switch (role) {
+        case "system" -> system;
+        case "user" -> user;
+        case "assistant" -> assistant;
+        default -> new ChatTemplate.Message(role, "x");
+      }).toList();
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> ChatTemplate.render(messages, false), c[0]);
+      assertTrue(e.getMessage().startsWith(c[1]), c[0] + ": " + e.getMessage());
+    }
   }
 }

@@ -38,6 +38,8 @@ public final class OpenAiServer implements AutoCloseable {
   private static final String COMPLETIONS = "/v1/completions";
   private static final String MODELS = "/v1/models";
   private static final long KEEP_ALIVE_SECONDS = 5;
+  /** How the chat template's errors start: the refused message's place. */
+  private static final java.util.regex.Pattern MESSAGE_PLACE = java.util.regex.Pattern.compile("messages\\[\\d+\\]");
   /** How much of an oversized body is read (and dropped) before answering 413. */
   private static final long MAX_DRAIN_BYTES = 64L << 20;
 
@@ -270,7 +272,9 @@ public final class OpenAiServer implements AutoCloseable {
       try {
         rendered = codec.renderChat(messages, true);
       } catch (IllegalArgumentException e) {
-        throw ApiException.invalid("messages", e.getMessage());
+        // The template names the message it refuses first, as messages[i] (0-based): that is the param.
+        java.util.regex.Matcher at = MESSAGE_PLACE.matcher(e.getMessage());
+        throw ApiException.invalid(at.lookingAt() ? at.group() : "messages", e.getMessage());
       }
       prompts.add(codec.encode(rendered, true));
       texts.add("");

@@ -32,6 +32,12 @@ final class RequestParser {
       boolean includeUsage, Map<Integer, Float> logitBias, int logprobs, boolean echo, int n,
       dev.rgemma.sampling.JsonSchema json) {}
 
+  /**
+   * Chat's {@code messages}. Every message needs a role; user and system (or developer) messages need
+   * their content, a string or text parts, while an assistant message may leave it out or set it to
+   * null (as OpenAI allows, for an answer that was all tool calls) and is then an empty answer.
+   * Errors name the message 0-based, as {@code messages[i]} or {@code messages[i].content}.
+   */
   static List<TextCodec.Message> messages(JsonNode body) {
     JsonNode messages = body.get("messages");
     if (messages == null || messages.isNull()) {
@@ -45,20 +51,26 @@ final class RequestParser {
       JsonNode message = messages.get(i);
       String param = "messages[" + i + "]";
       if (!message.isObject()) {
-        throw ApiException.invalid(param, param + " must be an object with 'role' and 'content'");
+        throw ApiException.invalid(param, param + " must be a message object ({\"role\": ..., \"content\": ...}), got "
+            + abbreviated(message));
       }
       JsonNode role = message.get("role");
       if (role == null || !role.isTextual() || !ROLES.contains(role.asText())) {
-        throw ApiException.invalid(param + ".role", param + ".role must be one of system, user, assistant, got "
-            + (role == null ? "nothing" : role.toString()));
+        throw ApiException.invalid(param + ".role", param + ".role must be one of system, developer, user, assistant, got "
+            + (role == null ? "nothing" : abbreviated(role)));
       }
       String roleName = role.asText().equals("developer") ? "system" : role.asText();
-      out.add(new TextCodec.Message(roleName, content(message.get("content"), param + ".content")));
+      JsonNode content = message.get("content");
+      if ((content == null || content.isNull()) && !roleName.equals("assistant")) {
+        throw ApiException.invalid(param + ".content", param + ".content is required in a " + role.asText()
+            + " message: a string or an array of text parts, got " + (content == null ? "nothing" : "null"));
+      }
+      out.add(new TextCodec.Message(roleName, content(content, param + ".content")));
     }
     return out;
   }
 
-  /** A string, or an array of {@code {"type": "text", "text": ...}} parts. */
+  /** A string, or an array of {@code {"type": "text", "text": ...}} parts; absent or null (an assistant's) is empty. */
   private static String content(JsonNode content, String param) {
     if (content == null || content.isNull()) {
       return "";

@@ -308,6 +308,41 @@ class OpenAiServerTest {
     assertTrue(log.stream().anyMatch(line -> line.contains("/v1/completions status=413")), String.join("\n", log));
   }
 
+  /**
+   * Message errors name the message 0-based as messages[i] (also the template's role-order errors);
+   * a user or system message needs its content, an assistant message may leave it out or null.
+   */
+  @Test
+  void messageErrorsNameTheMessageAndUserContentIsRequired() throws Exception {
+    String[][] refused = {
+      {"[{\"role\": \"user\"}]", "messages[0].content", "required in a user message"},
+      {"[{\"role\": \"user\", \"content\": null}]", "messages[0].content", "required in a user message"},
+      {"[{\"role\": \"system\", \"content\": \"s\"}, {\"role\": \"developer\"}]", "messages[1].content",
+          "required in a developer message"},
+      {"[{\"role\": \"user\", \"content\": 5}]", "messages[0].content", "string or an array of text parts"},
+      {"[null]", "messages[0]", "must be a message object"},
+      {"[\"hi\"]", "messages[0]", "must be a message object"},
+      {"[{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"user\", \"content\": \"b\"}]", "messages[1]",
+          "messages[1] has role \"user\""},
+      {"[{\"role\": \"system\", \"content\": \"s\"}, {\"role\": \"assistant\", \"content\": \"a\"}]",
+          "messages[1]", "messages[1] has role \"assistant\""},
+      {"[{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"system\", \"content\": \"s\"}]", "messages[1]",
+          "messages[1]: a system message is only allowed first"},
+    };
+    for (String[] r : refused) {
+      Reply reply = postJson("/v1/chat/completions", "{\"max_tokens\": 2, \"messages\": " + r[0] + "}");
+      assertError(reply, 400, "invalid_value", r[1]);
+      String message = reply.body.at("/error/message").asText();
+      assertTrue(message.contains(r[2]), r[0] + ": " + message);
+      assertFalse(message.contains("'role' and 'content'") || message.matches(".*message \\d.*"), message);
+    }
+    for (String assistant : List.of("{\"role\": \"assistant\"}", "{\"role\": \"assistant\", \"content\": null}")) {
+      Reply reply = postJson("/v1/chat/completions", "{\"max_tokens\": 2, \"messages\": [{\"role\": \"user\", "
+          + "\"content\": \"a\"}, " + assistant + ", {\"role\": \"user\", \"content\": \"b\"}]}");
+      assertEquals(200, reply.status, reply.body.toString());
+    }
+  }
+
   /** logit_bias: +100 forces a token, -100 bans the one greedy decoding would pick. */
   @Test
   void logitBiasForcesAndBansTokens() throws Exception {

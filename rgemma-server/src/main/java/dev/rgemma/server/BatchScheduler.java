@@ -83,6 +83,7 @@ public final class BatchScheduler implements AutoCloseable {
    * Queues a generation; its output goes to {@code listener}.
    *
    * @throws QueueFullException when {@code queueCapacity} requests are already waiting
+   * @throws ShuttingDownException once the scheduler is closed
    */
   public Generation submit(GenerationRequest request, SequenceListener listener) throws QueueFullException {
     for (int token : request.prompt()) {
@@ -101,7 +102,7 @@ public final class BatchScheduler implements AutoCloseable {
     lock.lock();
     try {
       if (closed) {
-        throw new IllegalStateException("the scheduler is closed");
+        throw new ShuttingDownException();
       }
       if (activeCount + waiting.size() >= parallel + queueCapacity) {
         throw new QueueFullException(waiting.size());
@@ -240,6 +241,10 @@ public final class BatchScheduler implements AutoCloseable {
     activeCount = active.size();
   }
 
+  /**
+   * Stops after the step under way; the generations running or waiting then end with a {@link
+   * ShuttingDownException} (their listeners' {@code onError}), and later submits throw one.
+   */
   @Override
   public void close() {
     lock.lock();
@@ -254,7 +259,7 @@ public final class BatchScheduler implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    RuntimeException shutdown = new IllegalStateException("the server is shutting down");
+    RuntimeException shutdown = new ShuttingDownException();
     for (Generation generation : active) {
       generation.listener.onError(shutdown);
     }

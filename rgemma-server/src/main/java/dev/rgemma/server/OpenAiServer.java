@@ -40,6 +40,11 @@ public final class OpenAiServer implements AutoCloseable {
   private static final long KEEP_ALIVE_SECONDS = 5;
   /** How the chat template's errors start: the refused message's place. */
   private static final java.util.regex.Pattern MESSAGE_PLACE = java.util.regex.Pattern.compile("messages\\[\\d+\\]");
+  /**
+   * At shutdown, how long the requests that were cut short have to send their 503 (or, for a
+   * stream, its error event) before the connections close.
+   */
+  private static final int SHUTDOWN_GRACE_SECONDS = 2;
   /** How much of an oversized body is read (and dropped) before answering 413. */
   private static final long MAX_DRAIN_BYTES = 64L << 20;
 
@@ -110,14 +115,26 @@ public final class OpenAiServer implements AutoCloseable {
     return scheduler;
   }
 
+  /**
+   * Stops serving. The scheduler stops first, so that the requests under way end with a 503 "the
+   * server is shutting down" (a stream: an error event and {@code [DONE]}), as do those that come
+   * while the listener is closing; then the HTTP server gives them {@link #SHUTDOWN_GRACE_SECONDS}
+   * to be written (it returns as soon as they are) and closes the connections.
+   */
   @Override
   public void close() {
     if (closed.getAndSet(true)) {
       return;
     }
-    http.stop(0);
     scheduler.close();
+    http.stop(SHUTDOWN_GRACE_SECONDS);
     executor.close();
+  }
+
+  /** The answer to a request that the shutdown cut short, or that came during it. */
+  private static ApiException shuttingDown() {
+    return new ApiException(503, "server_error", null, "server_shutting_down",
+        "the server is shutting down; the request was not completed, send it again once the server is back");
   }
 
   /** What the log line and metrics report about one request. */
@@ -305,6 +322,9 @@ public final class OpenAiServer implements AutoCloseable {
       } catch (QueueFullException e) {
         exchange.getResponseHeaders().set("Retry-After", "1");
         throw new ApiException(503, "server_error", null, "server_busy", e.getMessage());
+      } catch (ShuttingDownException e) {
+        exchange.getResponseHeaders().set("Connection", "close");
+        throw shuttingDown();
       } catch (IllegalArgumentException e) {
         throw ApiException.invalid(e.getMessage().startsWith("logit bias") ? "logit_bias" : chat ? "messages" : "prompt",
             e.getMessage());
@@ -361,6 +381,10 @@ public final class OpenAiServer implements AutoCloseable {
           choice.result = result;
           metrics.usage(result);
           finished++;
+        }
+        case ShuttingDownException stopped -> {
+          exchange.getResponseHeaders().set("Connection", "close");
+          throw shuttingDown();
         }
         case RuntimeException error -> throw error;
         default -> throw new IllegalStateException("unexpected event " + event);
@@ -481,6 +505,13 @@ public final class OpenAiServer implements AutoCloseable {
           }
           node.put("finish_reason", result.finishReason());
           writeEvent(out, chunk);
+        }
+        case ShuttingDownException stopped -> {
+          call.note = "cut short: the server is shutting down";
+          writeEvent(out, errorBody(shuttingDown()));
+          out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+          out.flush();
+          return;
         }
         case RuntimeException error -> {
           call.note = "generation failed: " + error;

@@ -736,6 +736,41 @@ class OpenAiServerTest {
     }
   }
 
+  /**
+   * Requests under way when the server closes end with 503 "server_shutting_down" (a stream: an
+   * error event of that code, then [DONE]), logged as such, not as a 500 internal error.
+   */
+  @Test
+  void requestsInFlightAtShutdownGet503() throws Exception {
+    List<String> lines = new CopyOnWriteArrayList<>();
+    ServerOptions options = new ServerOptions("127.0.0.1", 0, MODEL, 1, 4, 8, 1 << 20, 0, 10, 100000000, lines::add);
+    OpenAiServer closing = OpenAiServer.start(options, model, CODEC);
+    String url = closing.baseUri() + "/v1/completions";
+    CompletableFuture<HttpResponse<String>> whole = http.sendAsync(HttpRequest.newBuilder(URI.create(url))
+        .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"go\", \"max_tokens\": 100000000}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    BatchSchedulerTest.awaitTrue(() -> closing.scheduler().active() == 1);
+    CompletableFuture<HttpResponse<String>> streamed = http.sendAsync(HttpRequest.newBuilder(URI.create(url))
+        .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"go\", \"stream\": true}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    BatchSchedulerTest.awaitTrue(() -> closing.scheduler().queued() == 1);
+    closing.close();
+    HttpResponse<String> answer = whole.get(30, TimeUnit.SECONDS);
+    assertEquals(503, answer.statusCode(), answer.body());
+    JsonNode error = JSON.readTree(answer.body()).get("error");
+    assertEquals("server_shutting_down", error.get("code").asText());
+    assertTrue(error.get("message").asText().contains("shutting down"), answer.body());
+    HttpResponse<String> stream = streamed.get(30, TimeUnit.SECONDS);
+    assertEquals(200, stream.statusCode());
+    assertTrue(stream.body().contains("\"code\":\"server_shutting_down\"") && stream.body().endsWith("data: [DONE]\n\n"),
+        stream.body());
+    BatchSchedulerTest.awaitTrue(() -> lines.size() == 2);
+    assertTrue(lines.stream().anyMatch(line -> line.contains("status=503") && line.contains("shutting down")),
+        String.join("\n", lines));
+    assertTrue(lines.stream().noneMatch(line -> line.contains("status=500") || line.contains("Exception")),
+        String.join("\n", lines));
+  }
+
   @Test
   void metricsAreInPrometheusTextFormat() throws Exception {
     postJson("/v1/completions", "{\"prompt\": \"m\", \"max_tokens\": 2}");

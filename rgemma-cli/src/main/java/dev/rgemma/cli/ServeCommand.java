@@ -18,10 +18,14 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Serve a model over an OpenAI-compatible HTTP API until interrupted (Ctrl-C): "
-          + "POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health, GET /metrics.",
+          + "POST /v1/chat/completions, POST /v1/completions, GET /v1/models, POST /tokenize, POST /detokenize, "
+          + "GET /health, GET /metrics.",
       "Up to --parallel sequences decode together in one pass over the weights; long prompts are fed "
           + "in chunks between decode steps. The state at the end of each request is kept (LRU, "
           + "--cache-mib), so a chat whose messages extend an earlier one processes only its new tokens.",
+      "A client that leaves mid-stream cancels its generation; a non-streaming request runs to its end "
+          + "even if its client has left, so --max-tokens-limit bounds it. At shutdown, requests under way "
+          + "get 503.",
       "One log line per request goes to standard error."
     })
 final class ServeCommand implements Callable<Integer> {
@@ -69,7 +73,7 @@ final class ServeCommand implements Callable<Integer> {
   long cacheMib;
 
   @Option(names = "--model-name", paramLabel = "NAME",
-      description = "The model id that /v1/models lists and requests may name (default: the model "
+      description = "The model id that /v1/models lists and requests may name; not blank (default: the model "
           + "directory's name, or the GGUF file's without .gguf).")
   String modelName;
 

@@ -35,5 +35,10 @@ class HelpSummaryTest {
     assertTrue(help.contains("Convert a model to a GGUF v3 file with the chosen weight type."), help);
     assertTrue(help.contains("Benchmark a synthetic model with the exact shapes of a config."), help);
     assertTrue(help.contains("Turns text into token ids with a Gemma tokenizer"), help);
+    // serve's summary lists every endpoint the server has.
+    for (String endpoint : java.util.List.of("POST /v1/chat/completions", "POST /v1/completions", "GET /v1/models",
+        "POST /tokenize", "POST /detokenize", "GET /health", "GET /metrics")) {
+      assertTrue(help.contains(endpoint), endpoint + " in " + help);
+    }
   }
 }

@@ -40,6 +40,17 @@ class ServerCommandsTest {
   }
 
   @Test
+  void serveHelpListsTheEndpointsAndLimits() {
+    StringWriter out = new StringWriter();
+    assertEquals(0, run(out, new StringWriter(), "serve", "--help"));
+    String help = out.toString().replaceAll("\\s+", " ");
+    for (String text : List.of("POST /tokenize", "POST /detokenize", "GET /metrics", "--max-tokens-limit",
+        "runs to its end", "503")) {
+      assertTrue(help.contains(text), text + " in " + help);
+    }
+  }
+
+  @Test
   void serveRejectsBadOptionsWithOneLine() {
     StringWriter err = new StringWriter();
     assertEquals(1, run(new StringWriter(), err, "serve", "--model", temp.resolve("missing").toString()));

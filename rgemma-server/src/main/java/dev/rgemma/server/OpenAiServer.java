@@ -28,9 +28,10 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An OpenAI-compatible HTTP server over one model: {@code POST /v1/chat/completions},
- * {@code POST /v1/completions}, {@code GET /v1/models}, {@code GET /health} and
- * {@code GET /metrics}. The JDK's {@link HttpServer}, one virtual thread per request; generation
- * runs on the {@link BatchScheduler}'s thread.
+ * {@code POST /v1/completions}, {@code GET /v1/models}, {@code POST /tokenize},
+ * {@code POST /detokenize}, {@code GET /health} and {@code GET /metrics}. The JDK's
+ * {@link HttpServer}, one virtual thread per request; generation runs on the
+ * {@link BatchScheduler}'s thread.
  */
 public final class OpenAiServer implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -280,7 +281,8 @@ public final class OpenAiServer implements AutoCloseable {
   private void generate(HttpExchange exchange, Call call, boolean chat) throws IOException {
     JsonNode body = readJson(exchange);
     requireModel(RequestParser.model(body));
-    RequestParser.Options opts = RequestParser.options(body, options.defaultMaxTokens(), options.maxTokensLimit(), chat);
+    RequestParser.Options opts =
+        RequestParser.options(body, options.defaultMaxTokens(), options.maxTokensLimit(), chat);
     List<int[]> prompts = new ArrayList<>();
     List<String> texts = new ArrayList<>(); // each prompt's text; null for token ids (decoded once accepted)
     if (chat) {

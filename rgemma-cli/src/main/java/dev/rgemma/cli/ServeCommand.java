@@ -83,8 +83,11 @@ final class ServeCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--cache-mib must be in [0, " + (Long.MAX_VALUE >> 20) + "], got " + cacheMib);
     }
     Path path = modelOptions.modelDirectory();
-    String name = modelName != null ? modelName
-        : path.toAbsolutePath().normalize().getFileName().toString().replaceFirst("\\.gguf$", "");
+    Path fileName = path.toAbsolutePath().normalize().getFileName();
+    if (modelName == null && fileName == null) {
+      throw new IllegalArgumentException("--model " + path + " has no name to serve the model under: pass --model-name");
+    }
+    String name = modelName != null ? modelName : fileName.toString().replaceFirst("\\.gguf$", "");
     ServerOptions options = new ServerOptions(host, port, name, parallel, queue, prefillChunk, maxBodyBytes,
         cacheMib << 20, maxTokens, maxTokensLimit, System.err::println);
     try (RecurrentGemmaModel loaded = modelOptions.load()) {

@@ -80,6 +80,10 @@ class ServerCommandsTest {
         "--max-tokens-limit", "50"));
     assertTrue(err5.toString().startsWith("rgemma: --max-tokens (100) must not exceed --max-tokens-limit (50)"),
         err5.toString());
+    StringWriter err6 = new StringWriter();
+    assertEquals(1, run(new StringWriter(), err6, "serve", "--model", "/"));
+    assertTrue(err6.toString().startsWith("rgemma: --model / has no name") && err6.toString().contains("--model-name"),
+        err6.toString());
     StringWriter err3 = new StringWriter();
     assertEquals(1, run(new StringWriter(), err3, "bench-batch", "--model", temp.toString(), "--parallel", "0"));
     assertTrue(err3.toString().startsWith("rgemma: --parallel"), err3.toString());

@@ -1,5 +1,6 @@
 package dev.rgemma.cli;
 
+import dev.rgemma.io.JsonErrors;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -77,7 +78,7 @@ public final class DetokenizeCommand implements Callable<Integer> {
       try {
         value = json.readTree(line);
       } catch (JacksonException e) {
-        throw new RgemmaException("stdin line " + lineNumber + ": not JSON: " + e.getOriginalMessage());
+        throw new RgemmaException("stdin line " + lineNumber + ": not JSON: " + JsonErrors.message(e));
       }
       if (value == null || !value.isArray()) {
         throw new RgemmaException(

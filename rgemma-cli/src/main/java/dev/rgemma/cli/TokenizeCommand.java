@@ -1,5 +1,6 @@
 package dev.rgemma.cli;
 
+import dev.rgemma.io.JsonErrors;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -124,7 +125,7 @@ public final class TokenizeCommand implements Callable<Integer> {
       try {
         value = json.readTree(line);
       } catch (JacksonException e) {
-        throw new RgemmaException("stdin line " + lineNumber + ": not JSON: " + e.getOriginalMessage());
+        throw new RgemmaException("stdin line " + lineNumber + ": not JSON: " + JsonErrors.message(e));
       }
       if (value == null || !value.isTextual()) {
         throw new RgemmaException("stdin line " + lineNumber + ": expected a JSON string, got " + abbreviate(line));

@@ -248,8 +248,8 @@ public final class ModelQuantizer {
     JsonNode root;
     try {
       root = new ObjectMapper().readTree(text);
-    } catch (IOException e) {
-      throw new RgemmaException(json + ": invalid JSON: " + e.getMessage());
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new RgemmaException(json + ": " + dev.rgemma.io.JsonErrors.describe(e));
     }
     w.put(GgufCheckpoint.TOKENIZER_JSON_KEY, GgufValue.ofString(text));
     JsonNode m = root.path("model");

@@ -55,13 +55,7 @@ final class QuantizeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     DType target = parseType("--type", type);
     // Before the conversion (which can take minutes), not at its final rename.
-    if (Files.isDirectory(out)) {
-      throw new IllegalArgumentException("--out " + out + ": is a directory, expected a file path");
-    }
-    Path directory = out.toAbsolutePath().getParent();
-    if (directory == null || !Files.isDirectory(directory)) {
-      throw new IllegalArgumentException("--out " + out + ": directory " + directory + " does not exist");
-    }
+    CliPaths.checkOutputFile("--out", out);
     ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "quantize " + target.toString().toLowerCase(Locale.ROOT));
     long start = System.nanoTime();
     try (TensorSource source = Checkpoints.open(model)) {

@@ -27,7 +27,8 @@ import picocli.CommandLine.Spec;
     description = {
       "Turns token ids back into text with a Gemma tokenizer (tokenizer.json, tokenizer.model or a GGUF file).",
       "Reads standard input: ids separated by whitespace (the text is written as is),",
-      "or with --jsonl one JSON array of ids per line (one JSON string per line).",
+      "or with --jsonl one JSON array of ids per line (one JSON string per line; a",
+      "blank line gives \"\", so output lines match input lines).",
       "Special tokens (<bos>, <eos>, <end_of_turn>, ...) are left out unless --keep-special is given."
     },
     footer = {
@@ -47,7 +48,8 @@ public final class DetokenizeCommand implements Callable<Integer> {
           + "preferred), or a GGUF model file from rgemma quantize.")
   Path tokenizer;
 
-  @Option(names = "--jsonl", description = "Read one JSON array of ids per line; write one JSON string per line.")
+  @Option(names = "--jsonl", description = "Read one JSON array of ids per line; write one JSON string per line "
+      + "(a blank line gives \"\", so the output has as many lines as the input).")
   boolean jsonl;
 
   @Option(names = "--keep-special", description = "Write special tokens as their text instead of leaving them out.")
@@ -73,7 +75,11 @@ public final class DetokenizeCommand implements Callable<Integer> {
     int lineNumber = 0;
     for (String line; (line = reader.readLine()) != null; ) {
       lineNumber++;
-      if (line.isBlank()) continue;
+      if (line.isBlank()) {
+        // An empty result, not nothing: output line N answers input line N.
+        out.println("\"\"");
+        continue;
+      }
       JsonNode value;
       try {
         value = json.readTree(line);

@@ -44,6 +44,10 @@ public final class Main implements Runnable {
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler(new CliErrors());
     cli.setParameterExceptionHandler(Main::badArguments);
+    // Every command takes --version (mixinStandardHelpOptions): all print rgemma's.
+    for (CommandLine sub : cli.getSubcommands().values()) {
+      sub.getCommandSpec().versionProvider(new Version());
+    }
     // The kernels' JVM properties (-Drgemma.kernels, -Drgemma.touchAhead) are checked before any
     // command runs, so that a bad value is a one-line error rather than a failed class initializer.
     cli.setExecutionStrategy(parseResult -> {
@@ -72,11 +76,20 @@ public final class Main implements Runnable {
     return failed.getCommandSpec().exitCodeOnInvalidInput();
   }
 
+  /**
+   * The project version, from the jar manifest's {@code Implementation-Version} (the shade plugin
+   * writes it from the pom's version into rgemma.jar); "dev" when run from compiled classes, which
+   * have no manifest.
+   */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"rgemma " + (v == null ? "dev" : v) + " (Java " + Runtime.version() + ")"};
+      return new String[] {line(Main.class.getPackage().getImplementationVersion())};
+    }
+
+    static String line(String implementationVersion) {
+      return "rgemma " + (implementationVersion == null ? "dev" : implementationVersion)
+          + " (Java " + Runtime.version() + ")";
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.rgemma.cli;
 
+import dev.rgemma.io.JsonErrors;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -26,7 +27,8 @@ import picocli.CommandLine.Spec;
     description = {
       "Turns token ids back into text with a Gemma tokenizer (tokenizer.json, tokenizer.model or a GGUF file).",
       "Reads standard input: ids separated by whitespace (the text is written as is),",
-      "or with --jsonl one JSON array of ids per line (one JSON string per line).",
+      "or with --jsonl one JSON array of ids per line (one JSON string per line; a",
+      "blank line gives \"\", so output lines match input lines).",
       "Special tokens (<bos>, <eos>, <end_of_turn>, ...) are left out unless --keep-special is given."
     },
     footer = {
@@ -46,7 +48,8 @@ public final class DetokenizeCommand implements Callable<Integer> {
           + "preferred), or a GGUF model file from rgemma quantize.")
   Path tokenizer;
 
-  @Option(names = "--jsonl", description = "Read one JSON array of ids per line; write one JSON string per line.")
+  @Option(names = "--jsonl", description = "Read one JSON array of ids per line; write one JSON string per line "
+      + "(a blank line gives \"\", so the output has as many lines as the input).")
   boolean jsonl;
 
   @Option(names = "--keep-special", description = "Write special tokens as their text instead of leaving them out.")
@@ -72,12 +75,16 @@ public final class DetokenizeCommand implements Callable<Integer> {
     int lineNumber = 0;
     for (String line; (line = reader.readLine()) != null; ) {
       lineNumber++;
-      if (line.isBlank()) continue;
+      if (line.isBlank()) {
+        // An empty result, not nothing: output line N answers input line N.
+        out.println("\"\"");
+        continue;
+      }
       JsonNode value;
       try {
         value = json.readTree(line);
       } catch (JacksonException e) {
-        throw new RgemmaException("stdin line " + lineNumber + ": not JSON: " + e.getOriginalMessage());
+        throw new RgemmaException("stdin line " + lineNumber + ": not JSON: " + JsonErrors.message(e));
       }
       if (value == null || !value.isArray()) {
         throw new RgemmaException(

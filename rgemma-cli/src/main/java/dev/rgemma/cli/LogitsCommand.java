@@ -40,6 +40,7 @@ final class LogitsCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--chunk must be >= 1, got " + chunk);
     }
     int step = chunk == null ? tokens.length : chunk;
+    CliPaths.checkOutputFile("--out", out);
     try (RecurrentGemmaModel m = RecurrentGemmaModel.load(model)) {
       int vocab = m.config().vocabSize();
       float[] logits = new float[tokens.length * vocab];

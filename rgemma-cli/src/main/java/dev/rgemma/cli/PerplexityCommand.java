@@ -46,6 +46,7 @@ final class PerplexityCommand implements Callable<Integer> {
     if (context < 1) {
       throw new IllegalArgumentException("--context must be >= 1, got " + context);
     }
+    CliPaths.checkInputFile("--file", file);
     String text;
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);

@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
       "the embedding take the type; norms, biases, conv and RG-LRU parameters stay",
       "f32, as do matrices whose width is not a multiple of 32 for q8_0/q4_0. The",
       "config and, if the directory has tokenizer.json / tokenizer.model, the",
-      "tokenizer go into the metadata.",
+      "tokenizer go into the metadata. From a GGUF file, all its metadata (tokenizer,",
+      "tokenizer_config.json, name) is kept; only the weight type changes.",
       "Every command that takes --model accepts the resulting file."
     })
 final class QuantizeCommand implements Callable<Integer> {
@@ -38,7 +39,8 @@ final class QuantizeCommand implements Callable<Integer> {
       description = "Weight type: q8_0, q4_0, bf16, f16 or f32.")
   String type;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "Output file.")
+  @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "Output file (not a directory; its directory must exist). Written under a "
+          + "temporary name beside it and renamed when complete.")
   Path out;
 
   static DType parseType(String option, String value) {
@@ -52,9 +54,8 @@ final class QuantizeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     DType target = parseType("--type", type);
-    if (out.toAbsolutePath().getParent() != null && !Files.isDirectory(out.toAbsolutePath().getParent())) {
-      throw new IllegalArgumentException("--out: directory " + out.toAbsolutePath().getParent() + " does not exist");
-    }
+    // Before the conversion (which can take minutes), not at its final rename.
+    CliPaths.checkOutputFile("--out", out);
     ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "quantize " + target.toString().toLowerCase(Locale.ROOT));
     long start = System.nanoTime();
     try (TensorSource source = Checkpoints.open(model)) {

@@ -1,5 +1,6 @@
 package dev.rgemma.cli;
 
+import dev.rgemma.io.JsonErrors;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -29,8 +30,8 @@ import picocli.CommandLine.Spec;
       "Turns text into token ids with a Gemma tokenizer (tokenizer.json, tokenizer.model or a GGUF file).",
       "Reads standard input: all of it as one text (ids written on one line, separated",
       "by spaces), or with --jsonl one JSON string per line (one JSON array of ids per",
-      "line). Special tokens written in the text (<bos>, <start_of_turn>, ...) become",
-      "their ids."
+      "line; a blank line gives [], so output lines match input lines). Special",
+      "tokens written in the text (<bos>, <start_of_turn>, ...) become their ids."
     },
     footer = {
       "",
@@ -49,7 +50,8 @@ public final class TokenizeCommand implements Callable<Integer> {
           + "preferred), or a GGUF model file from rgemma quantize.")
   Path tokenizer;
 
-  @Option(names = "--jsonl", description = "Read one JSON string per line; write one JSON array of ids per line.")
+  @Option(names = "--jsonl", description = "Read one JSON string per line; write one JSON array of ids per line "
+      + "(a blank line gives [], so the output has as many lines as the input).")
   boolean jsonl;
 
   @Option(
@@ -119,12 +121,16 @@ public final class TokenizeCommand implements Callable<Integer> {
     int lineNumber = 0;
     for (String line; (line = reader.readLine()) != null; ) {
       lineNumber++;
-      if (line.isBlank()) continue;
+      if (line.isBlank()) {
+        // An empty result, not nothing: output line N answers input line N.
+        out.println("[]");
+        continue;
+      }
       JsonNode value;
       try {
         value = json.readTree(line);
       } catch (JacksonException e) {
-        throw new RgemmaException("stdin line " + lineNumber + ": not JSON: " + e.getOriginalMessage());
+        throw new RgemmaException("stdin line " + lineNumber + ": not JSON: " + JsonErrors.message(e));
       }
       if (value == null || !value.isTextual()) {
         throw new RgemmaException("stdin line " + lineNumber + ": expected a JSON string, got " + abbreviate(line));

@@ -152,6 +152,37 @@ class GenerateCommandTest {
         "cannot be combined with ignoring the stop tokens");
   }
 
+  /** A wrong-type value, an unknown option or a missing value: one line and a pointer to --help. */
+  @Test
+  void badArgumentsGiveOneLineAndAHint() {
+    String fixture = Fixtures.dir("tiny-a").toString();
+    CliRun wrongType = CliRun.run("", "generate", "--model", fixture, "hi", "--temperature", "abc");
+    assertEquals(2, wrongType.exitCode(), wrongType.toString());
+    assertEquals("rgemma: Invalid value for option '--temperature': 'abc' is not a float\n"
+        + "(see 'rgemma generate --help')", wrongType.err().strip());
+    CliRun unknown = CliRun.run("", "chat", "--modle", fixture);
+    assertEquals(2, unknown.exitCode(), unknown.toString());
+    assertTrue(unknown.err().startsWith("rgemma: Unknown options: '--modle'"), unknown.toString());
+    assertTrue(unknown.err().strip().endsWith("(see 'rgemma chat --help')"), unknown.toString());
+    assertTrue(unknown.err().strip().lines().count() <= 4, unknown.toString());
+    CliRun missing = CliRun.run("", "logits", "--model", fixture);
+    assertEquals(2, missing.exitCode(), missing.toString());
+    assertEquals(2, missing.err().strip().lines().count(), missing.toString());
+    assertTrue(missing.err().startsWith("rgemma: Missing required option"), missing.toString());
+    CliRun noCommand = CliRun.run("", "generat");
+    assertTrue(noCommand.err().strip().endsWith("(see 'rgemma --help')"), noCommand.toString());
+  }
+
+  /** --session naming a directory, --model naming a checkpoint's file: each said as such. */
+  @Test
+  void pathsOfTheWrongKindAreNamed() throws Exception {
+    Path model = TinyTokenizer.fixtureModelWithTokenizer(temp.resolve("paths-model"));
+    assertError(CliRun.run("", "generate", "--model", model.toString(), "--prompt", "the", "--max-tokens", "1",
+        "--session", temp.toString()), temp + " is a directory, expected a session file");
+    assertError(CliRun.run("", "generate", "--model", model.resolve("config.json").toString(), "--prompt", "the"),
+        "pass the directory that contains it (" + model + ")");
+  }
+
   /** --json: seeded samples of the (random) fixture model; each that ends by itself is one JSON object. */
   @Test
   void jsonModeAnswersAreObjects() throws Exception {

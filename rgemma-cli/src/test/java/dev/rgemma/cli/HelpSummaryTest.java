@@ -1,5 +1,6 @@
 package dev.rgemma.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,6 +25,17 @@ class HelpSummaryTest {
       String summary = lines[0].trim();
       assertTrue(summary.endsWith("."), command.getKey() + "'s summary line is cut off: \"" + summary + "\"");
     }
+  }
+
+  /** rgemma.jar's manifest gives the version; compiled classes (as in this test) have none: "dev". */
+  @Test
+  void versionIsTheManifestsOrDev() {
+    assertEquals("rgemma 0.1.0 (Java " + Runtime.version() + ")", Main.Version.line("0.1.0"));
+    CliRun top = CliRun.run("", "--version");
+    assertEquals(0, top.exitCode(), top.toString());
+    assertEquals(Main.Version.line(Main.class.getPackage().getImplementationVersion()), top.out().strip());
+    CliRun sub = CliRun.run("", "generate", "--version");
+    assertEquals(top.out(), sub.out(), "every command's --version prints rgemma's");
   }
 
   @Test

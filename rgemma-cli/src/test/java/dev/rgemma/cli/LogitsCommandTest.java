@@ -65,4 +65,41 @@ class LogitsCommandTest {
         "--out", temp.resolve("x.npy").toString()));
     assertTrue(err2.toString().contains("'x' is not a token id"), err2.toString());
   }
+
+  /** --out is checked before the model is loaded: a missing directory or a directory is named. */
+  @Test
+  void anUnwritableOutputIsNamedBeforeLoading() {
+    Path orphan = temp.resolve("no/dir/l.npy");
+    StringWriter err = new StringWriter();
+    assertEquals(1, run(err, "logits", "--model", temp.resolve("missing").toString(), "--ids", "2,5",
+        "--out", orphan.toString()));
+    assertEquals("rgemma: --out " + orphan + ": directory " + orphan.getParent() + " does not exist",
+        err.toString().strip());
+    StringWriter err2 = new StringWriter();
+    assertEquals(1, run(err2, "logits", "--model", Fixtures.dir("tiny-a").toString(), "--ids", "2,5",
+        "--out", temp.toString()));
+    assertEquals("rgemma: --out " + temp + ": is a directory, expected a file path", err2.toString().strip());
+  }
+
+  /** java.nio.file exceptions carry only the path in their message: the reason is said in words. */
+  @Test
+  void fileSystemErrorsNameThePathAndTheReason() throws Exception {
+    Path missing = temp.resolve("gone.txt");
+    assertEquals("no such file: " + missing, CliErrors.message(new java.nio.file.NoSuchFileException(missing.toString())));
+    Path orphan = temp.resolve("no/dir/l.npy");
+    assertEquals("directory does not exist: " + orphan.getParent() + " (for " + orphan + ")",
+        CliErrors.message(new java.nio.file.NoSuchFileException(orphan.toString())));
+    assertEquals(missing + ": session file not found",
+        CliErrors.message(new java.nio.file.NoSuchFileException(missing.toString(), null, "session file not found")));
+    assertEquals("permission denied: /root/x",
+        CliErrors.message(new java.nio.file.AccessDeniedException("/root/x")));
+    assertEquals("/tmp: is a directory",
+        CliErrors.message(new java.io.UncheckedIOException(new java.nio.file.FileSystemException("/tmp", null, "Is a directory"))));
+    assertEquals("not a directory: /etc/passwd/x",
+        CliErrors.message(new java.nio.file.NotDirectoryException("/etc/passwd/x")));
+    Exception json = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+        () -> new com.fasterxml.jackson.databind.ObjectMapper().readTree("{\"a\": 1,,}"));
+    assertEquals("invalid JSON: line 1, column 9: Unexpected character (',' (code 44)): "
+        + "was expecting double-quote to start field name", CliErrors.message(json));
+  }
 }

@@ -104,6 +104,51 @@ class QuantizeAndBenchCommandTest {
     assertFalse(fromGguf.out().isBlank(), fromGguf.toString());
   }
 
+  /**
+   * GGUF to GGUF keeps every metadata key but the weight type: the tokenizer, tokenizer_config.json
+   * (which decides the chat-template default) and general.name.
+   */
+  @Test
+  void ggufToGgufKeepsAllMetadata() throws Exception {
+    Path model = temp.resolve("meta-model");
+    dev.rgemma.testing.TinyTokenizer.fixtureModelWithTokenizer(model);
+    Files.writeString(model.resolve("tokenizer_config.json"), "{\"chat_template\": null}");
+    Path q8 = temp.resolve("q8.gguf");
+    CliRun first = CliRun.run("", "quantize", "--model", model.toString(), "--type", "q8_0", "--out", q8.toString());
+    assertEquals(0, first.exitCode(), first.toString());
+    Path f32 = temp.resolve("f32.gguf");
+    CliRun second = CliRun.run("", "quantize", "--model", q8.toString(), "--type", "f32", "--out", f32.toString());
+    assertEquals(0, second.exitCode(), second.toString());
+    try (GgufFile source = GgufFile.open(q8); GgufFile copy = GgufFile.open(f32)) {
+      assertTrue(source.metadata().containsKey("rgemma.tokenizer.huggingface_config_json"));
+      assertEquals("meta-model", copy.requireString("general.name"));
+      for (var e : source.metadata().entrySet()) {
+        if (!e.getKey().equals("general.file_type")) {
+          assertEquals(e.getValue(), copy.metadata().get(e.getKey()), e.getKey());
+        }
+      }
+      assertEquals(source.metadata().keySet(), copy.metadata().keySet());
+      assertEquals(0, copy.require("general.file_type").asLong());
+    }
+  }
+
+  /** An --out that cannot become a file is refused at once, before any conversion. */
+  @Test
+  void quantizeRefusesADirectoryOrAMissingDirectoryAsOutput() throws Exception {
+    String model = Fixtures.dir("tiny-a").toString();
+    CliRun directory = CliRun.run("", "quantize", "--model", model, "--type", "f32", "--out", temp.toString());
+    assertEquals(1, directory.exitCode(), directory.toString());
+    assertEquals("rgemma: --out " + temp + ": is a directory, expected a file path", directory.err().strip());
+    Path orphan = temp.resolve("no/such/out.gguf");
+    CliRun missing = CliRun.run("", "quantize", "--model", model, "--type", "f32", "--out", orphan.toString());
+    assertEquals(1, missing.exitCode(), missing.toString());
+    assertEquals("rgemma: --out " + orphan + ": directory " + orphan.getParent() + " does not exist",
+        missing.err().strip());
+    try (var files = Files.list(temp)) {
+      assertEquals(0, files.count(), "nothing written");
+    }
+  }
+
   @Test
   void quantizeRejectsBadArguments() {
     StringWriter err = new StringWriter();

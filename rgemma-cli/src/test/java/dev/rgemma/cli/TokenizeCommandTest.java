@@ -106,6 +106,25 @@ class TokenizeCommandTest {
     assertEquals(ids.out(), fromOption.out());
   }
 
+  /** --jsonl: a blank input line gives an empty result line, so output line N answers input line N. */
+  @Test
+  void blankJsonlLinesGiveEmptyResultLines() {
+    Result ids = run("\"ab\"\n\n  \n\"ab\"\n", "tokenize", "--tokenizer", model.toString(), "--jsonl");
+    assertEquals(0, ids.exitCode(), ids.err());
+    List<String> lines = ids.out().lines().toList();
+    assertEquals(4, lines.size(), ids.out());
+    assertEquals(List.of("[]", "[]"), lines.subList(1, 3));
+    assertEquals(lines.get(0), lines.get(3));
+    Result text = run(ids.out(), "detokenize", "--tokenizer", model.toString(), "--jsonl");
+    assertEquals(0, text.exitCode(), text.err());
+    List<String> texts = text.out().lines().toList();
+    assertEquals(4, texts.size(), text.out());
+    assertEquals(List.of("\"\"", "\"\""), texts.subList(1, 3));
+    assertEquals(texts.get(0), texts.get(3));
+    Result blank = run("[2]\n\n", "detokenize", "--tokenizer", model.toString(), "--jsonl");
+    assertEquals(2, blank.out().lines().count(), blank.out());
+  }
+
   @Test
   void userErrorsPrintOneLineAndExitOne() {
     Result badJson = run("\"ok\"\n{not json\n", "tokenize", "--tokenizer", model.toString(), "--jsonl");

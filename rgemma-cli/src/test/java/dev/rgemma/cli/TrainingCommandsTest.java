@@ -91,7 +91,10 @@ class TrainingCommandsTest {
     assertTrue(r.err().startsWith("rgemma: ") && r.err().contains("missing"), r.err());
     r = run("perplexity", "--model", temp.resolve("missing").toString(), "--file", temp.resolve("absent.txt").toString());
     assertEquals(1, r.code());
-    assertTrue(r.err().startsWith("rgemma: ") && r.err().contains("absent.txt"), r.err());
+    assertEquals("rgemma: no such file: " + temp.resolve("absent.txt"), r.err().strip());
+    r = run("perplexity", "--model", temp.resolve("missing").toString(), "--file", temp.toString());
+    assertEquals(1, r.code());
+    assertEquals("rgemma: --file " + temp + ": is a directory, expected a file", r.err().strip());
     r = run("train", "--input", "x.txt", "--out", temp.toString(), "--tokenizer", temp.toString());
     assertEquals(1, r.code());
     assertTrue(r.err().contains("tokenizer.json"), r.err());

@@ -1,6 +1,7 @@
 package dev.rgemma.engine;
 
 import dev.rgemma.RgemmaException;
+import dev.rgemma.io.PartialFile;
 import dev.rgemma.model.BlockType;
 import dev.rgemma.model.LayerState;
 import dev.rgemma.model.ModelConfig;
@@ -14,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -92,16 +92,19 @@ public final class SessionFile {
     crc.update(out.array(), 0, out.position());
     out.putInt((int) crc.getValue());
 
+    if (Files.isDirectory(file)) {
+      throw isDirectory(file);
+    }
     Path parent = file.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);
     }
-    Path temporary = Files.createTempFile(parent, file.getFileName().toString(), ".tmp");
+    Path temporary = PartialFile.createBeside(file);
     try {
       try (OutputStream stream = Files.newOutputStream(temporary)) {
         stream.write(out.array());
       }
-      Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      PartialFile.commit(temporary, file);
     } finally {
       Files.deleteIfExists(temporary);
     }
@@ -127,6 +130,9 @@ public final class SessionFile {
   }
 
   static Contents read(Path file, ModelFingerprint expected, ModelConfig config) throws IOException {
+    if (Files.isDirectory(file)) {
+      throw isDirectory(file);
+    }
     if (!Files.isRegularFile(file)) {
       throw new NoSuchFileException(file.toString(), null, "session file not found");
     }
@@ -147,6 +153,7 @@ public final class SessionFile {
     if (bytes.length < in.position() + 4) {
       throw damaged(file, "truncated");
     }
+    checkSize(file, bytes, expected, config);
     CRC32 crc = new CRC32();
     crc.update(bytes, 0, bytes.length - 4);
     int stored = ByteBuffer.wrap(bytes, bytes.length - 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
@@ -159,6 +166,45 @@ public final class SessionFile {
     } catch (BufferUnderflowException e) {
       throw damaged(file, "truncated");
     }
+  }
+
+  /**
+   * A file cut short (a full disk, an interrupted copy) would otherwise be reported as a checksum
+   * mismatch, which reads like corruption. The size is fixed by the model, the description's length
+   * and the history capacity, all known from the header, so a short file is told apart before the
+   * checksum: "truncated (expected N bytes, found M)". Only for a file of this model (its
+   * fingerprint matches); a file of another model has another size and is reported as such by
+   * {@link #parse}.
+   */
+  private static void checkSize(Path file, byte[] bytes, ModelFingerprint expected, ModelConfig config) {
+    int descriptionAt = MAGIC.length + 4 + 32;
+    if (bytes.length < descriptionAt + 2) {
+      throw damaged(file, "truncated (" + bytes.length + " bytes, the header alone takes more)");
+    }
+    if (!expected.matches(Arrays.copyOfRange(bytes, MAGIC.length + 4, descriptionAt))) {
+      return;
+    }
+    ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    int descriptionBytes = Short.toUnsignedInt(in.getShort(descriptionAt));
+    int capacityAt = descriptionAt + 2 + descriptionBytes + 8 + 4 + 8;
+    if (bytes.length < capacityAt + 4) {
+      throw damaged(file, "truncated (" + bytes.length + " bytes, the header alone takes more)");
+    }
+    int capacity = in.getInt(capacityAt);
+    if (capacity < 0) {
+      return; // parse reports the inconsistent header
+    }
+    long size = byteSize(ModelState.fresh(config), capacity, descriptionBytes);
+    if (bytes.length < size) {
+      throw damaged(file, "truncated (expected " + size + " bytes, found " + bytes.length + ")");
+    }
+    if (bytes.length > size) {
+      throw damaged(file, "expected " + size + " bytes, found " + bytes.length + " (extra data at the end)");
+    }
+  }
+
+  private static RgemmaException isDirectory(Path file) {
+    return new RgemmaException(file + " is a directory, expected a session file (a file path)");
   }
 
   private static Contents parse(Path file, ByteBuffer in, int end, ModelFingerprint expected,

@@ -57,7 +57,7 @@ public final class TokenizerCodec implements TextCodec {
       com.fasterxml.jackson.databind.JsonNode template = root == null ? null : root.get("chat_template");
       return template != null && !template.isNull();
     } catch (com.fasterxml.jackson.core.JacksonException e) {
-      throw new RgemmaException(config + ": invalid JSON: " + e.getOriginalMessage());
+      throw new RgemmaException(config + ": " + dev.rgemma.io.JsonErrors.describe(e));
     }
   }
 

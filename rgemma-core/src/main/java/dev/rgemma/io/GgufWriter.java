@@ -9,9 +9,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -93,8 +94,12 @@ public final class GgufWriter {
     return a == null ? GgufFile.DEFAULT_ALIGNMENT : (int) a.asLong();
   }
 
-  /** Writes the file; {@code progress} may be null. */
+  /**
+   * Writes the file; {@code progress} may be null. The output is checked first (not a directory,
+   * its directory exists), so a conversion is not run only to fail at the final rename.
+   */
   public void write(Path out, Progress progress) throws IOException {
+    checkOutput(out);
     int alignment = alignment();
     Encoder header = new Encoder();
     header.u32(GgufFile.MAGIC);
@@ -122,8 +127,7 @@ public final class GgufWriter {
     byte[] headerBytes = header.toByteArray();
     long dataStart = align(headerBytes.length, alignment);
     long total = tensors.isEmpty() ? headerBytes.length : dataStart + offset;
-    Path directory = out.toAbsolutePath().getParent();
-    Path temporary = Files.createTempFile(directory, "." + out.getFileName() + ".", ".partial");
+    Path temporary = PartialFile.createBeside(out);
     try {
       try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
         channel.truncate(0);
@@ -153,9 +157,23 @@ public final class GgufWriter {
           }
         }
       }
-      Files.move(temporary, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      PartialFile.commit(temporary, out);
     } finally {
       Files.deleteIfExists(temporary);
+    }
+  }
+
+  /**
+   * Fails, naming {@code out}, if it cannot become a file: it is a directory, or its parent
+   * directory does not exist.
+   */
+  public static void checkOutput(Path out) throws IOException {
+    if (Files.isDirectory(out)) {
+      throw new FileSystemException(out.toString(), null, "is a directory, expected a file path");
+    }
+    Path parent = out.toAbsolutePath().getParent();
+    if (parent == null || !Files.isDirectory(parent)) {
+      throw new NoSuchFileException(out.toString(), null, "directory " + parent + " does not exist");
     }
   }
 

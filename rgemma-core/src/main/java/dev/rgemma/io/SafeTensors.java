@@ -102,7 +102,7 @@ public final class SafeTensors implements AutoCloseable {
     try {
       header = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
     } catch (JsonProcessingException e) {
-      throw error(file, "header is not valid JSON: " + e.getOriginalMessage());
+      throw error(file, "header is not valid JSON: " + JsonErrors.describe(e));
     }
     if (header == null || !header.isObject()) {
       throw error(file, "header must be a JSON object");

@@ -9,7 +9,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -86,8 +85,7 @@ public final class SafeTensorsWriter {
     Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
     Path parent = file.toAbsolutePath().getParent();
     Files.createDirectories(parent);
-    // A sibling with the default permissions (createTempFile would make it owner-only).
-    Path temp = parent.resolve(file.getFileName() + "." + ProcessHandle.current().pid() + ".partial");
+    Path temp = PartialFile.createBeside(file);
     try {
       try (OutputStream out = Files.newOutputStream(temp)) {
         ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
@@ -110,7 +108,7 @@ public final class SafeTensorsWriter {
         }
         out.write(chunk.array(), 0, chunk.position());
       }
-      Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      PartialFile.commit(temp, file);
     } finally {
       Files.deleteIfExists(temp);
     }

@@ -1,9 +1,13 @@
 package dev.rgemma.model;
 
+import dev.rgemma.RgemmaException;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Locale;
 
 /** Opens whatever a {@code --model} path names: a checkpoint directory or a {@code .gguf} file. */
 public final class Checkpoints {
@@ -14,9 +18,33 @@ public final class Checkpoints {
       return SafeTensorsCheckpoint.open(path);
     }
     if (Files.isRegularFile(path)) {
+      checkNotAFileOfADirectory(path);
       return GgufCheckpoint.open(path);
     }
     throw new NoSuchFileException(path.toString(), null,
         "not found: expected a checkpoint directory (config.json + *.safetensors) or a .gguf file");
+  }
+
+  /**
+   * A file that is not a GGUF file but one of a checkpoint directory's (config.json, a
+   * .safetensors shard, tokenizer.json, ...) is a likely slip for its directory: said so, rather
+   * than as a GGUF file with a bad magic number.
+   */
+  private static void checkNotAFileOfADirectory(Path path) throws IOException {
+    String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
+    if (!(name.endsWith(".json") || name.endsWith(".safetensors") || name.equals("tokenizer.model"))) {
+      return;
+    }
+    byte[] start = new byte[4];
+    int read;
+    try (InputStream in = Files.newInputStream(path)) {
+      read = in.readNBytes(start, 0, 4);
+    }
+    if (read == 4 && new String(start, StandardCharsets.ISO_8859_1).equals("GGUF")) {
+      return;
+    }
+    Path directory = path.getParent() != null ? path.getParent() : path.toAbsolutePath().getParent();
+    throw new RgemmaException(path + " is a file of a checkpoint, not a model: pass the directory that contains it ("
+        + directory + ") or a .gguf file");
   }
 }

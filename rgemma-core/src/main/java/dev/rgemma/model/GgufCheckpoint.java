@@ -1,5 +1,6 @@
 package dev.rgemma.model;
 
+import dev.rgemma.io.JsonErrors;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.RgemmaException;
@@ -46,7 +47,7 @@ public final class GgufCheckpoint implements TensorSource {
       try {
         config = ModelConfig.fromJson(new ObjectMapper().readTree(json));
       } catch (JsonProcessingException e) {
-        throw new RgemmaException(path + ": metadata '" + CONFIG_KEY + "' is not valid JSON: " + e.getOriginalMessage());
+        throw new RgemmaException(path + ": metadata '" + CONFIG_KEY + "' is not valid JSON: " + JsonErrors.describe(e));
       } catch (RgemmaException e) {
         throw new RgemmaException(path + ": metadata '" + CONFIG_KEY + "': " + e.getMessage(), e);
       }

@@ -1,5 +1,6 @@
 package dev.rgemma.model;
 
+import dev.rgemma.io.JsonErrors;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -122,7 +123,7 @@ public record ModelConfig(
     try {
       root = JSON.readTree(Files.readString(file));
     } catch (JsonProcessingException e) {
-      throw new RgemmaException(file + ": invalid JSON: " + e.getOriginalMessage());
+      throw new RgemmaException(file + ": " + JsonErrors.describe(e));
     }
     try {
       return fromJson(root);

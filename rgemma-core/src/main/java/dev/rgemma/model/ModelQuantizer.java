@@ -59,8 +59,19 @@ public final class ModelQuantizer {
   }
 
   /**
+   * Metadata of a GGUF source that describes that file's own encoding (weight type, layout) and so
+   * is not carried into the converted file; every other key is (see {@link #quantize}).
+   */
+  private static final java.util.Set<String> REWRITTEN_KEYS = java.util.Set.of(
+      "general.file_type", "general.quantization_version", dev.rgemma.io.GgufFile.ALIGNMENT_KEY);
+
+  /**
    * Converts every tensor of {@code source} to a GGUF file; if {@code tokenizerDirectory} holds a
-   * {@code tokenizer.json} and/or {@code tokenizer.model}, they go into the metadata.
+   * {@code tokenizer.json} and/or {@code tokenizer.model}, they go into the metadata. A GGUF
+   * source (with no {@code tokenizerDirectory}) passes on all its metadata but the weight type and
+   * alignment, {@code general.name} included (it wins over {@code name}), so converting GGUF to
+   * GGUF keeps the tokenizer, {@code tokenizer_config.json} and everything it decides (such as the
+   * chat-template default).
    */
   public static void quantize(TensorSource source, DType target, Path out, Path tokenizerDirectory, String name,
       Progress progress) throws IOException {
@@ -88,9 +99,10 @@ public final class ModelQuantizer {
     if (tokenizerDirectory != null) {
       putTokenizer(writer, tokenizerDirectory, config);
     } else if (source instanceof GgufCheckpoint gguf) {
-      // Re-quantizing a GGUF model keeps its tokenizer.
+      // Re-quantizing a GGUF model keeps all of its metadata (tokenizer, tokenizer_config.json,
+      // config, name, ...), verbatim: only what describes the new file's own encoding is new.
       gguf.file().metadata().forEach((key, value) -> {
-        if (key.startsWith("tokenizer.") || key.equals(GgufCheckpoint.SENTENCEPIECE_KEY)) {
+        if (!REWRITTEN_KEYS.contains(key)) {
           writer.put(key, value);
         }
       });
@@ -236,8 +248,8 @@ public final class ModelQuantizer {
     JsonNode root;
     try {
       root = new ObjectMapper().readTree(text);
-    } catch (IOException e) {
-      throw new RgemmaException(json + ": invalid JSON: " + e.getMessage());
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new RgemmaException(json + ": " + dev.rgemma.io.JsonErrors.describe(e));
     }
     w.put(GgufCheckpoint.TOKENIZER_JSON_KEY, GgufValue.ofString(text));
     JsonNode m = root.path("model");

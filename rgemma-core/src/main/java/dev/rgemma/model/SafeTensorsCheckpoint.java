@@ -1,5 +1,6 @@
 package dev.rgemma.model;
 
+import dev.rgemma.io.JsonErrors;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -71,7 +72,7 @@ public final class SafeTensorsCheckpoint implements TensorSource {
     try {
       root = new ObjectMapper().readTree(Files.readString(index));
     } catch (JsonProcessingException e) {
-      throw new RgemmaException(index + ": invalid JSON: " + e.getOriginalMessage());
+      throw new RgemmaException(index + ": " + JsonErrors.describe(e));
     }
     JsonNode weightMap = root == null ? null : root.get("weight_map");
     if (weightMap == null || !weightMap.isObject()) {

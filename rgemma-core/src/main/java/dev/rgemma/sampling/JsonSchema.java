@@ -89,7 +89,7 @@ public final class JsonSchema {
     try {
       node = JSON.readTree(text);
     } catch (com.fasterxml.jackson.core.JacksonException e) {
-      throw new IllegalArgumentException("not valid JSON: " + e.getOriginalMessage());
+      throw new IllegalArgumentException("not valid JSON: " + dev.rgemma.io.JsonErrors.describe(e));
     }
     return compile(node);
   }

@@ -61,7 +61,7 @@ final class TokenizerJsonReader {
         }
       }
     } catch (com.fasterxml.jackson.core.JacksonException e) {
-      throw new RgemmaException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+      throw new RgemmaException(file + ": not valid JSON: " + dev.rgemma.io.JsonErrors.describe(e), e);
     }
     return new Parsed(root, model, vocab, left, right);
   }

@@ -45,7 +45,12 @@ public final class BpeEncoder {
 
   /** Reads the vocabulary and merges of a {@code tokenizer.json} written by {@link TokenizerTrainer}. */
   public static BpeEncoder load(Path tokenizerJson) throws IOException {
-    JsonNode root = new ObjectMapper().readTree(tokenizerJson.toFile());
+    JsonNode root;
+    try {
+      root = new ObjectMapper().readTree(tokenizerJson.toFile());
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new RgemmaException(tokenizerJson + ": " + dev.rgemma.io.JsonErrors.describe(e), e);
+    }
     JsonNode model = root.path("model");
     if (!"BPE".equals(model.path("type").asText())) {
       throw new RgemmaException(tokenizerJson + ": model.type: expected \"BPE\", got "

@@ -140,8 +140,8 @@ public record ModelShape(
     JsonNode root;
     try {
       root = new ObjectMapper().readTree(configJson.toFile());
-    } catch (IOException e) {
-      throw new RgemmaException(configJson + ": not valid JSON (" + e.getMessage() + ")", e);
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new RgemmaException(configJson + ": " + dev.rgemma.io.JsonErrors.describe(e), e);
     }
     int width = intField(root, configJson, "hidden_size");
     int heads = intField(root, configJson, "num_attention_heads");

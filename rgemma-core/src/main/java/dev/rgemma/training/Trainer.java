@@ -254,7 +254,12 @@ public final class Trainer {
       throw new RgemmaException(statePath + ": not found (--resume needs a directory written by "
           + "rgemma train; use --init to start from weights only)");
     }
-    JsonNode state = new ObjectMapper().readTree(statePath.toFile());
+    JsonNode state;
+    try {
+      state = new ObjectMapper().readTree(statePath.toFile());
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new RgemmaException(statePath + ": " + dev.rgemma.io.JsonErrors.describe(e), e);
+    }
     Map<String, CheckpointTensors.Tensor> moments = CheckpointTensors.read(dir.resolve(OPTIMIZER));
     List<Parameter> all = params.all();
     for (int i = 0; i < all.size(); i++) {

@@ -9,6 +9,7 @@ import dev.rgemma.RgemmaException;
 import dev.rgemma.model.RecurrentGemmaModel;
 import dev.rgemma.sampling.SamplerSettings;
 import dev.rgemma.testing.Fixtures;
+import dev.rgemma.testing.NewFiles;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -153,7 +154,31 @@ class SessionFileTest {
     Path cut = dir.resolve("cut.rgsession");
     Files.write(cut, java.util.Arrays.copyOf(Files.readAllBytes(savedSession()), 100));
     message = loadError(model, cut);
-    assertTrue(message.contains("damaged"), message);
+    assertTrue(message.contains("damaged") && message.contains("truncated"), message);
+  }
+
+  @Test
+  void aTruncatedFileIsReportedAsTruncatedNotAsAChecksumMismatch() throws Exception {
+    byte[] whole = Files.readAllBytes(savedSession());
+    Path cut = dir.resolve("cut.rgsession");
+    Files.write(cut, java.util.Arrays.copyOf(whole, whole.length - 10));
+    String message = loadError(model, cut);
+    assertTrue(message.contains("truncated (expected " + whole.length + " bytes, found " + (whole.length - 10) + ")"),
+        message);
+  }
+
+  @Test
+  void aDirectoryIsNamedAsOne() throws Exception {
+    String message = loadError(model, dir);
+    assertTrue(message.contains(dir + " is a directory"), message);
+    Session session = new Session(model, null, SAMPLED);
+    message = assertThrows(RgemmaException.class, () -> session.save(dir)).getMessage();
+    assertTrue(message.contains(dir + " is a directory"), message);
+  }
+
+  @Test
+  void aSavedFileHasTheUsualPermissions() throws Exception {
+    NewFiles.assertPermissionsOfANewFile(savedSession());
   }
 
   @Test

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.rgemma.RgemmaException;
 import dev.rgemma.tensor.DType;
 import dev.rgemma.tensor.Quantize;
+import dev.rgemma.testing.NewFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -125,6 +126,22 @@ class GgufTest {
     try (var files = Files.list(dir)) {
       assertEquals(1, files.filter(p -> p.getFileName().toString().contains("written")).count(),
           "no temporary file left behind");
+    }
+    NewFiles.assertPermissionsOfANewFile(out);
+  }
+
+  @Test
+  void writerRefusesADirectoryOrAMissingDirectoryBeforeWritingTensors() throws IOException {
+    boolean[] converted = {false};
+    GgufWriter writer = new GgufWriter().addTensor("w", DType.F32, new long[] {1}, t -> converted[0] = true);
+    String message = assertThrows(java.nio.file.FileSystemException.class, () -> writer.write(dir, null)).getMessage();
+    assertTrue(message.contains(dir.toString()) && message.contains("is a directory"), message);
+    Path orphan = dir.resolve("missing/out.gguf");
+    message = assertThrows(java.nio.file.NoSuchFileException.class, () -> writer.write(orphan, null)).getMessage();
+    assertTrue(message.contains("missing") && message.contains("does not exist"), message);
+    assertTrue(!converted[0], "no tensor converted");
+    try (var files = Files.list(dir)) {
+      assertEquals(0, files.count(), "nothing written");
     }
   }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.tensor.DType;
+import dev.rgemma.testing.NewFiles;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -46,6 +47,7 @@ class SafeTensorsWriterTest {
     // 1.00390625 = 1 + 2^-8 lies exactly between two bf16 values: ties to even (1.0)
     assertEquals((short) 0x3F80, buf.getShort());
     assertEquals((short) 0x8000, buf.getShort()); // -0.0
+    NewFiles.assertPermissionsOfANewFile(file);
   }
 
   @Test

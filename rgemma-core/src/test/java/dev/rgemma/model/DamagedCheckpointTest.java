@@ -1,5 +1,6 @@
 package dev.rgemma.model;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -96,8 +97,27 @@ class DamagedCheckpointTest {
 
   @Test
   void invalidJson() throws IOException {
-    Files.writeString(dir.resolve("config.json"), "{\"hidden_size\": 48,");
-    assertLoadErrorMentions("config.json", "invalid JSON");
+    Files.writeString(dir.resolve("config.json"), "{\"hidden_size\": 48,\n  ,}");
+    String message = assertThrows(dev.rgemma.RgemmaException.class, () -> RecurrentGemmaModel.load(dir).close()).getMessage();
+    // Jackson's own location text ("[Source: REDACTED (...)]") is replaced by line and column.
+    assertEquals(dir.resolve("config.json") + ": line 2, column 3: Unexpected character (',' (code 44)): "
+        + "was expecting double-quote to start field name", message);
+    Files.writeString(dir.resolve("config.json"), "{\"hidden_size\": 48");
+    message = assertThrows(dev.rgemma.RgemmaException.class, () -> RecurrentGemmaModel.load(dir).close()).getMessage();
+    assertTrue(message.startsWith(dir.resolve("config.json") + ": line 1, column ") && !message.contains("Source:")
+        && message.contains("start marker at line 1, column 1"), message);
+  }
+
+  /** --model naming config.json (or a shard) rather than its directory: say to pass the directory. */
+  @Test
+  void aFileOfTheCheckpointInsteadOfItsDirectory() {
+    for (String name : new String[] {"config.json", "model.safetensors"}) {
+      Path file = dir.resolve(name);
+      String message = assertThrows(dev.rgemma.RgemmaException.class, () -> RecurrentGemmaModel.load(file).close())
+          .getMessage();
+      assertEquals(file + " is a file of a checkpoint, not a model: pass the directory that contains it (" + dir
+          + ") or a .gguf file", message);
+    }
   }
 
   @Test

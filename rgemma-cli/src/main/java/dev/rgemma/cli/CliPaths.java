@@ -1,0 +1,35 @@
+package dev.rgemma.cli;
+
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/**
+ * Checks of the files named on the command line, made before the work that needs them (loading a
+ * model, converting it) so that a wrong path fails at once, in one line naming the option and the
+ * path, rather than after minutes or as the system's bare "Is a directory".
+ */
+final class CliPaths {
+  private CliPaths() {}
+
+  /** {@code out} can become a file: it is not a directory, and its directory exists. */
+  static void checkOutputFile(String option, Path out) {
+    if (Files.isDirectory(out)) {
+      throw new IllegalArgumentException(option + " " + out + ": is a directory, expected a file path");
+    }
+    Path directory = out.toAbsolutePath().getParent();
+    if (directory == null || !Files.isDirectory(directory)) {
+      throw new IllegalArgumentException(option + " " + out + ": directory " + directory + " does not exist");
+    }
+  }
+
+  /** {@code file} is an existing file, not a directory. */
+  static void checkInputFile(String option, Path file) throws NoSuchFileException {
+    if (Files.isDirectory(file)) {
+      throw new IllegalArgumentException(option + " " + file + ": is a directory, expected a file");
+    }
+    if (!Files.exists(file)) {
+      throw new NoSuchFileException(file.toString());
+    }
+  }
+}

@@ -715,7 +715,8 @@ class OpenAiServerTest {
     try (OpenAiServer small = OpenAiServer.start(options, model, CODEC)) {
       String url = small.baseUri() + "/v1/chat/completions";
       HttpRequest endless = HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(
-          "{\"messages\": [{\"role\": \"user\", \"content\": \"go\"}], \"stream\": true, \"max_tokens\": 100000000}"))
+          "{\"messages\": [{\"role\": \"user\", \"content\": \"go\"}], \"stream\": true, \"max_tokens\": 100000000, "
+              + noStopTokens() + "}"))
           .header("Content-Type", "application/json").build();
       HttpResponse<InputStream> stream = http.send(endless, HttpResponse.BodyHandlers.ofInputStream());
       assertEquals(200, stream.statusCode());
@@ -747,7 +748,8 @@ class OpenAiServerTest {
     OpenAiServer closing = OpenAiServer.start(options, model, CODEC);
     String url = closing.baseUri() + "/v1/completions";
     CompletableFuture<HttpResponse<String>> whole = http.sendAsync(HttpRequest.newBuilder(URI.create(url))
-        .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"go\", \"max_tokens\": 100000000}")).build(),
+        .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"go\", \"max_tokens\": 100000000, " + noStopTokens() + "}"))
+        .build(),
         HttpResponse.BodyHandlers.ofString());
     BatchSchedulerTest.awaitTrue(() -> closing.scheduler().active() == 1);
     CompletableFuture<HttpResponse<String>> streamed = http.sendAsync(HttpRequest.newBuilder(URI.create(url))
@@ -785,6 +787,19 @@ class OpenAiServerTest {
     assertTrue(response.body().contains("rgemma_requests_total{endpoint=\"/v1/completions\",status=\"200\"}"));
     assertTrue(metric("rgemma_completion_tokens_total") >= 2);
     assertTrue(response.body().contains("\nrgemma_queue_depth 0\n"));
+  }
+
+  /**
+   * A {@code logit_bias} member that keeps the stop tokens from being sampled, so that a request
+   * meant to run until it is cancelled cannot end early by drawing one.
+   */
+  private String noStopTokens() {
+    java.util.List<String> entries = new java.util.ArrayList<>();
+    if (model.config().eosTokenId() >= 0) {
+      entries.add("\"" + model.config().eosTokenId() + "\": -100");
+    }
+    CODEC.specialToken("<end_of_turn>").ifPresent(id -> entries.add("\"" + id + "\": -100"));
+    return "\"logit_bias\": {" + String.join(", ", entries) + "}";
   }
 
   // --- raw HTTP helpers ---

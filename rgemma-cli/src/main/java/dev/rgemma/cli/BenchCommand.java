@@ -339,12 +339,12 @@ final class BenchCommand implements Callable<Integer> {
   /** Decode steps from the late warm-up state in each round. */
   private static final int WARM_LATE_TOKENS = 4;
   /** Most warm-up rounds (prompt and decode steps). */
-  private static final int WARM_ROUNDS = 6;
+  static final int WARM_ROUNDS = 6;
   /** A warm-up round whose JIT compilation time is under this share of its time ends the warm-up. */
-  private static final double QUIET_COMPILE_SHARE = 0.05;
+  static final double QUIET_COMPILE_SHARE = 0.05;
 
   /** Milliseconds the JIT has spent compiling so far, or 0 where the JVM does not say. */
-  private static long compileMillis() {
+  static long compileMillis() {
     var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
     return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
   }

@@ -33,6 +33,8 @@ class ServerCommandsTest {
     List<String> rows = Arrays.stream(out.toString().split("\n")).filter(l -> l.matches("\\s+\\d+\\s+2\\s+.*")).toList();
     assertEquals(2, rows.size(), out.toString());
     assertTrue(rows.get(0).trim().startsWith("1 ") && rows.get(1).trim().startsWith("3 "), out.toString());
+    // Timing starts after a warm-up of two to six rounds.
+    assertTrue(out.toString().matches("(?s).*\nwarm-up: [2-6] rounds\n.*"), out.toString());
     for (String row : rows) {
       double aggregate = Double.parseDouble(row.trim().split("\\s+")[3]);
       assertTrue(aggregate > 0, row);

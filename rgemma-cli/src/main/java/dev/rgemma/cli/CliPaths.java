@@ -1,5 +1,6 @@
 package dev.rgemma.cli;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -21,6 +22,18 @@ final class CliPaths {
     if (directory == null || !Files.isDirectory(directory)) {
       throw new IllegalArgumentException(option + " " + out + ": directory " + directory + " does not exist");
     }
+  }
+
+  /**
+   * {@code dir} is a directory to write into: made now if missing (with its parents), so that a
+   * path that cannot be one (an existing file, a read-only place) fails before the work rather than
+   * when its first file is written, minutes or hours later.
+   */
+  static void prepareOutputDirectory(String option, Path dir) throws IOException {
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      throw new IllegalArgumentException(option + " " + dir + ": is a file, expected a directory");
+    }
+    Files.createDirectories(dir);
   }
 
   /** {@code file} is an existing file, not a directory. */

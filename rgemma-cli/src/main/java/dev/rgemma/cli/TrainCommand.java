@@ -131,6 +131,7 @@ final class TrainCommand implements Callable<Integer> {
     if (dtype != DType.F32 && dtype != DType.BF16) {
       throw new IllegalArgumentException("--dtype: expected F32 or BF16, got " + dtype);
     }
+    CliPaths.prepareOutputDirectory("--out", out);
     Path from = resume != null ? resume : init;
     Path tokenizerDir = tokenizer != null ? tokenizer : from;
     if (tokenizerDir == null || !Files.isRegularFile(tokenizerDir.resolve(Checkpoint.TOKENIZER))) {

@@ -35,6 +35,7 @@ final class TrainTokenizerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    CliPaths.prepareOutputDirectory("--out", out);
     long start = System.nanoTime();
     TokenizerTrainer.Vocabulary vocabulary = TokenizerTrainer.train(inputs, vocabSize);
     TokenizerTrainer.write(vocabulary, out);

@@ -98,6 +98,13 @@ class TrainingCommandsTest {
     r = run("train", "--input", "x.txt", "--out", temp.toString(), "--tokenizer", temp.toString());
     assertEquals(1, r.code());
     assertTrue(r.err().contains("tokenizer.json"), r.err());
+    // An --out that is a file fails before any training, naming the option and the path.
+    r = run("train", "--input", text.toString(), "--out", text.toString(), "--tokenizer", temp.toString());
+    assertEquals(1, r.code());
+    assertEquals("rgemma: --out " + text + ": is a file, expected a directory", r.err().strip());
+    r = run("train-tokenizer", "--input", text.toString(), "--out", text.toString(), "--vocab-size", "300");
+    assertEquals(1, r.code());
+    assertEquals("rgemma: --out " + text + ": is a file, expected a directory", r.err().strip());
   }
 
   private static String[] concat(String[] a, String[] b) {

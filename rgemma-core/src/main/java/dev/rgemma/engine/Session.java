@@ -79,8 +79,11 @@ public final class Session {
 
   /**
    * Samples the following generations with {@code settings}. The random generator continues from
-   * its current state unless {@code reseed}, which restarts it from {@code settings.seed()}; the
-   * recent tokens are kept (the most recent ones if the penalty window shrinks).
+   * its current state unless {@code reseed}, which restarts it from {@code settings.seed()}. The
+   * recent tokens are kept, as many as the widest penalty window the session has had (the
+   * penalties look at the last {@code settings.penaltyWindow()} of them), so that narrowing the
+   * window and widening it again, or restoring a session saved with a wider one, sees the same
+   * tokens as a session that kept the wide window throughout.
    */
   public void setSamplerSettings(SamplerSettings settings, boolean reseed) {
     Objects.requireNonNull(settings);
@@ -88,11 +91,10 @@ public final class Session {
     if (!reseed) {
       next.setRngState(sampler.rngState());
     }
-    if (settings.penaltyWindow() != history.capacity()) {
-      TokenHistory resized = new TokenHistory(settings.penaltyWindow());
-      int[] recent = history.toArray();
-      resized.addAll(Arrays.copyOfRange(recent, Math.max(0, recent.length - resized.capacity()), recent.length));
-      history = resized;
+    if (settings.penaltyWindow() > history.capacity()) {
+      TokenHistory wider = new TokenHistory(settings.penaltyWindow());
+      wider.addAll(history.toArray());
+      history = wider;
     }
     sampler = next;
   }
@@ -265,9 +267,11 @@ public final class Session {
     SessionFile.Contents saved = SessionFile.read(file, fingerprint(), model.config());
     state = saved.state();
     pendingToken = saved.pendingToken();
-    history.clear();
+    // Every saved recent token is kept (the saved session's window may be wider than this one's):
+    // continuing with the saved session's options then samples exactly as the saved session would.
     int[] recent = saved.recentTokens();
-    history.addAll(Arrays.copyOfRange(recent, Math.max(0, recent.length - history.capacity()), recent.length));
+    history = new TokenHistory(Math.max(history.capacity(), Math.max(saved.historyCapacity(), recent.length)));
+    history.addAll(recent);
     sampler.setRngState(saved.rngState());
   }
 

@@ -11,14 +11,19 @@ import java.util.Map;
 public final class Penalties {
   private Penalties() {}
 
-  /** Applies the penalties of {@code settings} to {@code logits} in place. */
+  /**
+   * Applies the penalties of {@code settings} to {@code logits} in place, over the last {@code
+   * settings.penaltyWindow()} tokens of {@code history} (which may hold more: a session keeps the
+   * tokens of a wider window it had, or restored, in case the window grows again).
+   */
   public static void apply(float[] logits, TokenHistory history, SamplerSettings settings) {
     if (!settings.hasPenalties()) {
       return;
     }
     Map<Integer, Integer> counts = new HashMap<>();
-    for (int token : history.toArray()) {
-      counts.merge(token, 1, Integer::sum);
+    int[] recent = history.toArray();
+    for (int i = Math.max(0, recent.length - settings.penaltyWindow()); i < recent.length; i++) {
+      counts.merge(recent[i], 1, Integer::sum);
     }
     for (var entry : counts.entrySet()) {
       int token = entry.getKey();

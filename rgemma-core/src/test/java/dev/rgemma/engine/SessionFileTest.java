@@ -49,6 +49,34 @@ class SessionFileTest {
     return new GenerationOptions(maxTokens, NO_STOP.stopStrings(), NO_STOP.ignoreStopTokens());
   }
 
+  /**
+   * A session saved with a penalty window wider than the loading session's own continues exactly
+   * once the loading session takes the saved window: every saved recent token is kept on load, not
+   * only as many as the loading session's window held (which dropped the older ones for good).
+   */
+  @Test
+  void aWiderSavedPenaltyWindowSurvivesTheLoad() throws Exception {
+    SamplerSettings wide = new SamplerSettings(0f, 0, 1f, 0f, 1.8f, 0.3f, 0.2f, 200, 7L);
+    Session original = new Session(model, null, wide);
+    original.generate(prompt, tokens(150), GenerationListener.NONE);
+    Path file = dir.resolve("wide.rgsession");
+    original.save(file);
+    int[] straight = original.generate(new int[0], tokens(40), GenerationListener.NONE).tokens();
+
+    Session narrow = new Session(model, null, SamplerSettings.greedy()); // window 64
+    narrow.load(file);
+    narrow.setSamplerSettings(wide, false);
+    assertArrayEquals(straight, narrow.generate(new int[0], tokens(40), GenerationListener.NONE).tokens());
+    assertEquals(200, narrow.recentTokens().length);
+
+    // Narrowing the window keeps the older tokens: widening it again sees them all.
+    Session back = new Session(model, null, SamplerSettings.greedy());
+    back.load(file);
+    back.setSamplerSettings(wide.withPenaltyWindow(8), false);
+    back.setSamplerSettings(wide, false);
+    assertArrayEquals(straight, back.generate(new int[0], tokens(40), GenerationListener.NONE).tokens());
+  }
+
   @Test
   void resumingFromSavedSessionsIsBitIdenticalToNeverStopping() throws Exception {
     int total = 60;

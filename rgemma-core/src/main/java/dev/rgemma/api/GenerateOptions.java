@@ -3,6 +3,7 @@ package dev.rgemma.api;
 import dev.rgemma.engine.GenerationOptions;
 import dev.rgemma.sampling.SamplerSettings;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.OptionalLong;
@@ -38,10 +39,11 @@ public final class GenerateOptions {
   private final dev.rgemma.sampling.JsonSchema jsonSchema; // compiled; null: none
 
   private GenerateOptions(Builder builder) {
+    validate(builder);
     this.maxTokens = builder.maxTokens;
-    this.sampling = new SamplerSettings(builder.temperature, builder.topK, builder.topP, builder.minP,
-        builder.repeatPenalty, builder.frequencyPenalty, builder.presencePenalty, builder.penaltyWindow,
-        builder.seed == null ? 0L : builder.seed);
+    this.sampling = new SamplerSettings((float) builder.temperature, builder.topK, (float) builder.topP,
+        (float) builder.minP, (float) builder.repeatPenalty, (float) builder.frequencyPenalty,
+        (float) builder.presencePenalty, builder.penaltyWindow, builder.seed == null ? 0L : builder.seed);
     this.seeded = builder.seed != null;
     this.stopSequences = List.copyOf(builder.stopSequences);
     this.ignoreEndOfSequence = builder.ignoreEndOfSequence;
@@ -144,6 +146,51 @@ public final class GenerateOptions {
     return java.util.Optional.ofNullable(jsonSchemaText);
   }
 
+  /**
+   * Checks every option under the builder's own names, the values as given: the sampler keeps them
+   * in float32, and a double that only its float rounds into range (a top-p of 1.00000001, or of
+   * 1e-50 becoming 0) would otherwise pass silently or be reported as a value nobody passed.
+   */
+  private static void validate(Builder b) {
+    if (b.maxTokens < 0) {
+      throw invalid("maxTokens", b.maxTokens, "an integer >= 0 (0 only feeds the prompt)");
+    }
+    if (!(b.temperature >= 0) || !Float.isFinite((float) b.temperature)) {
+      throw invalid("temperature", b.temperature, "a finite number >= 0 (0 is greedy)");
+    }
+    if (b.topK < 0) {
+      throw invalid("topK", b.topK, "an integer >= 0 (0 disables it)");
+    }
+    if (!(b.topP > 0 && b.topP <= 1) || (float) b.topP == 0f) {
+      throw invalid("topP", b.topP, "a number in (0, 1] (1 disables it)");
+    }
+    if (!(b.minP >= 0 && b.minP <= 1)) {
+      throw invalid("minP", b.minP, "a number in [0, 1] (0 disables it)");
+    }
+    if (!(b.repeatPenalty > 0) || (float) b.repeatPenalty == 0f || !Float.isFinite((float) b.repeatPenalty)) {
+      throw invalid("repeatPenalty", b.repeatPenalty, "a finite number > 0 (1 disables it)");
+    }
+    if (!Float.isFinite((float) b.frequencyPenalty)) {
+      throw invalid("frequencyPenalty", b.frequencyPenalty, "a finite number (0 disables it)");
+    }
+    if (!Float.isFinite((float) b.presencePenalty)) {
+      throw invalid("presencePenalty", b.presencePenalty, "a finite number (0 disables it)");
+    }
+    if (b.penaltyWindow < 0 || b.penaltyWindow > SamplerSettings.MAX_PENALTY_WINDOW) {
+      throw invalid("penaltyWindow", b.penaltyWindow, "an integer in [0, " + SamplerSettings.MAX_PENALTY_WINDOW + "]");
+    }
+    for (int i = 0; i < b.stopSequences.size(); i++) {
+      String stop = b.stopSequences.get(i);
+      if (stop == null || stop.isEmpty()) {
+        throw invalid("stopSequences[" + i + "]", stop == null ? null : "\"\"", "at least one character");
+      }
+    }
+  }
+
+  private static IllegalArgumentException invalid(String option, Object value, String expected) {
+    return new IllegalArgumentException(option + " is " + value + ", expected " + expected);
+  }
+
   private static dev.rgemma.sampling.JsonSchema compile(String schema) {
     try {
       return dev.rgemma.sampling.JsonSchema.parse(schema);
@@ -193,13 +240,13 @@ public final class GenerateOptions {
   /** Collects options; unset ones keep their defaults. Not thread-safe. */
   public static final class Builder {
     private int maxTokens = DEFAULT_MAX_TOKENS;
-    private float temperature = SamplerSettings.DEFAULT_TEMPERATURE;
+    private double temperature = decimal(SamplerSettings.DEFAULT_TEMPERATURE);
     private int topK = SamplerSettings.DEFAULT_TOP_K;
-    private float topP = SamplerSettings.DEFAULT_TOP_P;
-    private float minP = SamplerSettings.DEFAULT_MIN_P;
-    private float repeatPenalty = 1f;
-    private float frequencyPenalty = 0f;
-    private float presencePenalty = 0f;
+    private double topP = decimal(SamplerSettings.DEFAULT_TOP_P);
+    private double minP = decimal(SamplerSettings.DEFAULT_MIN_P);
+    private double repeatPenalty = 1;
+    private double frequencyPenalty = 0;
+    private double presencePenalty = 0;
     private int penaltyWindow = SamplerSettings.DEFAULT_PENALTY_WINDOW;
     private Long seed;
     private List<String> stopSequences = new ArrayList<>();
@@ -217,7 +264,7 @@ public final class GenerateOptions {
 
     /** 0 = greedy, always the most likely token; higher = more random (0.8). */
     public Builder temperature(double value) {
-      temperature = (float) value;
+      temperature = value;
       return this;
     }
 
@@ -229,31 +276,31 @@ public final class GenerateOptions {
 
     /** Nucleus: the fewest most likely tokens whose probability reaches p, in (0, 1]; 1 = off (0.95). */
     public Builder topP(double value) {
-      topP = (float) value;
+      topP = value;
       return this;
     }
 
     /** Drop tokens less likely than p times the most likely one, in [0, 1]; 0 = off (0.05). */
     public Builder minP(double value) {
-      minP = (float) value;
+      minP = value;
       return this;
     }
 
     /** Recent tokens' logits are divided by this if positive, multiplied if negative; 1 = off (1). */
     public Builder repeatPenalty(double value) {
-      repeatPenalty = (float) value;
+      repeatPenalty = value;
       return this;
     }
 
     /** Subtract this times each recent token's count from its logit; 0 = off (0). */
     public Builder frequencyPenalty(double value) {
-      frequencyPenalty = (float) value;
+      frequencyPenalty = value;
       return this;
     }
 
     /** Subtract this once from every recent token's logit; 0 = off (0). */
     public Builder presencePenalty(double value) {
-      presencePenalty = (float) value;
+      presencePenalty = value;
       return this;
     }
 
@@ -281,12 +328,14 @@ public final class GenerateOptions {
 
     /** Stop when the text contains one of these; matched across token boundaries, never returned. */
     public Builder stopSequences(String... values) {
-      return stopSequences(List.of(values));
+      Objects.requireNonNull(values, "stopSequences");
+      return stopSequences(Arrays.asList(values));
     }
 
     /** Replaces the stop sequences. */
     public Builder stopSequences(List<String> values) {
-      stopSequences = new ArrayList<>(values);
+      Objects.requireNonNull(values, "stopSequences");
+      stopSequences = new ArrayList<>(values); // null or empty ones are refused by build()
       return this;
     }
 

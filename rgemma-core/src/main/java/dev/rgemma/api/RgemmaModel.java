@@ -180,12 +180,7 @@ public final class RgemmaModel implements AutoCloseable {
   public String decode(int[] tokenIds) {
     Objects.requireNonNull(tokenIds, "tokenIds");
     TextCodec c = codec();
-    for (int id : tokenIds) {
-      if (id < 0 || id >= vocabularySize()) {
-        throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, "
-            + vocabularySize() + ")");
-      }
-    }
+    checkIds(tokenIds);
     return c.decode(tokenIds);
   }
 
@@ -236,14 +231,8 @@ public final class RgemmaModel implements AutoCloseable {
       throw new IllegalArgumentException("scoring needs a context and a continuation of at least one token each, got "
           + context.length + " and " + continuation.length);
     }
-    for (int[] ids : List.of(context, continuation)) {
-      for (int id : ids) {
-        if (id < 0 || id >= vocabularySize()) {
-          throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, "
-              + vocabularySize() + ")");
-        }
-      }
-    }
+    checkIds(context);
+    checkIds(continuation);
     RecurrentGemmaModel m = engineModel();
     dev.rgemma.model.ModelState state = m.newState();
     if (context.length > 1) {
@@ -308,6 +297,16 @@ public final class RgemmaModel implements AutoCloseable {
           + "text needs one; this model can only generate from token ids");
     }
     return codec;
+  }
+
+  /** @throws IllegalArgumentException naming the first id outside the vocabulary */
+  void checkIds(int[] ids) {
+    for (int id : ids) {
+      if (id < 0 || id >= vocabularySize()) {
+        throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, "
+            + vocabularySize() + ")");
+      }
+    }
   }
 
   void ensureOpen() {

@@ -110,6 +110,7 @@ public final class RgemmaSession {
     Objects.requireNonNull(promptIds, "promptIds");
     Objects.requireNonNull(onToken, "onToken");
     int[] prompt = promptIds.clone();
+    model.checkIds(prompt);
     return exclusively(() -> run(() -> prompt, options, text -> {}, onToken, interrupted()));
   }
 
@@ -157,10 +158,13 @@ public final class RgemmaSession {
 
   /**
    * Writes the whole session (model state, pending token, recent tokens, random state) to {@code
-   * file}, replacing it atomically. Its size is fixed for a model.
+   * file}, replacing it atomically, creating missing parent directories. Its size is the model's
+   * state plus a few kilobytes (the recent tokens of the widest penalty window used, the model's
+   * description), whatever the number of tokens seen.
    */
   public void save(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
+    model.ensureOpen();
     exclusivelyIo(() -> {
       session.save(file);
       return null;
@@ -170,21 +174,25 @@ public final class RgemmaSession {
   /**
    * Replaces this session with the one saved in {@code file} by the same model; the next
    * generation continues exactly where the saved one stopped. Without a seed in its options, the
-   * random generator continues from the saved state.
+   * random generator continues from the saved state. The file holds no chat transcript: after a
+   * restore, {@link #chat} starts over and feeds the whole conversation it is given (the same
+   * answer, a longer prompt), where an uninterrupted session feeds only the new turn.
    *
    * @throws RgemmaException if the file is damaged, from another model, or from a newer rgemma
    */
   public void restore(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
+    model.ensureOpen();
     exclusivelyIo(() -> {
+      session.load(file); // a file that fails to load leaves the session, its chat included, as it was
       transcript = null;
-      session.load(file);
       return null;
     });
   }
 
   /** Starts over from an empty state (the random generator keeps going). */
   public void reset() {
+    model.ensureOpen();
     exclusively(() -> {
       transcript = null;
       session.reset();

@@ -32,6 +32,11 @@ public record SamplerSettings(
   public static final float DEFAULT_TOP_P = 0.95f;
   public static final float DEFAULT_MIN_P = 0.05f;
   public static final int DEFAULT_PENALTY_WINDOW = 64;
+  /**
+   * Largest penalty window: the recent tokens are kept in an array of that many ints per sequence,
+   * so an unbounded window would let one option allocate gigabytes.
+   */
+  public static final int MAX_PENALTY_WINDOW = 1 << 20;
 
   public SamplerSettings {
     if (!(temperature >= 0) || Float.isInfinite(temperature)) {
@@ -55,8 +60,8 @@ public record SamplerSettings(
     if (!Float.isFinite(presencePenalty)) {
       throw invalid("presence-penalty", presencePenalty, "a finite number (0 disables it)");
     }
-    if (penaltyWindow < 0) {
-      throw invalid("repeat-last-n", penaltyWindow, "an integer >= 0");
+    if (penaltyWindow < 0 || penaltyWindow > MAX_PENALTY_WINDOW) {
+      throw invalid("repeat-last-n", penaltyWindow, "an integer in [0, " + MAX_PENALTY_WINDOW + "]");
     }
   }
 
@@ -79,6 +84,11 @@ public record SamplerSettings(
   public SamplerSettings withSeed(long value) {
     return new SamplerSettings(temperature, topK, topP, minP, repeatPenalty, frequencyPenalty,
         presencePenalty, penaltyWindow, value);
+  }
+
+  public SamplerSettings withPenaltyWindow(int value) {
+    return new SamplerSettings(temperature, topK, topP, minP, repeatPenalty, frequencyPenalty,
+        presencePenalty, value, seed);
   }
 
   public boolean greedyDecoding() {

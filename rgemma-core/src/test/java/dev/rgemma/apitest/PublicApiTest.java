@@ -28,6 +28,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -299,9 +300,29 @@ class PublicApiTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> GenerateOptions.builder().temperature(-1).build());
     assertTrue(e.getMessage().startsWith("temperature is -1.0"), e.getMessage());
-    assertThrows(IllegalArgumentException.class, () -> GenerateOptions.builder().topP(0).build());
-    assertThrows(IllegalArgumentException.class, () -> GenerateOptions.builder().maxTokens(-1).build());
-    assertThrows(IllegalArgumentException.class, () -> GenerateOptions.builder().stopSequences("").build());
+    // Each option is named as the builder spells it, with the value as passed (not its float32).
+    Map<String, java.util.function.Supplier<GenerateOptions>> bad = new java.util.LinkedHashMap<>();
+    bad.put("topP is 0.0,", () -> GenerateOptions.builder().topP(0).build());
+    bad.put("topP is 1.0E-50,", () -> GenerateOptions.builder().topP(1e-50).build());
+    bad.put("topP is 1.00000001,", () -> GenerateOptions.builder().topP(1.00000001).build());
+    bad.put("maxTokens is -1,", () -> GenerateOptions.builder().maxTokens(-1).build());
+    bad.put("penaltyWindow is -1,", () -> GenerateOptions.builder().penaltyWindow(-1).build());
+    bad.put("penaltyWindow is 2147483647,", () -> GenerateOptions.builder().penaltyWindow(Integer.MAX_VALUE).build());
+    bad.put("minP is 1.5,", () -> GenerateOptions.builder().minP(1.5).build());
+    bad.put("topK is -2,", () -> GenerateOptions.builder().topK(-2).build());
+    bad.put("repeatPenalty is 0.0,", () -> GenerateOptions.builder().repeatPenalty(0).build());
+    bad.put("frequencyPenalty is 1.0E300,", () -> GenerateOptions.builder().frequencyPenalty(1e300).build());
+    bad.put("presencePenalty is NaN,", () -> GenerateOptions.builder().presencePenalty(Double.NaN).build());
+    bad.put("temperature is 1.0E300,", () -> GenerateOptions.builder().temperature(1e300).build());
+    bad.put("stopSequences[0] is \"\",", () -> GenerateOptions.builder().stopSequences("").build());
+    bad.put("stopSequences[1] is null,", () -> GenerateOptions.builder().stopSequences("a", null).build());
+    for (var entry : bad.entrySet()) {
+      e = assertThrows(IllegalArgumentException.class, entry.getValue()::get, entry.getKey());
+      assertTrue(e.getMessage().startsWith(entry.getKey()), e.getMessage());
+    }
+    NullPointerException npe = assertThrows(NullPointerException.class,
+        () -> GenerateOptions.builder().stopSequences((List<String>) null));
+    assertEquals("stopSequences", npe.getMessage());
     GenerateOptions options = GenerateOptions.builder().topK(7).seed(9).stopSequences("x").build();
     assertEquals(options, options.toBuilder().build());
     assertEquals(0.95, GenerateOptions.defaults().topP());
@@ -330,6 +351,13 @@ class PublicApiTest {
     closed.close();
     assertThrows(IllegalStateException.class, closed::newSession);
     assertThrows(IllegalStateException.class, () -> session.generate(referencePrompt, GenerateOptions.greedy(1)));
+    // Every call on a session of the closed model says so, by the model's name.
+    for (org.junit.jupiter.api.function.Executable call : List.<org.junit.jupiter.api.function.Executable>of(
+        () -> session.save(temp.resolve("after-close.rgs")), () -> session.restore(temp.resolve("after-close.rgs")),
+        session::reset)) {
+      IllegalStateException e = assertThrows(IllegalStateException.class, call);
+      assertTrue(e.getMessage().contains("is closed"), e.getMessage());
+    }
   }
 
   @Test
@@ -407,6 +435,12 @@ class PublicApiTest {
     assertTrue(text.logLikelihood() < 0);
     assertThrows(IllegalArgumentException.class, () -> model.score(referencePrompt, new int[0]));
     assertThrows(IllegalArgumentException.class, () -> model.score(new int[] {2}, new int[] {vocab}));
+    // Generating from an id outside the vocabulary is refused alike, before the session changes.
+    RgemmaSession session = model.newSession();
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> session.generate(new int[] {2, vocab}, GenerateOptions.greedy(1)));
+    assertTrue(e.getMessage().startsWith("token id " + vocab + " is outside the vocabulary"), e.getMessage());
+    assertEquals(0, session.position());
   }
 
   /** jsonObject: every answer that ends by itself is one JSON object; the option is checked and kept. */

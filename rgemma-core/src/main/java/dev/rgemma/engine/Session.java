@@ -80,10 +80,9 @@ public final class Session {
   /**
    * Samples the following generations with {@code settings}. The random generator continues from
    * its current state unless {@code reseed}, which restarts it from {@code settings.seed()}. The
-   * recent tokens are kept, as many as the widest penalty window the session has had (the
-   * penalties look at the last {@code settings.penaltyWindow()} of them), so that narrowing the
-   * window and widening it again, or restoring a session saved with a wider one, sees the same
-   * tokens as a session that kept the wide window throughout.
+   * recent tokens are kept: as many as the widest penalty window the session has generated with
+   * (the penalties look at the last {@code settings.penaltyWindow()} of them), so narrowing the
+   * window and widening it again sees the same tokens as keeping the wide window throughout.
    */
   public void setSamplerSettings(SamplerSettings settings, boolean reseed) {
     Objects.requireNonNull(settings);
@@ -91,12 +90,22 @@ public final class Session {
     if (!reseed) {
       next.setRngState(sampler.rngState());
     }
-    if (settings.penaltyWindow() > history.capacity()) {
-      TokenHistory wider = new TokenHistory(settings.penaltyWindow());
+    sampler = next;
+  }
+
+  /**
+   * Widens the kept history to the sampler's window, when a generation starts (not when the
+   * settings change): a restored history keeps exactly the saved session's capacity until then,
+   * so that the restored session and the saved one grow it at the same point whatever settings
+   * each had been created with.
+   */
+  private void widenHistory() {
+    int window = sampler.settings().penaltyWindow();
+    if (window > history.capacity()) {
+      TokenHistory wider = new TokenHistory(window);
       wider.addAll(history.toArray());
       history = wider;
     }
-    sampler = next;
   }
 
   /** The model state (live: changes as the session runs). */
@@ -119,7 +128,7 @@ public final class Session {
     return pendingToken == NO_TOKEN ? Optional.empty() : Optional.of(pendingToken);
   }
 
-  /** The recent tokens the penalties see, oldest first. */
+  /** The recent tokens the session keeps for the penalties (they see the last window of them), oldest first. */
   public int[] recentTokens() {
     return history.toArray();
   }
@@ -150,6 +159,7 @@ public final class Session {
     if (options.json() && codec == null) {
       throw new IllegalArgumentException("JSON mode needs a tokenizer; this model has none");
     }
+    widenHistory();
     int[] input = pendingToken == NO_TOKEN ? prompt : prepend(pendingToken, prompt);
     if (input.length == 0 && options.maxTokens() > 0) {
       throw new IllegalArgumentException(isEmpty()
@@ -267,11 +277,11 @@ public final class Session {
     SessionFile.Contents saved = SessionFile.read(file, fingerprint(), model.config());
     state = saved.state();
     pendingToken = saved.pendingToken();
-    // Every saved recent token is kept (the saved session's window may be wider than this one's):
-    // continuing with the saved session's options then samples exactly as the saved session would.
-    int[] recent = saved.recentTokens();
-    history = new TokenHistory(Math.max(history.capacity(), Math.max(saved.historyCapacity(), recent.length)));
-    history.addAll(recent);
+    // The saved history as it was, capacity included (the saved session's window may be wider or
+    // narrower than this one's): continuing with the saved session's options then samples exactly
+    // as the saved session would have.
+    history = new TokenHistory(saved.historyCapacity());
+    history.addAll(saved.recentTokens());
     sampler.setRngState(saved.rngState());
   }
 

@@ -23,7 +23,8 @@ import java.util.zip.CRC32;
 
 /**
  * The session file: everything a {@link Session} needs to continue exactly where it stopped.
- * Little-endian; for a given model and penalty window the size is fixed, whatever the position.
+ * Little-endian; for a given model and history capacity (the widest penalty window the session
+ * generated with) the size is fixed, whatever the position.
  *
  * <pre>
  * magic        8 bytes  "RGEMSESS"

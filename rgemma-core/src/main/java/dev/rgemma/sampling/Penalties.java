@@ -21,9 +21,8 @@ public final class Penalties {
       return;
     }
     Map<Integer, Integer> counts = new HashMap<>();
-    int[] recent = history.toArray();
-    for (int i = Math.max(0, recent.length - settings.penaltyWindow()); i < recent.length; i++) {
-      counts.merge(recent[i], 1, Integer::sum);
+    for (int token : history.last(settings.penaltyWindow())) {
+      counts.merge(token, 1, Integer::sum);
     }
     for (var entry : counts.entrySet()) {
       int token = entry.getKey();

@@ -47,7 +47,12 @@ public final class TokenHistory {
 
   /** The held tokens, oldest first. */
   public int[] toArray() {
-    int n = size();
+    return last(size());
+  }
+
+  /** The {@code count} most recent held tokens (all if fewer are held), oldest first. */
+  public int[] last(int count) {
+    int n = Math.min(Math.max(0, count), size());
     int[] out = new int[n];
     for (int i = 0; i < n; i++) {
       out[i] = ring[(int) ((added - n + i) % ring.length)];

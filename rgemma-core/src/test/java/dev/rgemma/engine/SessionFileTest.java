@@ -77,6 +77,32 @@ class SessionFileTest {
     assertArrayEquals(straight, back.generate(new int[0], tokens(40), GenerationListener.NONE).tokens());
   }
 
+  /**
+   * The other way round: a session saved with a narrow window, loaded into a session created with a
+   * wider one, keeps the saved capacity, and both widen it at the same point later (a load that
+   * took the loading session's wider capacity kept tokens the saved session had dropped).
+   */
+  @Test
+  void aNarrowerSavedPenaltyWindowStaysNarrowUntilWidened() throws Exception {
+    SamplerSettings narrow = new SamplerSettings(0f, 0, 1f, 0f, 1.8f, 0.3f, 0.2f, 16, 7L);
+    SamplerSettings wide = narrow.withPenaltyWindow(64);
+    Session original = new Session(model, null, narrow);
+    original.generate(prompt, tokens(60), GenerationListener.NONE);
+    Path file = dir.resolve("narrow.rgsession");
+    original.save(file);
+    int[] first = original.generate(new int[0], tokens(30), GenerationListener.NONE).tokens();
+    original.setSamplerSettings(wide, false);
+    int[] second = original.generate(new int[0], tokens(30), GenerationListener.NONE).tokens();
+
+    Session restored = new Session(model, null, wide); // created with the wider window
+    restored.load(file);
+    assertEquals(16, restored.recentTokens().length);
+    restored.setSamplerSettings(narrow, false);
+    assertArrayEquals(first, restored.generate(new int[0], tokens(30), GenerationListener.NONE).tokens());
+    restored.setSamplerSettings(wide, false);
+    assertArrayEquals(second, restored.generate(new int[0], tokens(30), GenerationListener.NONE).tokens());
+  }
+
   @Test
   void resumingFromSavedSessionsIsBitIdenticalToNeverStopping() throws Exception {
     int total = 60;

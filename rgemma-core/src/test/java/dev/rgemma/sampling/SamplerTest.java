@@ -170,4 +170,18 @@ class SamplerTest {
     assertEquals(0, Sampler.argmax(new float[] {4, 4}, 0, 2));
     assertEquals(2, Sampler.argmax(new float[] {1, 2, 5, 5}));
   }
+
+  /** The penalties see the last {@code penaltyWindow} tokens of a history that holds more. */
+  @Test
+  void penaltiesLookOnlyAtTheWindowOfALongerHistory() {
+    TokenHistory history = new TokenHistory(10);
+    history.addAll(new int[] {0, 1, 2, 3, 4, 5});
+    SamplerSettings settings = new SamplerSettings(0f, 0, 1f, 0f, 2f, 0f, 0f, 2, 0L);
+    float[] logits = {4, 4, 4, 4, 4, 4, 4};
+    Penalties.apply(logits, history, settings);
+    assertArrayEquals(new float[] {4, 4, 4, 4, 2, 2, 4}, logits);
+    assertArrayEquals(new int[] {4, 5}, history.last(2));
+    assertArrayEquals(new int[] {0, 1, 2, 3, 4, 5}, history.last(99));
+    assertArrayEquals(new int[0], history.last(0));
+  }
 }

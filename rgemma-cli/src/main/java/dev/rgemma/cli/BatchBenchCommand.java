@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
           + "--prompt-tokens random tokens, then decode --tokens steps together (one pass over the weights "
           + "per step, as the server does). Prints the time per step and the aggregate and per-sequence "
           + "tokens per second. Nothing is timed before a warm-up (a prompt and a few decode steps at "
-          + "every batch size, in rounds until a round spends under 5 % of its time in the JIT "
+          + "every batch size, in rounds until a round spends under 5 %% of its time in the JIT "
           + "compiler, 2 to 6 rounds) has compiled the single-sequence and the batched code paths.",
       "Weights come from --model, or are seeded random ones of the shapes in --config (no download needed)."
     })

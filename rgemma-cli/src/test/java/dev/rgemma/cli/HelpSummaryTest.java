@@ -27,6 +27,33 @@ class HelpSummaryTest {
     }
   }
 
+  /**
+   * picocli formats every help line with {@link String#format}: a lone {@code %} (as in "5 %")
+   * makes it print a warning on stderr with each {@code --help} and show the line unformatted.
+   */
+  @Test
+  void everyHelpLineIsAValidFormat() {
+    Map<String, CommandLine> commands = new java.util.LinkedHashMap<>(Main.newCommandLine().getSubcommands());
+    commands.put("rgemma", Main.newCommandLine());
+    for (Map.Entry<String, CommandLine> command : commands.entrySet()) {
+      CommandLine.Model.CommandSpec spec = command.getValue().getCommandSpec();
+      java.util.List<String> lines = new java.util.ArrayList<>();
+      lines.addAll(java.util.List.of(spec.usageMessage().header()));
+      lines.addAll(java.util.List.of(spec.usageMessage().description()));
+      lines.addAll(java.util.List.of(spec.usageMessage().footer()));
+      for (CommandLine.Model.OptionSpec option : spec.options()) {
+        lines.addAll(java.util.List.of(option.description()));
+      }
+      for (String line : lines) {
+        try {
+          String.format(line);
+        } catch (java.util.IllegalFormatException e) {
+          throw new AssertionError(command.getKey() + ": help line is not a valid format (" + e + "): " + line);
+        }
+      }
+    }
+  }
+
   /** rgemma.jar's manifest gives the version; compiled classes (as in this test) have none: "dev". */
   @Test
   void versionIsTheManifestsOrDev() {

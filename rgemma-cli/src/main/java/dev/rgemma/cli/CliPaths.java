@@ -25,14 +25,23 @@ final class CliPaths {
   }
 
   /**
-   * {@code dir} is a directory to write into: made now if missing (with its parents), so that a
-   * path that cannot be one (an existing file, a read-only place) fails before the work rather than
-   * when its first file is written, minutes or hours later.
+   * {@code dir} can be a directory to write into: not an existing file (a missing one is made when
+   * written). Checked before the work, so that such a path fails at once rather than when the
+   * first file is written, minutes or hours later.
    */
-  static void prepareOutputDirectory(String option, Path dir) throws IOException {
+  static void checkOutputDirectory(String option, Path dir) {
     if (Files.exists(dir) && !Files.isDirectory(dir)) {
       throw new IllegalArgumentException(option + " " + dir + ": is a file, expected a directory");
     }
+  }
+
+  /**
+   * {@link #checkOutputDirectory}, then makes the directory (with its parents), so that a place
+   * where it cannot be made (read-only, a parent that is a file) fails before a long run. Call it
+   * after the command's cheap checks, so that a mistaken command leaves no empty directory.
+   */
+  static void prepareOutputDirectory(String option, Path dir) throws IOException {
+    checkOutputDirectory(option, dir);
     Files.createDirectories(dir);
   }
 

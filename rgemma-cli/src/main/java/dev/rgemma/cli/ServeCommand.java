@@ -53,10 +53,10 @@ final class ServeCommand implements Callable<Integer> {
           + "sequences add one token each (default: ${DEFAULT-VALUE}).")
   int prefillChunk;
 
-  @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "" + ServerOptions.DEFAULT_MAX_TOKENS,
+  @Option(names = "--max-tokens", paramLabel = "N",
       description = "Generation limit when a request sets neither max_tokens nor max_completion_tokens "
-          + "(default: ${DEFAULT-VALUE}).")
-  int maxTokens;
+          + "(default: " + ServerOptions.DEFAULT_MAX_TOKENS + ", or --max-tokens-limit if that is lower).")
+  Integer maxTokens;
 
   @Option(names = "--max-tokens-limit", paramLabel = "N", defaultValue = "" + ServerOptions.DEFAULT_MAX_TOKENS_LIMIT,
       description = "Largest max_tokens or max_completion_tokens a request may ask for; larger ones get 400. "
@@ -89,7 +89,8 @@ final class ServeCommand implements Callable<Integer> {
     }
     String name = modelName != null ? modelName : fileName.toString().replaceFirst("\\.gguf$", "");
     ServerOptions options = new ServerOptions(host, port, name, parallel, queue, prefillChunk, maxBodyBytes,
-        cacheMib << 20, maxTokens, maxTokensLimit, System.err::println);
+        cacheMib << 20, maxTokens != null ? maxTokens : Math.min(ServerOptions.DEFAULT_MAX_TOKENS, Math.max(1, maxTokensLimit)),
+        maxTokensLimit, System.err::println);
     try (RecurrentGemmaModel loaded = modelOptions.load()) {
       TextCodec codec = modelOptions.loadTokenizer(loaded);
       if (codec == null) {

@@ -131,7 +131,7 @@ final class TrainCommand implements Callable<Integer> {
     if (dtype != DType.F32 && dtype != DType.BF16) {
       throw new IllegalArgumentException("--dtype: expected F32 or BF16, got " + dtype);
     }
-    CliPaths.prepareOutputDirectory("--out", out);
+    CliPaths.checkOutputDirectory("--out", out);
     Path from = resume != null ? resume : init;
     Path tokenizerDir = tokenizer != null ? tokenizer : from;
     if (tokenizerDir == null || !Files.isRegularFile(tokenizerDir.resolve(Checkpoint.TOKENIZER))) {
@@ -154,6 +154,7 @@ final class TrainCommand implements Callable<Integer> {
       params = new ModelParameters(shape);
       params.initialize(seed);
     }
+    CliPaths.prepareOutputDirectory("--out", out); // after the checks above: a mistake leaves no directory
     Trainer.Options options = new Trainer.Options(steps, batch, seqLen, learningRate, warmup,
         minLrRatio, weightDecay, clip, seed, evalEvery, evalWindows, saveEvery, logEvery, dtype);
     TokenCorpus trainCorpus = TokenCorpus.encode(inputs, encoder);

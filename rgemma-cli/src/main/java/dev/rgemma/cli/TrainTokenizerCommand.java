@@ -35,7 +35,7 @@ final class TrainTokenizerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    CliPaths.prepareOutputDirectory("--out", out);
+    CliPaths.checkOutputDirectory("--out", out); // made when written, after the training's own checks
     long start = System.nanoTime();
     TokenizerTrainer.Vocabulary vocabulary = TokenizerTrainer.train(inputs, vocabSize);
     TokenizerTrainer.write(vocabulary, out);

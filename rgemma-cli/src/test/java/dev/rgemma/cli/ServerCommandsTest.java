@@ -82,6 +82,11 @@ class ServerCommandsTest {
         "--max-tokens-limit", "50"));
     assertTrue(err5.toString().startsWith("rgemma: --max-tokens (100) must not exceed --max-tokens-limit (50)"),
         err5.toString());
+    // A limit under the default --max-tokens, given alone, lowers the default with it: the options
+    // pass and the command goes on to the model (which this directory is not).
+    StringWriter err7 = new StringWriter();
+    assertEquals(1, run(new StringWriter(), err7, "serve", "--model", temp.toString(), "--max-tokens-limit", "100"));
+    assertTrue(!err7.toString().contains("--max-tokens") && err7.toString().contains(temp.toString()), err7.toString());
     StringWriter err6 = new StringWriter();
     assertEquals(1, run(new StringWriter(), err6, "serve", "--model", "/"));
     assertTrue(err6.toString().startsWith("rgemma: --model / has no name") && err6.toString().contains("--model-name"),

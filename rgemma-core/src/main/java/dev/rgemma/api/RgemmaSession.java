@@ -164,8 +164,8 @@ public final class RgemmaSession {
    */
   public void save(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
-    model.ensureOpen();
     exclusivelyIo(() -> {
+      model.ensureOpen();
       session.save(file);
       return null;
     });
@@ -182,8 +182,8 @@ public final class RgemmaSession {
    */
   public void restore(Path file) throws IOException {
     Objects.requireNonNull(file, "file");
-    model.ensureOpen();
     exclusivelyIo(() -> {
+      model.ensureOpen();
       session.load(file); // a file that fails to load leaves the session, its chat included, as it was
       transcript = null;
       return null;
@@ -192,8 +192,8 @@ public final class RgemmaSession {
 
   /** Starts over from an empty state (the random generator keeps going). */
   public void reset() {
-    model.ensureOpen();
     exclusively(() -> {
+      model.ensureOpen();
       transcript = null;
       session.reset();
       return null;

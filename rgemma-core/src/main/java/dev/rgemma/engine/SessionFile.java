@@ -154,11 +154,11 @@ public final class SessionFile {
     if (bytes.length < in.position() + 4) {
       throw damaged(file, "truncated");
     }
-    checkSize(file, bytes, expected, config);
     CRC32 crc = new CRC32();
     crc.update(bytes, 0, bytes.length - 4);
     int stored = ByteBuffer.wrap(bytes, bytes.length - 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
     if (stored != (int) crc.getValue()) {
+      checkSize(file, bytes, expected, config); // a file of the wrong length says so first
       throw damaged(file, String.format("checksum mismatch (CRC32 stored %08x, computed %08x)",
           stored, (int) crc.getValue()));
     }
@@ -172,8 +172,9 @@ public final class SessionFile {
   /**
    * A file cut short (a full disk, an interrupted copy) would otherwise be reported as a checksum
    * mismatch, which reads like corruption. The size is fixed by the model, the description's length
-   * and the history capacity, all known from the header, so a short file is told apart before the
-   * checksum: "truncated (expected N bytes, found M)". Only for a file of this model (its
+   * and the history capacity, all known from the header, so a file whose checksum fails is told
+   * apart by its length: "truncated (expected N bytes, found M)". (Only after the checksum failed:
+   * the header's fields are not trusted before it.) Only for a file of this model (its
    * fingerprint matches); a file of another model has another size and is reported as such by
    * {@link #parse}.
    */

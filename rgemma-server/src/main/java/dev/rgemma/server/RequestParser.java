@@ -359,8 +359,9 @@ final class RequestParser {
    * Fields that would change what a client gets back and that this server does not implement: when
    * one of them asks for something (best-of candidates,
    * a suffix, tools), the request fails with a 400 naming it rather
-   * than being answered as if the field were absent. Their neutral values (null, false, 0, 1, [],
-   * "text") are accepted, as OpenAI's clients send some of them by default.
+   * than being answered as if the field were absent. Their neutral values (null everywhere; [] for
+   * tools and functions, 1 for best_of, "" for suffix) are accepted, as OpenAI's clients send some
+   * of them by default.
    */
   private static void unsupported(JsonNode body) {
     Integer bestOf = integer(body, "best_of", 1, Integer.MAX_VALUE);

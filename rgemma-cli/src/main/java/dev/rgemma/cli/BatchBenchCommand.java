@@ -119,17 +119,13 @@ final class BatchBenchCommand implements Callable<Integer> {
   }
 
   /**
-   * Runs every batch size untimed (its prompts and {@link #WARM_STEPS} decode steps) in rounds, as
-   * {@code rgemma bench} warms up: until a round spends under {@link
-   * BenchCommand#QUIET_COMPILE_SHARE} of its time compiling, at least two rounds, at most {@link
-   * BenchCommand#WARM_ROUNDS}. With a single untimed step, the first batch size measured was timed
-   * while C2 still compiled the decode path (13 tok/s at N = 1 on the demo model against 436 at
-   * N = 4). Returns the rounds run.
+   * Runs every batch size untimed (its prompts and {@link #WARM_STEPS} decode steps) in rounds until
+   * the JIT has settled, as {@code rgemma bench} warms up ({@link BenchCommand#untilCompiled}). With
+   * a single untimed step, the first batch size measured was timed while C2 still compiled the
+   * decode path (13 tok/s at N = 1 on the demo model against 436 at N = 4). Returns the rounds run.
    */
   private int warmUp(RecurrentGemmaModel model, SplittableRandom random) {
-    for (int round = 1; ; round++) {
-      long compiled = BenchCommand.compileMillis();
-      long start = System.nanoTime();
+    return BenchCommand.untilCompiled(() -> {
       for (int n : parallel) {
         List<ModelState> states = new ArrayList<>();
         List<float[]> logits = prefill(model, n, random, states);
@@ -137,12 +133,7 @@ final class BatchBenchCommand implements Callable<Integer> {
           logits = model.forwardBatch(states, next(logits));
         }
       }
-      double roundMillis = (System.nanoTime() - start) / 1e6;
-      if (round >= BenchCommand.WARM_ROUNDS
-          || round >= 2 && BenchCommand.compileMillis() - compiled < BenchCommand.QUIET_COMPILE_SHARE * roundMillis) {
-        return round;
-      }
-    }
+    });
   }
 
   /** Decode steps per batch size in each warm-up round. */

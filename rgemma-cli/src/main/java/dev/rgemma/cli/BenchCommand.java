@@ -311,9 +311,7 @@ final class BenchCommand implements Callable<Integer> {
       MachineProbe.Pass pass, ModelState warmLate) {
     int[] warmPrompt = random.ints(Math.min(promptTokens, 256) + 17, 0, vocab).toArray();
     ModelState warm = model.newState(); // one state for every round: no 34 MB of garbage each
-    for (int round = 0; round < WARM_ROUNDS; round++) {
-      long compiled = compileMillis();
-      long start = System.nanoTime();
+    untilCompiled(() -> {
       model.forwardLast(warm, warmPrompt);
       for (int i = 0; i < WARM_DECODE_TOKENS; i++) {
         model.forwardLast(warm, new int[] {prompt[i % prompt.length]});
@@ -324,9 +322,22 @@ final class BenchCommand implements Callable<Integer> {
       if (pass != null) {
         pass.run();
       }
+    });
+  }
+
+  /**
+   * Runs {@code round} until the JIT has settled: at least two rounds, until one spends under
+   * {@link #QUIET_COMPILE_SHARE} of its time compiling, at most {@link #WARM_ROUNDS}. Returns the
+   * rounds run. (Also {@code rgemma bench-batch}'s warm-up.)
+   */
+  static int untilCompiled(Runnable round) {
+    for (int rounds = 1; ; rounds++) {
+      long compiled = compileMillis();
+      long start = System.nanoTime();
+      round.run();
       double roundMillis = (System.nanoTime() - start) / 1e6;
-      if (round >= 1 && compileMillis() - compiled < QUIET_COMPILE_SHARE * roundMillis) {
-        return;
+      if (rounds >= WARM_ROUNDS || rounds >= 2 && compileMillis() - compiled < QUIET_COMPILE_SHARE * roundMillis) {
+        return rounds;
       }
     }
   }
@@ -339,12 +350,12 @@ final class BenchCommand implements Callable<Integer> {
   /** Decode steps from the late warm-up state in each round. */
   private static final int WARM_LATE_TOKENS = 4;
   /** Most warm-up rounds (prompt and decode steps). */
-  static final int WARM_ROUNDS = 6;
+  private static final int WARM_ROUNDS = 6;
   /** A warm-up round whose JIT compilation time is under this share of its time ends the warm-up. */
-  static final double QUIET_COMPILE_SHARE = 0.05;
+  private static final double QUIET_COMPILE_SHARE = 0.05;
 
   /** Milliseconds the JIT has spent compiling so far, or 0 where the JVM does not say. */
-  static long compileMillis() {
+  private static long compileMillis() {
     var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
     return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
   }

@@ -60,7 +60,8 @@ public final class ModelQuantizer {
 
   /**
    * Metadata of a GGUF source that describes that file's own encoding (weight type, layout) and so
-   * is not carried into the converted file; every other key is (see {@link #quantize}).
+   * is not carried into the converted file; nor are llama.cpp's {@code quantize.*} keys (how the
+   * source was quantized, e.g. its importance matrix); every other key is (see {@link #quantize}).
    */
   private static final java.util.Set<String> REWRITTEN_KEYS = java.util.Set.of(
       "general.file_type", "general.quantization_version", dev.rgemma.io.GgufFile.ALIGNMENT_KEY);
@@ -102,7 +103,7 @@ public final class ModelQuantizer {
       // Re-quantizing a GGUF model keeps all of its metadata (tokenizer, tokenizer_config.json,
       // config, name, ...), verbatim: only what describes the new file's own encoding is new.
       gguf.file().metadata().forEach((key, value) -> {
-        if (!REWRITTEN_KEYS.contains(key)) {
+        if (!REWRITTEN_KEYS.contains(key) && !key.startsWith("quantize.")) {
           writer.put(key, value);
         }
       });

@@ -66,6 +66,11 @@ public final class ModelQuantizer {
   private static final java.util.Set<String> REWRITTEN_KEYS = java.util.Set.of(
       "general.file_type", "general.quantization_version", dev.rgemma.io.GgufFile.ALIGNMENT_KEY);
 
+  /** Whether a GGUF source's metadata key goes into the converted file (see {@link #REWRITTEN_KEYS}). */
+  static boolean carriedFromSource(String key) {
+    return !REWRITTEN_KEYS.contains(key) && !key.startsWith("quantize.");
+  }
+
   /**
    * Converts every tensor of {@code source} to a GGUF file; if {@code tokenizerDirectory} holds a
    * {@code tokenizer.json} and/or {@code tokenizer.model}, they go into the metadata. A GGUF
@@ -103,7 +108,7 @@ public final class ModelQuantizer {
       // Re-quantizing a GGUF model keeps all of its metadata (tokenizer, tokenizer_config.json,
       // config, name, ...), verbatim: only what describes the new file's own encoding is new.
       gguf.file().metadata().forEach((key, value) -> {
-        if (!REWRITTEN_KEYS.contains(key) && !key.startsWith("quantize.")) {
+        if (carriedFromSource(key)) {
           writer.put(key, value);
         }
       });

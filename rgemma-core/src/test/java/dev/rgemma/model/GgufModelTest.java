@@ -290,4 +290,17 @@ class GgufModelTest {
           e.getMessage());
     }
   }
+
+  /** GGUF to GGUF: what describes the source's own encoding is rewritten, the rest carried. */
+  @Test
+  void conversionCarriesTheSourcesMetadataButItsEncoding() {
+    for (String key : List.of("general.name", "rgemma.config_json", "tokenizer.ggml.tokens",
+        "rgemma.tokenizer.huggingface_config_json", "general.quantized_by")) {
+      assertTrue(ModelQuantizer.carriedFromSource(key), key);
+    }
+    for (String key : List.of("general.file_type", "general.quantization_version", GgufFile.ALIGNMENT_KEY,
+        "quantize.imatrix.file", "quantize.imatrix.chunks_count")) {
+      assertTrue(!ModelQuantizer.carriedFromSource(key), key);
+    }
+  }
 }

@@ -1,6 +1,8 @@
 package dev.rgemma.cli;
 
+import dev.rgemma.io.PartialFile;
 import java.io.IOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -15,12 +17,10 @@ final class CliPaths {
 
   /** {@code out} can become a file: it is not a directory, and its directory exists. */
   static void checkOutputFile(String option, Path out) {
-    if (Files.isDirectory(out)) {
-      throw new IllegalArgumentException(option + " " + out + ": is a directory, expected a file path");
-    }
-    Path directory = out.toAbsolutePath().getParent();
-    if (directory == null || !Files.isDirectory(directory)) {
-      throw new IllegalArgumentException(option + " " + out + ": directory " + directory + " does not exist");
+    try {
+      PartialFile.checkTarget(out);
+    } catch (FileSystemException e) {
+      throw new IllegalArgumentException(option + " " + out + ": " + e.getReason());
     }
   }
 

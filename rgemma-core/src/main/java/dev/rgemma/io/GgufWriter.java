@@ -99,7 +99,7 @@ public final class GgufWriter {
    * its directory exists), so a conversion is not run only to fail at the final rename.
    */
   public void write(Path out, Progress progress) throws IOException {
-    checkOutput(out);
+    PartialFile.checkTarget(out);
     int alignment = alignment();
     Encoder header = new Encoder();
     header.u32(GgufFile.MAGIC);
@@ -160,20 +160,6 @@ public final class GgufWriter {
       PartialFile.commit(temporary, out);
     } finally {
       Files.deleteIfExists(temporary);
-    }
-  }
-
-  /**
-   * Fails, naming {@code out}, if it cannot become a file: it is a directory, or its parent
-   * directory does not exist.
-   */
-  public static void checkOutput(Path out) throws IOException {
-    if (Files.isDirectory(out)) {
-      throw new FileSystemException(out.toString(), null, "is a directory, expected a file path");
-    }
-    Path parent = out.toAbsolutePath().getParent();
-    if (parent == null || !Files.isDirectory(parent)) {
-      throw new NoSuchFileException(out.toString(), null, "directory " + parent + " does not exist");
     }
   }
 

@@ -3,7 +3,9 @@ package dev.rgemma.io;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.concurrent.atomic.AtomicLong;
@@ -39,6 +41,23 @@ public final class PartialFile {
       } catch (FileAlreadyExistsException e) {
         // Left behind by a crashed process that had the same pid; take the next number.
       }
+    }
+  }
+
+  /**
+   * Fails, naming {@code target}, if it cannot become a file: it is a directory ({@link
+   * FileSystemException} with the reason "is a directory, expected a file path"), or its directory
+   * does not exist ({@link NoSuchFileException}). Writers that would otherwise run a long
+   * conversion only to fail at the final rename call it first, and so does the CLI for its
+   * {@code --out} options (with the option's name).
+   */
+  public static void checkTarget(Path target) throws FileSystemException {
+    if (Files.isDirectory(target)) {
+      throw new FileSystemException(target.toString(), null, "is a directory, expected a file path");
+    }
+    Path parent = target.toAbsolutePath().getParent();
+    if (parent == null || !Files.isDirectory(parent)) {
+      throw new NoSuchFileException(target.toString(), null, "directory " + parent + " does not exist");
     }
   }
 

@@ -124,22 +124,36 @@ final class WorkerPool {
     }
   }
 
+  /**
+   * Runs loops as they come: after each one the worker spins up to {@link #SPIN_NANOS} for the
+   * next, then parks until {@link #parallelFor} or {@link #close} unparks it (the loop is published
+   * before the unpark, so a worker that misses it still finds the permit). It spins once per loop
+   * run, not again after each park: with a 10 ms park and a spin after every wake-up, an idle
+   * engine (a server between requests) kept a core 12-19 % busy.
+   */
   private void workerLoop() {
     Loop last = null;
+    boolean spun = false;
     while (!closed) {
       Loop current = loop;
       if (current != null && current != last) {
         current.work();
         last = current;
+        spun = false;
         continue;
       }
-      long spinUntil = System.nanoTime() + SPIN_NANOS;
-      while (loop == current && !closed && System.nanoTime() < spinUntil) {
-        Thread.onSpinWait();
-      }
-      if (loop == current && !closed) {
-        LockSupport.parkNanos(this, 10_000_000L);
+      if (!spun) {
+        long spinUntil = System.nanoTime() + SPIN_NANOS;
+        while (loop == current && !closed && System.nanoTime() < spinUntil) {
+          Thread.onSpinWait();
+        }
+        spun = true;
+      } else if (loop == current && !closed) {
+        LockSupport.parkNanos(this, IDLE_PARK_NANOS);
       }
     }
   }
+
+  /** Longest park of an idle worker; unparks end it sooner (a safety net, not a poll). */
+  private static final long IDLE_PARK_NANOS = 1_000_000_000L;
 }

@@ -48,11 +48,29 @@ public final class OpenAiServer implements AutoCloseable {
   private static final int SHUTDOWN_GRACE_SECONDS = 2;
   /** How much of an oversized body is read (and dropped) before answering 413. */
   private static final long MAX_DRAIN_BYTES = 64L << 20;
+  /** The JDK server's bound on the time to receive a request, in seconds. */
+  static final String REQUEST_TIME_PROPERTY = "sun.net.httpserver.maxReqTime";
+  static final int DEFAULT_REQUEST_SECONDS = 30;
+  /** The JDK server's bound on open connections. */
+  static final String MAX_CONNECTIONS_PROPERTY = "jdk.httpserver.maxConnections";
+  static final int DEFAULT_MAX_CONNECTIONS = 1000;
 
   static {
     // Stream chunks are small writes: send each at once instead of waiting to fill a segment.
     if (System.getProperty("sun.net.httpserver.nodelay") == null) {
       System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+    // A request must arrive whole (headers and body) within this many seconds, or its connection
+    // is closed: without it, clients that send half a request and wait (by accident or to
+    // exhaust the server) kept their connections open forever; thousands of them used up the
+    // process's file descriptors. Generation starts only once the body is read, so long answers
+    // are not affected. And at most this many connections are open at once; more are closed on
+    // accept. -D on the command line overrides both (read once, when the JDK's server first loads).
+    if (System.getProperty(REQUEST_TIME_PROPERTY) == null) {
+      System.setProperty(REQUEST_TIME_PROPERTY, String.valueOf(DEFAULT_REQUEST_SECONDS));
+    }
+    if (System.getProperty(MAX_CONNECTIONS_PROPERTY) == null) {
+      System.setProperty(MAX_CONNECTIONS_PROPERTY, String.valueOf(DEFAULT_MAX_CONNECTIONS));
     }
   }
 
@@ -340,7 +358,7 @@ public final class OpenAiServer implements AutoCloseable {
       }
       List<Choice> choices = new ArrayList<>();
       for (int i = 0; i < prompts.size() * opts.n(); i++) {
-        choices.add(new Choice(echoes.get(i / opts.n())));
+        choices.add(new Choice(echoes.get(i / opts.n()), i % opts.n() == 0));
       }
       if (opts.stream()) {
         stream(exchange, call, events, chat, id, created, opts, choices);
@@ -361,9 +379,12 @@ public final class OpenAiServer implements AutoCloseable {
     final List<TokenLogprob> prompt = new ArrayList<>();
     final List<TokenLogprob> generated = new ArrayList<>();
     SequenceResult result;
+    /** The first of its prompt's n choices: the one whose prompt tokens the usage counts. */
+    final boolean countsPrompt;
 
-    Choice(String echo) {
+    Choice(String echo, boolean countsPrompt) {
       this.echo = echo;
+      this.countsPrompt = countsPrompt;
       text.append(echo);
     }
   }
@@ -431,8 +452,10 @@ public final class OpenAiServer implements AutoCloseable {
     for (Choice choice : choices) {
       SequenceResult r = choice.result;
       reasons.add(r.finishReason());
-      prompt += r.promptTokens();
-      cached += r.cachedTokens();
+      if (choice.countsPrompt) { // n choices of one prompt read it once, as OpenAI counts it
+        prompt += r.promptTokens();
+        cached += r.cachedTokens();
+      }
       completion += r.completionTokens();
       queue = Math.max(queue, r.queueNanos());
       prefill = Math.max(prefill, r.prefillNanos());
@@ -577,6 +600,12 @@ public final class OpenAiServer implements AutoCloseable {
       } catch (NumberFormatException e) {
         throw ApiException.invalid(null, "bad Content-Length: " + length);
       }
+    }
+    if (declared > MAX_DRAIN_BYTES) {
+      // Refused at once, before the body's stream is closed (closing it reads what is left, up to
+      // 64 KiB, and the answer would wait for bytes a client that declared gigabytes may never
+      // send): the 413 goes out first, and the connection closes after it.
+      refuseTooLarge(exchange, InputStream.nullInputStream());
     }
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (InputStream in = exchange.getRequestBody()) {

@@ -309,6 +309,27 @@ class OpenAiServerTest {
   }
 
   /**
+   * A declared Content-Length far over the limit is answered 413 at once, without waiting for a
+   * body that may never come (it waited for the first 64 MB); the JDK server's request-time
+   * bound is set for slower tricks of the same kind.
+   */
+  @Test
+  void aHugeDeclaredBodyIsRefusedAtOnce() throws Exception {
+    URI uri = URI.create(base);
+    try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          + "Content-Length: 99999999999\r\n\r\n{\"prompt\": \"x\"").getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      String status = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+          StandardCharsets.US_ASCII)).readLine();
+      assertEquals("HTTP/1.1 413 Request Entity Too Large", status);
+    }
+    assertEquals(String.valueOf(OpenAiServer.DEFAULT_REQUEST_SECONDS), System.getProperty(OpenAiServer.REQUEST_TIME_PROPERTY));
+    assertEquals(String.valueOf(OpenAiServer.DEFAULT_MAX_CONNECTIONS), System.getProperty(OpenAiServer.MAX_CONNECTIONS_PROPERTY));
+  }
+
+  /**
    * Message errors name the message 0-based as messages[i] (also the template's role-order errors);
    * a user or system message needs its content, an assistant message may leave it out or null.
    */
@@ -552,6 +573,10 @@ class OpenAiServerTest {
       completion += CODEC.encode(choice.at("/message/content").asText(), false).length;
     }
     assertTrue(first.body.at("/usage/completion_tokens").asInt() >= completion);
+    // The prompt is counted once, however many choices are drawn from it (as OpenAI counts it).
+    int promptTokens = postJson("/v1/chat/completions", chat.replace("\"n\": 3", "\"n\": 1") + "}")
+        .body.at("/usage/prompt_tokens").asInt();
+    assertEquals(promptTokens, first.body.at("/usage/prompt_tokens").asInt(), first.body.toString());
 
     Sse sse = postStream("/v1/chat/completions", chat + ", \"stream\": true}");
     StringBuilder[] texts = {new StringBuilder(), new StringBuilder(), new StringBuilder()};
@@ -567,6 +592,8 @@ class OpenAiServerTest {
     assertEquals(4, greedy.body.get("choices").size());
     assertEquals(greedy.body.at("/choices/0/text"), greedy.body.at("/choices/1/text"));
     assertEquals(greedy.body.at("/choices/2/text"), greedy.body.at("/choices/3/text"));
+    assertEquals(CODEC.encode("ab", true).length + CODEC.encode("cd", true).length,
+        greedy.body.at("/usage/prompt_tokens").asInt(), "two prompts, each counted once");
     assertEquals(Reference.greedy(model, CODEC, CODEC.encode("cd", true), 3, List.of()).text(),
         greedy.body.at("/choices/3/text").asText());
   }

@@ -218,7 +218,11 @@ final class ChatCommand implements Callable<Integer> {
         if (argument.isEmpty()) {
           out.println("usage: /save FILE");
         } else {
-          SessionStore.save(session, Path.of(argument), out);
+          try {
+            SessionStore.save(session, Path.of(argument), out);
+          } catch (IOException | RuntimeException e) {
+            out.println("rgemma: " + CliErrors.message(e)); // the chat goes on, its session unsaved there
+          }
         }
       }
       case "/load" -> {
@@ -229,7 +233,7 @@ final class ChatCommand implements Callable<Integer> {
             session.load(Path.of(argument));
             out.println("(loaded " + argument + ", position " + session.position() + ")");
           } catch (IOException | RuntimeException e) {
-            out.println("rgemma: " + e.getMessage());
+            out.println("rgemma: " + CliErrors.message(e));
           }
         }
       }

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -28,9 +29,10 @@ import picocli.CommandLine.Spec;
     sortOptions = false,
     description = {
         "Generate text from a prompt, streamed to stdout.",
-        "The prompt comes from --prompt, the PROMPT arguments, --prompt-ids, or stdin. A summary "
-            + "(prompt tokens, generated tokens, prefill and decode tok/s, stop reason) goes to stderr. "
-            + "Generation stops at the end-of-sequence token, <end_of_turn>, a --stop text or --max-tokens."},
+        "The prompt comes from --prompt, the PROMPT arguments, --prompt-ids, or piped stdin. A summary "
+            + "(prompt tokens, generated tokens, prefill and decode tok/s, stop reason, position) goes to stderr. "
+            + "Generation stops at the end-of-sequence token, <end_of_turn>, a --stop text, --max-tokens "
+            + "or Ctrl-C (the summary is still printed and --session saved; a second Ctrl-C ends at once)."},
     footer = {"", "Examples:",
         "  rgemma generate \"Call me Ishmael.\"",
         "  rgemma generate --model DIR --prompt-ids 2,17,42,99,5 --temperature 0 --print-ids",
@@ -114,7 +116,11 @@ final class GenerateCommand implements Callable<Integer> {
       SessionStore.loadIfPresent(session, sessionFile, sampling.seed, err);
       int[] input = promptTokens(session, codec);
 
-      GenerationResult result = session.generate(input, options, new Printer(out, printIds));
+      AtomicBoolean stop = new AtomicBoolean();
+      GenerationResult result;
+      try (CtrlC _ = CtrlC.stopOnFirst(stop)) {
+        result = session.generate(input, options, new Printer(out, printIds, stop));
+      }
       if (printIds || !result.text().isEmpty() && !result.text().endsWith("\n")) {
         out.println();
       }
@@ -166,11 +172,19 @@ final class GenerateCommand implements Callable<Integer> {
   private static final class Printer implements GenerationListener {
     private final PrintWriter out;
     private final boolean ids;
+    private final AtomicBoolean stop;
     private boolean first = true;
 
-    Printer(PrintWriter out, boolean ids) {
+    Printer(PrintWriter out, boolean ids, AtomicBoolean stop) {
       this.out = out;
       this.ids = ids;
+      this.stop = stop;
+    }
+
+    /** Ctrl-C: the generation ends before its next token; the summary and the session follow. */
+    @Override
+    public boolean cancelled() {
+      return stop.get();
     }
 
     @Override

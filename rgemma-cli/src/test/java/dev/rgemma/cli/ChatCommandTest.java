@@ -97,6 +97,20 @@ class ChatCommandTest {
     assertEquals(1, chat.summaryValues("prompt tokens").size(), "nothing is sent after /exit");
   }
 
+  /** A /save or /load that fails says why in one line, and the chat goes on (and --session is saved). */
+  @Test
+  void aFailedSaveOrLoadDoesNotEndTheChat() {
+    Path session = temp.resolve("kept.rgsession");
+    CliRun chat = CliRun.run(String.join("\n", "the hen", "/save " + temp, "/load " + temp.resolve("absent"),
+        "/stats") + "\n", "chat", "--model", model.toString(), "--temperature", "0", "--max-tokens", "4",
+        "--session", session.toString());
+    assertEquals(0, chat.exitCode(), chat.toString());
+    assertTrue(chat.out().contains("rgemma: " + temp + " is a directory"), chat.out());
+    assertTrue(chat.out().contains("rgemma: " + temp.resolve("absent") + ": session file not found"), chat.out());
+    assertTrue(chat.out().contains("position: "), "/stats still ran: " + chat.out());
+    assertTrue(java.nio.file.Files.exists(session), "--session was saved at the end");
+  }
+
   @Test
   void chatNeedsATokenizer() {
     GenerateCommandTest.assertError(CliRun.run("hi\n", "chat", "--model", Fixtures.dir("tiny-a").toString()),

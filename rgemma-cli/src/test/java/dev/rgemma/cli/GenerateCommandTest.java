@@ -272,4 +272,24 @@ class GenerateCommandTest {
       assertTrue(help.out().contains(flag), flag + " missing from\n" + help.out());
     }
   }
+
+  /**
+   * Ctrl-C while generating sets the stop flag (the generation ends, the summary and the session
+   * follow) instead of killing the process; the handler is removed afterwards.
+   */
+  @Test
+  void ctrlCRequestsAStop() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT)
+        .contains("linux"), "raises SIGINT with kill(1)");
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    try (CtrlC _ = CtrlC.stopOnFirst(stop)) {
+      Process kill = new ProcessBuilder("kill", "-INT", String.valueOf(ProcessHandle.current().pid())).start();
+      assertEquals(0, kill.waitFor());
+      long deadline = System.nanoTime() + 5_000_000_000L;
+      while (!stop.get() && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+    }
+    assertTrue(stop.get(), "the first Ctrl-C sets the flag");
+  }
 }

@@ -40,6 +40,10 @@ public final class PartialFile {
         return Files.createFile(candidate);
       } catch (FileAlreadyExistsException e) {
         // Left behind by a crashed process that had the same pid; take the next number.
+      } catch (FileSystemException e) {
+        // Named for the file the caller asked for, not for the temporary one.
+        throw new FileSystemException(target.toString(), null, "cannot create a file in " + directory
+            + (e.getReason() != null ? " (" + e.getReason() + ")" : ""));
       }
     }
   }

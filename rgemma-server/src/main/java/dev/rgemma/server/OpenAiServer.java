@@ -230,6 +230,13 @@ public final class OpenAiServer implements AutoCloseable {
           }
         }
       }
+    } catch (MethodsAllowed e) {
+      try {
+        call.status = 204;
+        exchange.sendResponseHeaders(204, -1);
+      } catch (IOException ignored) {
+        call.note = "client gone";
+      }
     } catch (ApiException e) {
       sendErrorQuietly(exchange, call, e);
     } catch (IOException e) {
@@ -287,12 +294,29 @@ public final class OpenAiServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Lets the endpoint's method through, and HEAD where it is GET (answered as GET without a body,
+   * as health probes expect); OPTIONS is answered 204 with the methods allowed; anything else 405.
+   */
   private static void requireMethod(HttpExchange exchange, String allowed) {
-    if (!exchange.getRequestMethod().equals(allowed)) {
-      exchange.getResponseHeaders().set("Allow", allowed);
-      throw new ApiException(405, "invalid_request_error", null, "method_not_allowed",
-          exchange.getRequestMethod() + " is not allowed on " + exchange.getRequestURI().getPath()
-              + "; use " + allowed);
+    String method = exchange.getRequestMethod();
+    boolean get = allowed.equals("GET");
+    if (method.equals(allowed) || get && method.equals("HEAD")) {
+      return;
+    }
+    String all = get ? "GET, HEAD, OPTIONS" : allowed + ", OPTIONS";
+    exchange.getResponseHeaders().set("Allow", all);
+    if (method.equals("OPTIONS")) {
+      throw new MethodsAllowed();
+    }
+    throw new ApiException(405, "invalid_request_error", null, "method_not_allowed",
+        method + " is not allowed on " + exchange.getRequestURI().getPath() + "; use " + allowed);
+  }
+
+  /** An OPTIONS request: answered 204 with its {@code Allow} header, which is already set. */
+  private static final class MethodsAllowed extends RuntimeException {
+    MethodsAllowed() {
+      super(null, null, false, false);
     }
   }
 
@@ -679,6 +703,10 @@ public final class OpenAiServer implements AutoCloseable {
       throws IOException {
     exchange.getResponseHeaders().set("Content-Type", contentType);
     call.status = status;
+    if (exchange.getRequestMethod().equals("HEAD")) {
+      exchange.sendResponseHeaders(status, -1); // the headers GET would get, no body
+      return;
+    }
     exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
     try (OutputStream out = exchange.getResponseBody()) {
       out.write(body);

@@ -298,7 +298,21 @@ class OpenAiServerTest {
     assertError(get("/v1/models/other"), 404, "model_not_found", "model");
     Reply wrongMethod = get("/v1/chat/completions");
     assertError(wrongMethod, 405, "method_not_allowed", null);
-    assertEquals("POST", wrongMethod.headers.firstValue("Allow").orElse(""));
+    assertEquals("POST, OPTIONS", wrongMethod.headers.firstValue("Allow").orElse(""));
+    // HEAD where GET is allowed (no body), OPTIONS anywhere (204 with the methods).
+    for (String path : List.of("/health", "/metrics", "/v1/models", "/v1/models/" + MODEL)) {
+      HttpResponse<String> head = http.send(HttpRequest.newBuilder(URI.create(base + path))
+          .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, head.statusCode(), path);
+      assertEquals("", head.body(), path);
+    }
+    HttpResponse<String> options = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))
+        .method("OPTIONS", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(204, options.statusCode());
+    assertEquals("POST, OPTIONS", options.headers().firstValue("Allow").orElse(""));
+    HttpResponse<String> healthOptions = http.send(HttpRequest.newBuilder(URI.create(base + "/health"))
+        .method("OPTIONS", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals("GET, HEAD, OPTIONS", healthOptions.headers().firstValue("Allow").orElse(""));
     String big = "{\"prompt\": \"" + "a".repeat(5000) + "\"}";
     assertError(postJson("/v1/completions", big), 413, "request_too_large", null);
     // Unknown fields are ignored.

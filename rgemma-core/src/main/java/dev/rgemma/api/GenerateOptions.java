@@ -147,38 +147,17 @@ public final class GenerateOptions {
   }
 
   /**
-   * Checks every option under the builder's own names, the values as given: the sampler keeps them
-   * in float32, and a double that only its float rounds into range (a top-p of 1.00000001, or of
-   * 1e-50 becoming 0) would otherwise pass silently or be reported as a value nobody passed.
+   * Checks every option under the builder's own names, the values as given ({@link
+   * SamplerSettings#check}: the sampler keeps them in float32, and a double that only its float
+   * rounds into range, a top-p of 1.00000001, would otherwise pass silently, or one rounded out of
+   * range be reported as a value nobody passed).
    */
   private static void validate(Builder b) {
     if (b.maxTokens < 0) {
       throw invalid("maxTokens", b.maxTokens, "an integer >= 0 (0 only feeds the prompt)");
     }
-    if (!(b.temperature >= 0) || !Float.isFinite((float) b.temperature)) {
-      throw invalid("temperature", b.temperature, "a finite number >= 0 (0 is greedy)");
-    }
-    if (b.topK < 0) {
-      throw invalid("topK", b.topK, "an integer >= 0 (0 disables it)");
-    }
-    if (!(b.topP > 0 && b.topP <= 1) || (float) b.topP == 0f) {
-      throw invalid("topP", b.topP, "a number in (0, 1] (1 disables it)");
-    }
-    if (!(b.minP >= 0 && b.minP <= 1)) {
-      throw invalid("minP", b.minP, "a number in [0, 1] (0 disables it)");
-    }
-    if (!(b.repeatPenalty > 0) || (float) b.repeatPenalty == 0f || !Float.isFinite((float) b.repeatPenalty)) {
-      throw invalid("repeatPenalty", b.repeatPenalty, "a finite number > 0 (1 disables it)");
-    }
-    if (!Float.isFinite((float) b.frequencyPenalty)) {
-      throw invalid("frequencyPenalty", b.frequencyPenalty, "a finite number (0 disables it)");
-    }
-    if (!Float.isFinite((float) b.presencePenalty)) {
-      throw invalid("presencePenalty", b.presencePenalty, "a finite number (0 disables it)");
-    }
-    if (b.penaltyWindow < 0 || b.penaltyWindow > SamplerSettings.MAX_PENALTY_WINDOW) {
-      throw invalid("penaltyWindow", b.penaltyWindow, "an integer in [0, " + SamplerSettings.MAX_PENALTY_WINDOW + "]");
-    }
+    SamplerSettings.check(SamplerSettings.Names.BUILDER, b.temperature, b.topK, b.topP, b.minP, b.repeatPenalty,
+        b.frequencyPenalty, b.presencePenalty, b.penaltyWindow);
     for (int i = 0; i < b.stopSequences.size(); i++) {
       String stop = b.stopSequences.get(i);
       if (stop == null || stop.isEmpty()) {

@@ -39,29 +39,72 @@ public record SamplerSettings(
   public static final int MAX_PENALTY_WINDOW = 1 << 20;
 
   public SamplerSettings {
-    if (!(temperature >= 0) || Float.isInfinite(temperature)) {
-      throw invalid("temperature", temperature, "a finite number >= 0");
+    check(Names.FLAGS, temperature, topK, topP, minP, repeatPenalty, frequencyPenalty, presencePenalty,
+        penaltyWindow);
+  }
+
+  /** What the options are called where they are set, for the messages of {@link #check}. */
+  public enum Names {
+    /** The command line's flags (also the names the Spark options and this record use). */
+    FLAGS("top-k", "top-p", "min-p", "repeat-penalty", "frequency-penalty", "presence-penalty", "repeat-last-n"),
+    /** The Java API's builder methods ({@code dev.rgemma.api.GenerateOptions}). */
+    BUILDER("topK", "topP", "minP", "repeatPenalty", "frequencyPenalty", "presencePenalty", "penaltyWindow");
+
+    private final String topK;
+    private final String topP;
+    private final String minP;
+    private final String repeatPenalty;
+    private final String frequencyPenalty;
+    private final String presencePenalty;
+    private final String penaltyWindow;
+
+    Names(String topK, String topP, String minP, String repeatPenalty, String frequencyPenalty,
+        String presencePenalty, String penaltyWindow) {
+      this.topK = topK;
+      this.topP = topP;
+      this.minP = minP;
+      this.repeatPenalty = repeatPenalty;
+      this.frequencyPenalty = frequencyPenalty;
+      this.presencePenalty = presencePenalty;
+      this.penaltyWindow = penaltyWindow;
+    }
+  }
+
+  /**
+   * The ranges of the sampling options, checked on the values as given (this record's floats, or
+   * the Java builder's doubles, which are named as given rather than as their float32) and on
+   * their float32, which the sampler uses: a double that only its rounding moves out of range (a
+   * top-p of 1e-50 becoming 0, a penalty of 1e300 becoming infinite) fails too.
+   *
+   * @throws IllegalArgumentException naming the first option out of range (as {@code names} calls
+   *     it), its value and what is allowed
+   */
+  public static void check(Names names, Number temperature, int topK, Number topP, Number minP,
+      Number repeatPenalty, Number frequencyPenalty, Number presencePenalty, int penaltyWindow) {
+    if (!(temperature.doubleValue() >= 0) || !Float.isFinite(temperature.floatValue())) {
+      throw invalid("temperature", temperature, "a finite number >= 0 (0 is greedy)");
     }
     if (topK < 0) {
-      throw invalid("top-k", topK, "an integer >= 0 (0 disables it)");
+      throw invalid(names.topK, topK, "an integer >= 0 (0 disables it)");
     }
-    if (!(topP > 0 && topP <= 1)) {
-      throw invalid("top-p", topP, "a number in (0, 1] (1 disables it)");
+    if (!(topP.doubleValue() > 0 && topP.doubleValue() <= 1) || topP.floatValue() == 0f) {
+      throw invalid(names.topP, topP, "a number in (0, 1] (1 disables it)");
     }
-    if (!(minP >= 0 && minP <= 1)) {
-      throw invalid("min-p", minP, "a number in [0, 1] (0 disables it)");
+    if (!(minP.doubleValue() >= 0 && minP.doubleValue() <= 1)) {
+      throw invalid(names.minP, minP, "a number in [0, 1] (0 disables it)");
     }
-    if (!(repeatPenalty > 0) || Float.isInfinite(repeatPenalty)) {
-      throw invalid("repeat-penalty", repeatPenalty, "a finite number > 0 (1 disables it)");
+    if (!(repeatPenalty.doubleValue() > 0) || repeatPenalty.floatValue() == 0f
+        || !Float.isFinite(repeatPenalty.floatValue())) {
+      throw invalid(names.repeatPenalty, repeatPenalty, "a finite number > 0 (1 disables it)");
     }
-    if (!Float.isFinite(frequencyPenalty)) {
-      throw invalid("frequency-penalty", frequencyPenalty, "a finite number (0 disables it)");
+    if (!Float.isFinite(frequencyPenalty.floatValue())) {
+      throw invalid(names.frequencyPenalty, frequencyPenalty, "a finite number (0 disables it)");
     }
-    if (!Float.isFinite(presencePenalty)) {
-      throw invalid("presence-penalty", presencePenalty, "a finite number (0 disables it)");
+    if (!Float.isFinite(presencePenalty.floatValue())) {
+      throw invalid(names.presencePenalty, presencePenalty, "a finite number (0 disables it)");
     }
     if (penaltyWindow < 0 || penaltyWindow > MAX_PENALTY_WINDOW) {
-      throw invalid("repeat-last-n", penaltyWindow, "an integer in [0, " + MAX_PENALTY_WINDOW + "]");
+      throw invalid(names.penaltyWindow, penaltyWindow, "an integer in [0, " + MAX_PENALTY_WINDOW + "]");
     }
   }
 

@@ -1,11 +1,11 @@
 package dev.rgemma.cli;
 
-import dev.rgemma.io.JsonErrors;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.RgemmaException;
 import dev.rgemma.engine.TokenizerCodec;
+import dev.rgemma.io.JsonErrors;
 import dev.rgemma.tokenizer.Tokenizer;
 import java.io.BufferedReader;
 import java.io.IOException;

@@ -33,6 +33,17 @@ import java.util.Map;
  */
 public final class GgufFile implements AutoCloseable {
   static final int MAGIC = 0x46554747; // "GGUF" little-endian
+
+  /** Whether {@code file} starts with the GGUF magic (only its first four bytes are read). */
+  public static boolean startsWithMagic(java.nio.file.Path file) throws java.io.IOException {
+    byte[] start = new byte[4];
+    int read;
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+      read = in.readNBytes(start, 0, 4);
+    }
+    return read == 4
+        && java.nio.ByteBuffer.wrap(start).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt() == MAGIC;
+  }
   public static final int VERSION = 3;
   public static final int DEFAULT_ALIGNMENT = 32;
   public static final String ALIGNMENT_KEY = "general.alignment";

@@ -2,8 +2,6 @@ package dev.rgemma.model;
 
 import dev.rgemma.RgemmaException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -35,12 +33,7 @@ public final class Checkpoints {
     if (!(name.endsWith(".json") || name.endsWith(".safetensors") || name.equals("tokenizer.model"))) {
       return;
     }
-    byte[] start = new byte[4];
-    int read;
-    try (InputStream in = Files.newInputStream(path)) {
-      read = in.readNBytes(start, 0, 4);
-    }
-    if (read == 4 && new String(start, StandardCharsets.ISO_8859_1).equals("GGUF")) {
+    if (dev.rgemma.io.GgufFile.startsWithMagic(path)) {
       return;
     }
     Path directory = path.getParent() != null ? path.getParent() : path.toAbsolutePath().getParent();

@@ -1,11 +1,11 @@
 package dev.rgemma.model;
 
-import dev.rgemma.io.JsonErrors;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.RgemmaException;
 import dev.rgemma.io.GgufFile;
 import dev.rgemma.io.GgufValue;
+import dev.rgemma.io.JsonErrors;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;

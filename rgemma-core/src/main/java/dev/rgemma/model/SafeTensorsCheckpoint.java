@@ -1,10 +1,10 @@
 package dev.rgemma.model;
 
-import dev.rgemma.io.JsonErrors;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rgemma.RgemmaException;
+import dev.rgemma.io.JsonErrors;
 import dev.rgemma.io.SafeTensors;
 import java.io.IOException;
 import java.nio.file.Files;

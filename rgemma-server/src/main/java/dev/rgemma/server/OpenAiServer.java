@@ -156,6 +156,12 @@ public final class OpenAiServer implements AutoCloseable {
         "the server is shutting down; the request was not completed, send it again once the server is back");
   }
 
+  /** {@link #shuttingDown()} as a whole answer, its connection closed after it. */
+  private static ApiException shuttingDown(HttpExchange exchange) {
+    exchange.getResponseHeaders().set("Connection", "close");
+    return shuttingDown();
+  }
+
   /** What the log line and metrics report about one request. */
   private static final class Call {
     final String id;
@@ -367,8 +373,7 @@ public final class OpenAiServer implements AutoCloseable {
         exchange.getResponseHeaders().set("Retry-After", "1");
         throw new ApiException(503, "server_error", null, "server_busy", e.getMessage());
       } catch (ShuttingDownException e) {
-        exchange.getResponseHeaders().set("Connection", "close");
-        throw shuttingDown();
+        throw shuttingDown(exchange);
       } catch (IllegalArgumentException e) {
         throw ApiException.invalid(e.getMessage().startsWith("logit bias") ? "logit_bias" : chat ? "messages" : "prompt",
             e.getMessage());
@@ -429,10 +434,7 @@ public final class OpenAiServer implements AutoCloseable {
           metrics.usage(result);
           finished++;
         }
-        case ShuttingDownException stopped -> {
-          exchange.getResponseHeaders().set("Connection", "close");
-          throw shuttingDown();
-        }
+        case ShuttingDownException stopped -> throw shuttingDown(exchange);
         case RuntimeException error -> throw error;
         default -> throw new IllegalStateException("unexpected event " + event);
       }
